@@ -1,0 +1,196 @@
+/**
+ * Every error this library throws is a {@link FluxTokenError}, with a stable `code` that callers
+ * can switch on. Messages are for humans and may change; codes will not.
+ *
+ * Secrets never enter an error: not the client secret, not a refresh token, not an access token,
+ * not a request body. A `cause` is always a sanitized copy (name, code and message of the
+ * underlying failure), never the HTTP client's own error object, which holds the request options
+ * and so the form with the secret.
+ */
+
+/** The stable codes, one per error class (a few classes carry a finer `reason` as well). */
+export type FluxErrorCode =
+  | 'FLUX_CONFIG_INVALID'
+  | 'FLUX_INVALID_ARGUMENT'
+  | 'FLUX_TOKEN_ENDPOINT'
+  | 'FLUX_TOKEN_REQUEST'
+  | 'FLUX_INVALID_TOKEN_RESPONSE'
+  | 'FLUX_TOKEN_DECODE'
+  | 'FLUX_ABORTED'
+  | 'FLUX_MANAGER_CLOSED';
+
+/** Base class of every error thrown by flux-token-manager. */
+export class FluxTokenError extends Error {
+  /** A stable, machine-readable identifier of the kind of failure. */
+  readonly code: FluxErrorCode;
+
+  constructor(code: FluxErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.name = new.target.name;
+  }
+
+  /**
+   * A JSON form that is safe to log: the name, code, message and the error's own public fields.
+   * Without it, `JSON.stringify(err)` gives `{}` and loggers fall back to ad-hoc walks of the object.
+   */
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
+    for (const [key, value] of Object.entries(this)) {
+      if (key !== 'cause') out[key] = value;
+    }
+    if (this.cause !== undefined) out.cause = describeCause(this.cause);
+    return out;
+  }
+}
+
+function describeCause(cause: unknown): unknown {
+  if (cause instanceof FluxTokenError) return cause.toJSON();
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    return { name: cause.name, message: cause.message, ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return String(cause);
+}
+
+/**
+ * An option given to a constructor is missing, of the wrong type, or out of range. Thrown at
+ * construction, never later, so a misconfigured worker fails at start-up rather than under load.
+ */
+export class ConfigurationError extends FluxTokenError {
+  /** The name of the offending option, e.g. `tokenUrl`. */
+  readonly option: string;
+
+  constructor(option: string, message: string) {
+    super('FLUX_CONFIG_INVALID', message);
+    this.option = option;
+  }
+}
+
+/** A method was called with an argument it cannot accept, such as an empty scope string. */
+export class InvalidArgumentError extends FluxTokenError {
+  /** The name of the offending argument, e.g. `scope`. */
+  readonly argument: string;
+
+  constructor(argument: string, message: string) {
+    super('FLUX_INVALID_ARGUMENT', message);
+    this.argument = argument;
+  }
+}
+
+/** The RFC 6749 §5.2 error fields, as the token endpoint sent them (when it sent any). */
+export interface OAuthErrorFields {
+  /** `error`, e.g. `invalid_grant`. */
+  error?: string;
+  /** `error_description`: human-readable text from the server. */
+  errorDescription?: string;
+  /** `error_uri`: a page about the error. */
+  errorUri?: string;
+}
+
+/**
+ * The token endpoint answered with an error: a non-2xx status, or a 200 whose body holds an
+ * RFC 6749 `error`. `retryable` says whether asking again later may succeed (5xx, 408, 429), as
+ * opposed to a request the server will always refuse (`invalid_client`, `invalid_grant`, ...).
+ */
+export class TokenEndpointError extends FluxTokenError {
+  /** The HTTP status of the final attempt. */
+  readonly status: number;
+  /** RFC 6749 `error`, when the body carried one. */
+  readonly error: string | undefined;
+  /** RFC 6749 `error_description`, when the body carried one (secrets scrubbed). */
+  readonly errorDescription: string | undefined;
+  /** RFC 6749 `error_uri`, when the body carried one. */
+  readonly errorUri: string | undefined;
+  /** Whether the same request may succeed later. */
+  readonly retryable: boolean;
+  /** The delay the server asked for with `Retry-After`, in milliseconds, when it gave one. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    details: OAuthErrorFields & { status: number; retryable: boolean; retryAfterMs?: number },
+    options?: { cause?: unknown },
+  ) {
+    const what = details.error ?? `HTTP ${details.status}`;
+    const description = details.errorDescription ? `: ${details.errorDescription}` : '';
+    super('FLUX_TOKEN_ENDPOINT', `Token endpoint answered ${details.status} (${what})${description}`, options);
+    this.status = details.status;
+    this.error = details.error;
+    this.errorDescription = details.errorDescription;
+    this.errorUri = details.errorUri;
+    this.retryable = details.retryable;
+    this.retryAfterMs = details.retryAfterMs;
+  }
+}
+
+/**
+ * The token endpoint could not be reached or did not answer in time, after every retry.
+ * Always retryable: nothing says the server refused.
+ */
+export class TokenRequestError extends FluxTokenError {
+  /** `timeout` when an attempt ran past `timeout`, otherwise `network`. */
+  readonly reason: 'timeout' | 'network';
+  /** Always true: a later attempt may succeed. */
+  readonly retryable = true;
+
+  constructor(reason: 'timeout' | 'network', message: string, options?: { cause?: unknown }) {
+    super('FLUX_TOKEN_REQUEST', message, options);
+    this.reason = reason;
+  }
+}
+
+/** Why a success answer from the token endpoint was rejected. */
+export type InvalidTokenResponseReason =
+  | 'not_json'
+  | 'body_too_large'
+  | 'not_an_object'
+  | 'invalid_access_token'
+  | 'invalid_token_type'
+  | 'invalid_expires_in'
+  | 'invalid_refresh_token'
+  | 'no_expiry';
+
+/**
+ * A 2xx answer that is not a usable token: not JSON, too large, or a field missing or malformed.
+ * `reason` names the check that failed. Retryable, because a proxy error page or a truncated body
+ * is usually transient.
+ */
+export class InvalidTokenResponseError extends FluxTokenError {
+  /** Which check failed. */
+  readonly reason: InvalidTokenResponseReason;
+  /** The HTTP status of the answer. */
+  readonly status: number;
+  /** Always true: a malformed answer is treated as transient. */
+  readonly retryable = true;
+
+  constructor(reason: InvalidTokenResponseReason, status: number, message: string, options?: { cause?: unknown }) {
+    super('FLUX_INVALID_TOKEN_RESPONSE', `Invalid token response (${reason}): ${message}`, options);
+    this.reason = reason;
+    this.status = status;
+  }
+}
+
+/** A string that should be a Flux JWS access token could not be decoded. */
+export class TokenDecodeError extends FluxTokenError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('FLUX_TOKEN_DECODE', message, options);
+  }
+}
+
+/**
+ * The caller's `AbortSignal` fired. Named `AbortError`, like the DOM's, so that generic code that
+ * checks `err.name === 'AbortError'` keeps working; `cause` is the signal's reason.
+ */
+export class AbortError extends FluxTokenError {
+  constructor(reason?: unknown) {
+    super('FLUX_ABORTED', 'The operation was aborted', reason === undefined ? undefined : { cause: reason });
+    this.name = 'AbortError';
+  }
+}
+
+/** The manager was closed: pending and later calls fail with this. */
+export class TokenManagerClosedError extends FluxTokenError {
+  constructor() {
+    super('FLUX_MANAGER_CLOSED', 'The TokenManager is closed');
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * flux-token-manager: OAuth2 tokens for backend workers that call the Flux API on behalf of many users.
+ * This file only exports; each piece lives in its own module (see docs/architecture.md).
+ */
+export {
+  TokenEndpoint,
+  DEFAULT_TOKEN_URL,
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_RETRY,
+  MAX_RESPONSE_BYTES,
+  type TokenEndpointOptions,
+  type RequestOptions,
+  type ClientCredentialsOptions,
+  type RefreshOptions,
+} from './token-endpoint.js';
+export { type Token } from './token.js';
+export { decodeJws, expiryFromJws, type DecodedJws, type FluxClaims } from './jws.js';
+export {
+  FluxTokenError,
+  ConfigurationError,
+  InvalidArgumentError,
+  TokenEndpointError,
+  TokenRequestError,
+  InvalidTokenResponseError,
+  TokenDecodeError,
+  AbortError,
+  TokenManagerClosedError,
+  type FluxErrorCode,
+  type OAuthErrorFields,
+  type InvalidTokenResponseReason,
+} from './errors.js';
+export { VERSION } from './version.js';

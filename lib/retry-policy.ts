@@ -1,0 +1,113 @@
+/**
+ * When a token request is worth sending again, and after how long. got runs the loop; this module
+ * only decides, so that the rules live in one place and are tested without a network.
+ */
+
+/** Statuses that say "try again later": a timeout, a rate limit, or a server or gateway fault. */
+export const RETRYABLE_STATUSES: readonly number[] = [408, 429, 500, 502, 503, 504];
+
+/** Network failures worth a retry (got's error codes). `ETIMEDOUT` is got's per-attempt timeout. */
+export const RETRYABLE_ERROR_CODES: readonly string[] = [
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ENOTFOUND',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'EADDRINUSE',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+];
+
+/**
+ * RFC 6749 §5.2 errors that no retry can fix: the server will give the same answer to the same
+ * request, and repeating `invalid_client` only feeds a lockout.
+ */
+export const NON_RETRYABLE_OAUTH_ERRORS: ReadonlySet<string> = new Set([
+  'invalid_client',
+  'invalid_request',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_grant',
+  'invalid_scope',
+]);
+
+/** A `Retry-After` longer than this is shortened to it: a worker should not sleep for an hour. */
+export const MAX_RETRY_AFTER_MS = 60_000;
+
+/** The first backoff step; each later one doubles, up to {@link MAX_BACKOFF_MS}. */
+export const BASE_BACKOFF_MS = 500;
+
+/** The longest backoff between two attempts, before jitter. */
+export const MAX_BACKOFF_MS = 10_000;
+
+/** Whether an error answer may succeed if asked again. */
+export function isRetryableAnswer(status: number, oauthError: string | undefined): boolean {
+  if (oauthError !== undefined && NON_RETRYABLE_OAUTH_ERRORS.has(oauthError)) return false;
+  return RETRYABLE_STATUSES.includes(status) || oauthError === 'temporarily_unavailable';
+}
+
+/**
+ * Exponential backoff with equal jitter: half of the step is fixed, half random, so that clients
+ * that failed together do not retry together, and none retries at once.
+ */
+export function backoffDelay(attempt: number, random: () => number = Math.random): number {
+  const step = Math.min(BASE_BACKOFF_MS * 2 ** Math.max(0, attempt - 1), MAX_BACKOFF_MS);
+  return step / 2 + (random() * step) / 2;
+}
+
+/** Reads an RFC 6749 `error` field out of a raw body, if the body is JSON and has one. */
+export function oauthErrorOf(body: unknown): string | undefined {
+  if (typeof body !== 'string' || body.length === 0 || body.length > 1024 * 1024) return undefined;
+  try {
+    const json = JSON.parse(body) as unknown;
+    const error = (json as { error?: unknown } | null)?.error;
+    return typeof error === 'string' ? error : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Parses `Retry-After` (delta-seconds or an HTTP date) into milliseconds, capped at
+ * {@link MAX_RETRY_AFTER_MS}. Undefined when absent or unreadable.
+ */
+export function parseRetryAfter(header: string | string[] | undefined, now: number): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || value.trim() === '') return undefined;
+  let ms: number;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) ms = Number(value) * 1000;
+  else {
+    const date = Date.parse(value);
+    if (Number.isNaN(date)) return undefined;
+    ms = Math.max(0, date - now);
+  }
+  return Math.min(ms, MAX_RETRY_AFTER_MS);
+}
+
+/** What got's `calculateDelay` receives, reduced to the parts this policy reads. */
+export interface RetryInput {
+  attemptCount: number;
+  limit: number;
+  status: number | undefined;
+  errorCode: string | undefined;
+  body: unknown;
+  retryAfterMs: number | undefined;
+}
+
+/** The delay before the next attempt, in ms, or 0 for "do not retry". */
+export function retryDelay(input: RetryInput, random: () => number = Math.random): number {
+  if (input.attemptCount > input.limit) return 0;
+  const retryable =
+    input.status === undefined
+      ? input.errorCode !== undefined && RETRYABLE_ERROR_CODES.includes(input.errorCode)
+      : isRetryableAnswer(input.status, oauthErrorOf(input.body));
+  if (!retryable) return 0;
+  if (input.retryAfterMs !== undefined && Number.isFinite(input.retryAfterMs)) {
+    // got treats 0 as "stop": wait at least a millisecond.
+    return Math.max(1, Math.min(input.retryAfterMs, MAX_RETRY_AFTER_MS));
+  }
+  return backoffDelay(input.attemptCount, random);
+}

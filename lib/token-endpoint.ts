@@ -1,0 +1,338 @@
+/**
+ * The bottom layer: one class that speaks to Flux's `POST /auth/oauth/token`, and nothing else.
+ * It sends a grant, reads the answer strictly, and turns every failure into a typed error. It keeps
+ * no state between calls: caching, single flight and refresh timing are the manager's job.
+ */
+import defaultGot, { type Got, type OptionsOfTextResponseBody, type RequestError, type Response } from 'got';
+import {
+  AbortError,
+  InvalidArgumentError,
+  InvalidTokenResponseError,
+  TokenEndpointError,
+  TokenRequestError,
+  type FluxTokenError,
+} from './errors.js';
+import { RETRYABLE_STATUSES, isRetryableAnswer, parseRetryAfter, retryDelay } from './retry-policy.js';
+import { parseTokenResponse, type Token } from './token.js';
+import { requireSecureUrl } from './url.js';
+import {
+  rejectUnknownOptions,
+  requireBoolean,
+  requireFunction,
+  requireNumber,
+  requireOptionsObject,
+  requireString,
+} from './validate.js';
+import { USER_AGENT } from './version.js';
+
+/** Flux's documented token endpoint. */
+export const DEFAULT_TOKEN_URL = 'https://api.test.tryflux.com/auth/oauth/token';
+/** Per-attempt timeout, in ms. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** Retries after the first attempt. */
+export const DEFAULT_RETRY = 2;
+/** Answers larger than this are refused rather than buffered: a token answer is under 2 KiB. */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/** Options of {@link TokenEndpoint}. */
+export interface TokenEndpointOptions {
+  /** The OAuth2 client id. */
+  clientId: string;
+  /** The OAuth2 client secret. Never logged, never put in an error. */
+  clientSecret: string;
+  /**
+   * The token endpoint. Must be `https:`, or `http:` on a loopback host (the emulator, a test).
+   * @default 'https://api.test.tryflux.com/auth/oauth/token'
+   * @example tokenUrl: 'http://127.0.0.1:4010/auth/oauth/token'
+   */
+  tokenUrl?: string | URL;
+  /**
+   * Timeout of each attempt, in ms. A hung endpoint costs at most `timeout × (retry + 1)` plus backoff.
+   * @default 10000
+   */
+  timeout?: number;
+  /**
+   * How many times a failed attempt is retried: network errors, timeouts, 408, 429 and 5xx, with
+   * exponential backoff and jitter, honouring `Retry-After` up to 60 s. OAuth errors such as
+   * `invalid_grant` are never retried.
+   * @default 2
+   */
+  retry?: number;
+  /**
+   * Also send `client_id` and `client_secret` with the refresh grant. Flux's documented refresh call
+   * sends neither, so this is off; turn it on for a server that requires client authentication there.
+   * @default false
+   */
+  refreshWithClientCredentials?: boolean;
+  /**
+   * The got instance to send with, e.g. one with a proxy agent. It must not set `prefixUrl`. The
+   * endpoint sets its own method, body, response type, timeout and retry options per request.
+   * @default the `got` default export
+   */
+  got?: Got;
+  /**
+   * The clock, in ms since the epoch. Injected so that tests can drive time.
+   * @default Date.now
+   */
+  now?: () => number;
+}
+
+/** Options of one token request. */
+export interface RequestOptions {
+  /** Aborts the request at once, retries included, with an {@link AbortError}. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link TokenEndpoint.clientCredentials}. */
+export interface ClientCredentialsOptions extends RequestOptions {
+  /** Restrict the token to this user id (`scope=<user id>`). Omit it for a client-wide token. */
+  scope?: string;
+}
+
+/** Options of {@link TokenEndpoint.refresh}. */
+export interface RefreshOptions extends RequestOptions {
+  /** The refresh token to spend. Sent intact, `+`, `/` and `=` included. */
+  refreshToken: string;
+  /**
+   * The user id of the token being renewed. Not sent (the refresh grant keeps the scope it was
+   * issued with); it labels the returned {@link Token}.
+   */
+  scope?: string;
+}
+
+const KNOWN_OPTIONS = ['clientId', 'clientSecret', 'tokenUrl', 'timeout', 'retry', 'refreshWithClientCredentials', 'got', 'now'];
+
+/**
+ * A strict client for the Flux token endpoint.
+ *
+ * @example
+ * const endpoint = new TokenEndpoint({ clientId, clientSecret });
+ * const token = await endpoint.clientCredentials({ scope: 'user-42' });
+ * const renewed = await endpoint.refresh({ refreshToken: token.refreshToken!, scope: 'user-42' });
+ */
+export class TokenEndpoint {
+  /** The token endpoint's URL, validated. */
+  readonly tokenUrl: URL;
+  /** Per-attempt timeout, in ms. */
+  readonly timeout: number;
+  /** Retries after the first attempt. */
+  readonly retry: number;
+  /** Whether the refresh grant carries the client credentials. */
+  readonly refreshWithClientCredentials: boolean;
+  /** The OAuth2 client id (not a secret). */
+  readonly clientId: string;
+
+  // Private fields are invisible to util.inspect and JSON.stringify: the secret stays here.
+  readonly #clientSecret: string;
+  readonly #got: Got;
+  readonly #now: () => number;
+
+  constructor(options: TokenEndpointOptions) {
+    const o = requireOptionsObject('TokenEndpoint options', options);
+    rejectUnknownOptions('TokenEndpoint options', o, KNOWN_OPTIONS);
+    this.clientId = requireString('clientId', o.clientId);
+    this.#clientSecret = requireString('clientSecret', o.clientSecret, true);
+    this.tokenUrl = requireSecureUrl('tokenUrl', o.tokenUrl ?? DEFAULT_TOKEN_URL);
+    this.timeout = requireNumber('timeout', o.timeout ?? DEFAULT_TIMEOUT_MS, { min: 1, max: 10 * 60_000 });
+    this.retry = requireNumber('retry', o.retry ?? DEFAULT_RETRY, { min: 0, max: 10, integer: true });
+    this.refreshWithClientCredentials = requireBoolean(
+      'refreshWithClientCredentials',
+      o.refreshWithClientCredentials ?? false,
+    );
+    this.#got = o.got === undefined ? defaultGot : requireFunction<Got>('got', o.got);
+    this.#now = o.now === undefined ? Date.now : requireFunction<() => number>('now', o.now);
+  }
+
+  /**
+   * The client-credentials grant: a client-wide token, or with `scope` a token restricted to one
+   * user. Sends `client_id`, `client_secret`, `grant_type=client_credentials` and `scope` only when
+   * one is given.
+   */
+  clientCredentials(options: ClientCredentialsOptions = {}): Promise<Token> {
+    const { scope, signal } = options;
+    if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0)) {
+      return Promise.reject(new InvalidArgumentError('scope', 'Expected `scope` to be a non-empty string or undefined'));
+    }
+    const form: Record<string, string> = {
+      grant_type: 'client_credentials',
+      client_id: this.clientId,
+      client_secret: this.#clientSecret,
+    };
+    if (scope !== undefined) form.scope = scope;
+    return this.#send(form, { scope, signal, secrets: [this.#clientSecret] });
+  }
+
+  /**
+   * The refresh grant. Sends `grant_type=refresh_token` and `refresh_token`, plus the client
+   * credentials when `refreshWithClientCredentials` is set. The answer may rotate the refresh token;
+   * the returned {@link Token} carries whichever the server sent.
+   */
+  refresh(options: RefreshOptions): Promise<Token> {
+    const { refreshToken, scope, signal } = options ?? ({} as RefreshOptions);
+    if (typeof refreshToken !== 'string' || refreshToken.length === 0) {
+      return Promise.reject(new InvalidArgumentError('refreshToken', 'Expected `refreshToken` to be a non-empty string'));
+    }
+    if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0)) {
+      return Promise.reject(new InvalidArgumentError('scope', 'Expected `scope` to be a non-empty string or undefined'));
+    }
+    const form: Record<string, string> = { grant_type: 'refresh_token', refresh_token: refreshToken };
+    if (this.refreshWithClientCredentials) {
+      form.client_id = this.clientId;
+      form.client_secret = this.#clientSecret;
+    }
+    return this.#send(form, { scope, signal, secrets: [this.#clientSecret, refreshToken] });
+  }
+
+  async #send(
+    form: Record<string, string>,
+    { scope, signal, secrets }: { scope: string | undefined; signal: AbortSignal | undefined; secrets: string[] },
+  ): Promise<Token> {
+    if (signal?.aborted) throw new AbortError(signal.reason);
+    let sentAt = this.#now();
+    let tooLarge = false;
+    const options: OptionsOfTextResponseBody = {
+      method: 'POST',
+      form,
+      headers: { 'user-agent': USER_AGENT, accept: 'application/json' },
+      responseType: 'text',
+      throwHttpErrors: true,
+      followRedirect: false,
+      timeout: { request: this.timeout },
+      retry: {
+        limit: this.retry,
+        methods: ['POST'],
+        statusCodes: [...RETRYABLE_STATUSES],
+        calculateDelay: ({ attemptCount, error, retryAfter }) =>
+          retryDelay({
+            attemptCount,
+            limit: this.retry,
+            status: error.response?.statusCode,
+            errorCode: error.code,
+            body: error.response?.body,
+            // got computes Retry-After with the real clock; recompute it with ours when there is one.
+            retryAfterMs:
+              parseRetryAfter(error.response?.headers['retry-after'], this.#now()) ??
+              (retryAfter === undefined ? undefined : Math.max(0, retryAfter)),
+          }),
+      },
+      hooks: {
+        // Runs before each attempt: the token is never older than the last send.
+        beforeRequest: [
+          () => {
+            sentAt = this.#now();
+          },
+        ],
+      },
+    };
+
+    const request = this.#got(this.tokenUrl, options);
+    request.on('downloadProgress', ({ transferred, total }) => {
+      if (!tooLarge && (transferred > MAX_RESPONSE_BYTES || (total ?? 0) > MAX_RESPONSE_BYTES)) {
+        tooLarge = true;
+        request.cancel();
+      }
+    });
+    const onAbort = () => request.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    let response: Response<string>;
+    try {
+      response = await request;
+    } catch (error) {
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      if (tooLarge) {
+        throw new InvalidTokenResponseError('body_too_large', 200, `the answer is larger than ${MAX_RESPONSE_BYTES} bytes`);
+      }
+      throw this.#translate(error as RequestError, secrets);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+
+    const status = response.statusCode;
+    if (status < 200 || status > 299) {
+      // A redirect (followRedirect is off, so a secret never follows one) or another odd status.
+      throw this.#errorAnswer(status, response, secrets);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(response.body);
+    } catch {
+      throw new InvalidTokenResponseError('not_json', status, `the body is not JSON (content-type ${safeContentType(response)})`);
+    }
+    if (typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string') {
+      throw this.#errorAnswer(status, response, secrets, body as Record<string, unknown>);
+    }
+    return parseTokenResponse(body, { issuedAt: sentAt, scope, status });
+  }
+
+  #translate(error: RequestError, secrets: string[]): FluxTokenError {
+    const cause = sanitizedCause(error);
+    if (error.response) return this.#errorAnswer(error.response.statusCode, error.response as Response<string>, secrets);
+    if (error.name === 'TimeoutError' || error.code === 'ETIMEDOUT') {
+      return new TokenRequestError('timeout', `The token endpoint did not answer within ${this.timeout} ms`, { cause });
+    }
+    return new TokenRequestError('network', `The token endpoint could not be reached (${error.code ?? error.name})`, {
+      cause,
+    });
+  }
+
+  #errorAnswer(
+    status: number,
+    response: Response<unknown>,
+    secrets: string[],
+    parsed?: Record<string, unknown>,
+  ): TokenEndpointError {
+    let json = parsed;
+    if (json === undefined && typeof response.body === 'string') {
+      try {
+        const value = JSON.parse(response.body) as unknown;
+        if (typeof value === 'object' && value !== null && !Array.isArray(value)) json = value as Record<string, unknown>;
+      } catch {
+        // An HTML error page or a truncated body: the status alone describes it.
+      }
+    }
+    const field = (name: string) => {
+      const value = json?.[name];
+      return typeof value === 'string' ? scrub(value, secrets) : undefined;
+    };
+    const error = field('error');
+    const retryAfterMs = parseRetryAfter(response.headers?.['retry-after'], this.#now());
+    return new TokenEndpointError({
+      status,
+      error,
+      errorDescription: field('error_description'),
+      errorUri: field('error_uri'),
+      retryable: isRetryableAnswer(status, error),
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
+  }
+}
+
+function safeContentType(response: Response<unknown>): string {
+  const type = response.headers['content-type'];
+  return typeof type === 'string' ? type.split(';')[0]!.trim().slice(0, 60) || 'none' : 'none';
+}
+
+/**
+ * Server text goes into error messages, so a server that echoes the request (some do, in
+ * `error_description`) must not put a secret there: cut it out, and cap the length.
+ */
+function scrub(text: string, secrets: string[]): string {
+  let out = text.length > 500 ? `${text.slice(0, 497)}...` : text;
+  for (const secret of secrets) {
+    if (secret.length >= 4) out = out.split(secret).join('[redacted]');
+  }
+  return out;
+}
+
+/**
+ * got's errors hold the request options (with the form, so the secret) and the response. Keep
+ * only what names the failure.
+ */
+function sanitizedCause(error: RequestError): Error {
+  const copy = new Error(error.message.slice(0, 300));
+  copy.name = error.name;
+  if (error.code) (copy as Error & { code?: string }).code = error.code;
+  copy.stack = `${copy.name}: ${copy.message}`;
+  return copy;
+}

@@ -1,0 +1,171 @@
+/**
+ * The `Token` value and the strict reading of a token response into one.
+ *
+ * Validation follows oauth4webapi: every field is checked, and each failure has its own `reason`
+ * on an {@link InvalidTokenResponseError}, so that a proxy's HTML page or a half-written body never
+ * becomes a token that fails later, somewhere else.
+ */
+import { inspect } from 'node:util';
+import { InvalidTokenResponseError } from './errors.js';
+import { expiryFromJws } from './jws.js';
+
+/**
+ * An access token, as handed out by the endpoint client and the manager. Frozen. Its
+ * `util.inspect()` and `JSON.stringify()` forms redact `accessToken` and `refreshToken`, so that a
+ * token logged by accident leaks nothing; read the fields directly to use them.
+ */
+export interface Token {
+  /** The bearer token to send in `Authorization: Bearer ...`. Secret. */
+  readonly accessToken: string;
+  /** Always `bearer` (lower-cased), the only type Flux issues and this library accepts. */
+  readonly tokenType: 'bearer';
+  /** The lifetime, in seconds, from `expires_in` or from the token's `exp` claim. */
+  readonly expiresIn: number;
+  /** When the request that got this token was sent, in ms since the epoch (conservative). */
+  readonly issuedAt: number;
+  /** `issuedAt + expiresIn * 1000`: the end of the token's life, in ms since the epoch. */
+  readonly expiresAt: number;
+  /** The refresh token, when the endpoint returned one. Secret. */
+  readonly refreshToken?: string;
+  /** The user id the token is restricted to; absent for a client-wide token. */
+  readonly scope?: string;
+}
+
+const REDACTED = '[redacted]';
+
+function safeView(token: Token): Record<string, unknown> {
+  return {
+    accessToken: REDACTED,
+    tokenType: token.tokenType,
+    expiresIn: token.expiresIn,
+    issuedAt: token.issuedAt,
+    expiresAt: token.expiresAt,
+    ...(token.refreshToken === undefined ? {} : { refreshToken: REDACTED }),
+    ...(token.scope === undefined ? {} : { scope: token.scope }),
+  };
+}
+
+/** Shared prototype: keeps each token a plain data object while redacting its printed forms. */
+const tokenPrototype = Object.create(Object.prototype, {
+  toJSON: {
+    value(this: Token) {
+      return safeView(this);
+    },
+  },
+  [inspect.custom]: {
+    value(this: Token, depth: number, options: object, inspectFn: typeof inspect = inspect) {
+      return `Token ${inspectFn(safeView(this), options)}`;
+    },
+  },
+  toString: {
+    value() {
+      return '[Token]';
+    },
+  },
+}) as object;
+
+/** Builds a frozen {@link Token} with the redacting prototype. */
+export function createToken(fields: Token): Token {
+  const token = Object.create(tokenPrototype) as Record<string, unknown>;
+  token.accessToken = fields.accessToken;
+  token.tokenType = fields.tokenType;
+  token.expiresIn = fields.expiresIn;
+  token.issuedAt = fields.issuedAt;
+  token.expiresAt = fields.expiresAt;
+  if (fields.refreshToken !== undefined) token.refreshToken = fields.refreshToken;
+  if (fields.scope !== undefined) token.scope = fields.scope;
+  return Object.freeze(token) as unknown as Token;
+}
+
+/**
+ * `expires_in` values above this (10 years) are refused: they are a server bug, and they would push
+ * the expiry arithmetic past what timers and dates can hold.
+ */
+export const MAX_EXPIRES_IN_SECONDS = 10 * 365 * 24 * 3600;
+
+function readExpiresIn(value: unknown, status: number): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  let n: number;
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value)) n = Number(value);
+  else {
+    throw new InvalidTokenResponseError(
+      'invalid_expires_in',
+      status,
+      `expected \`expires_in\` to be a positive number, got a value of type ${typeof value}`,
+    );
+  }
+  if (!Number.isFinite(n) || n <= 0 || n > MAX_EXPIRES_IN_SECONDS) {
+    throw new InvalidTokenResponseError(
+      'invalid_expires_in',
+      status,
+      `expected \`expires_in\` to be a number from 0 (exclusive) to ${MAX_EXPIRES_IN_SECONDS}, got ${String(n)}`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Reads a parsed 2xx JSON body into a {@link Token}, or throws {@link InvalidTokenResponseError}.
+ * `issuedAt` is when the request was sent; `scope` labels the token with the user it was asked for.
+ * The caller has already turned a body holding `error` into a TokenEndpointError.
+ */
+export function parseTokenResponse(
+  body: unknown,
+  { issuedAt, scope, status = 200 }: { issuedAt: number; scope?: string; status?: number },
+): Token {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new InvalidTokenResponseError('not_an_object', status, 'expected a JSON object');
+  }
+  const json = body as Record<string, unknown>;
+
+  const accessToken = json.access_token;
+  if (typeof accessToken !== 'string' || accessToken.length === 0) {
+    throw new InvalidTokenResponseError(
+      'invalid_access_token',
+      status,
+      `expected \`access_token\` to be a non-empty string, got ${accessToken === undefined ? 'nothing' : `a value of type ${typeof accessToken}`}`,
+    );
+  }
+
+  const tokenType = json.token_type;
+  if (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer') {
+    const got = typeof tokenType === 'string' ? JSON.stringify(tokenType.slice(0, 40)) : `a value of type ${typeof tokenType}`;
+    throw new InvalidTokenResponseError('invalid_token_type', status, `expected \`token_type\` to be "bearer", got ${got}`);
+  }
+
+  const refreshToken = json.refresh_token;
+  if (refreshToken !== undefined && (typeof refreshToken !== 'string' || refreshToken.length === 0)) {
+    throw new InvalidTokenResponseError(
+      'invalid_refresh_token',
+      status,
+      `expected \`refresh_token\`, when present, to be a non-empty string, got a value of type ${typeof refreshToken}`,
+    );
+  }
+
+  let expiresIn = readExpiresIn(json.expires_in, status);
+  if (expiresIn === undefined) {
+    const exp = expiryFromJws(accessToken);
+    if (exp === undefined) {
+      throw new InvalidTokenResponseError(
+        'no_expiry',
+        status,
+        'the answer has no `expires_in`, and the access token has no readable `exp` claim',
+      );
+    }
+    expiresIn = (exp - issuedAt) / 1000;
+    if (expiresIn <= 0) {
+      throw new InvalidTokenResponseError('no_expiry', status, 'the access token\'s `exp` claim is already in the past');
+    }
+  }
+
+  return createToken({
+    accessToken,
+    tokenType: 'bearer',
+    expiresIn,
+    issuedAt,
+    expiresAt: issuedAt + expiresIn * 1000,
+    ...(typeof refreshToken === 'string' ? { refreshToken } : {}),
+    ...(scope === undefined ? {} : { scope }),
+  });
+}

@@ -1,0 +1,41 @@
+/**
+ * The token endpoint receives the client secret and hands out bearer tokens, so it must be reached
+ * over HTTPS. The one exception is a loopback host, where nothing crosses a network: the emulator,
+ * a local proxy, a test server.
+ */
+import { ConfigurationError } from './errors.js';
+import { describe } from './validate.js';
+
+/** True for `localhost`, `*.localhost`, 127.0.0.0/8 and `::1`. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (host === '::1' || host === '0:0:0:0:0:0:0:1') return true;
+  const v4mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host);
+  const v4 = v4mapped ? v4mapped[1]! : host;
+  const parts = v4.split('.');
+  return parts.length === 4 && parts[0] === '127' && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+}
+
+/**
+ * Parses `value` as an absolute `https:` URL, or `http:` on a loopback host. Anything else throws a
+ * {@link ConfigurationError} naming `option`.
+ */
+export function requireSecureUrl(option: string, value: unknown): URL {
+  let url: URL;
+  try {
+    if (typeof value !== 'string' && !(value instanceof URL)) throw new TypeError('not a string');
+    url = new URL(String(value));
+  } catch {
+    throw new ConfigurationError(option, `Expected \`${option}\` to be an absolute URL, got ${describe(value)}`);
+  }
+  if (url.username || url.password) {
+    throw new ConfigurationError(option, `Expected \`${option}\` to hold no credentials; pass them as clientId and clientSecret`);
+  }
+  if (url.protocol === 'https:') return url;
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
+  throw new ConfigurationError(
+    option,
+    `Expected \`${option}\` to use https: (http: is allowed only on loopback hosts), got ${describe(url.href)}`,
+  );
+}
