@@ -1,0 +1,482 @@
+/**
+ * The middle layer: one token per scope (user id), cached, renewed ahead of expiry, with one
+ * request per scope at a time, and every request through one queue.
+ *
+ * The hot path (`getToken` with a usable token) is a synchronous store lookup, a clock read and
+ * two comparisons; everything else — flights, the queue, the scheduler, cool-downs — is reached
+ * only on a miss or when a token enters its refresh window.
+ */
+import { EventEmitter, setMaxListeners } from 'node:events';
+import { inspect } from 'node:util';
+import PQueue from 'p-queue';
+import { Cooldowns } from './cooldown.js';
+import {
+  AbortError,
+  FluxTokenError,
+  InvalidArgumentError,
+  TokenEndpointError,
+  TokenManagerClosedError,
+} from './errors.js';
+import { refreshAtOf, usableUntil } from './expiry.js';
+import type { TokenManagerEvents, TokenManagerStats, TokenSourceKind } from './manager-events.js';
+import { resolveManagerOptions, type ManagerSettings, type TokenManagerOptions } from './manager-options.js';
+import { RefreshScheduler, type Scheduled } from './refresh-scheduler.js';
+import { createToken, type Token } from './token.js';
+import type { TokenEndpoint } from './token-endpoint.js';
+import type { TokenStore } from './token-store.js';
+
+/** Queue priority of a request that callers are waiting for. */
+const FOREGROUND = 1;
+/** Queue priority of a renewal ahead of expiry. */
+const BACKGROUND = 0;
+/** The store key of the client-wide token. User ids are non-empty, so it collides with none. */
+const CLIENT_WIDE_KEY = '';
+/** Background renewals back off from this delay, doubling, up to {@link MAX_BACKGROUND_RETRY_MS}. */
+const BACKGROUND_RETRY_MS = 1_000;
+const MAX_BACKGROUND_RETRY_MS = 60_000;
+
+/** Per-token bookkeeping, kept beside the store in a WeakMap keyed by the token object. */
+interface Slot extends Scheduled {
+  readonly key: string;
+  readonly token: Token;
+  /** Last instant (exclusive) at which the token is handed out. */
+  readonly usableUntil: number;
+  /** Handed out since it was cached: only used tokens are renewed ahead of expiry. */
+  used: boolean;
+  /** Rejected by the API (a 401): never handed out again; its refresh token may still renew it. */
+  rejected: boolean;
+  /** Background renewals that failed in a row. */
+  failures: number;
+}
+
+/** One request for one scope, shared by every caller that needs it. */
+interface Flight {
+  readonly id: string;
+  /** True while no caller waits for it; a waiting caller turns it into a foreground flight. */
+  background: boolean;
+  /** The grant of the request being made, for the failure report. */
+  grant: 'client_credentials' | 'refresh_token';
+  promise: Promise<Token>;
+}
+
+/** Options of one `getToken` call. */
+export interface GetTokenOptions {
+  /** Stops this caller's wait (with an AbortError). The shared request goes on for the others. */
+  signal?: AbortSignal;
+}
+
+const noop = () => {};
+
+function scopeOf(key: string): string | undefined {
+  return key === CLIENT_WIDE_KEY ? undefined : key;
+}
+
+// Typed events: the class below merges with this interface.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface TokenManager {
+  /** Listens to an event; see {@link TokenManagerEvents}. */
+  on<E extends keyof TokenManagerEvents>(event: E, listener: (payload: TokenManagerEvents[E]) => void): this;
+  /** Listens to the next occurrence of an event. */
+  once<E extends keyof TokenManagerEvents>(event: E, listener: (payload: TokenManagerEvents[E]) => void): this;
+  /** Stops listening. */
+  off<E extends keyof TokenManagerEvents>(event: E, listener: (payload: TokenManagerEvents[E]) => void): this;
+}
+
+/**
+ * Hands out OAuth2 tokens for the Flux API, one per user, with the token endpoint kept to about
+ * one call per user per token lifetime.
+ *
+ * @example
+ * const tokens = new TokenManager({ clientId, clientSecret });
+ * const token = await tokens.getToken('user-42');   // restricted to user-42
+ * await fetch(url, { headers: { authorization: `Bearer ${token.accessToken}` } });
+ * await tokens.close();
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class TokenManager extends EventEmitter {
+  /** The token endpoint's URL; its origin is where the HTTP adapters send tokens by default. */
+  readonly tokenUrl: URL;
+
+  readonly #settings: ManagerSettings;
+  readonly #endpoint: TokenEndpoint;
+  readonly #store: TokenStore;
+  readonly #now: () => number;
+  readonly #queue: PQueue;
+  readonly #scheduler: RefreshScheduler<Slot>;
+  readonly #cooldowns: Cooldowns;
+  /** Bookkeeping of every cached token; entries go with their token. */
+  readonly #slots = new WeakMap<Token, Slot>();
+  /** Invariant: at most one flight per key, removed when it settles. */
+  readonly #flights = new Map<string, Flight>();
+  /** Aborts every endpoint request on close. */
+  readonly #shutdown = new AbortController();
+  /** Rejects with TokenManagerClosedError on close, ending every wait. */
+  readonly #closed: Promise<never>;
+  #rejectClosed: (error: Error) => void = noop;
+  #closing: Promise<void> | undefined;
+  #flightSeq = 0;
+  readonly #stats = {
+    hits: 0,
+    misses: 0,
+    client_credentials: 0,
+    refresh_token: 0,
+    backgroundRefreshes: 0,
+    failures: 0,
+  };
+
+  /** Validates every option (throwing ConfigurationError) and starts an empty cache. */
+  constructor(options: TokenManagerOptions) {
+    super();
+    this.#settings = resolveManagerOptions(options);
+    const s = this.#settings;
+    this.#endpoint = s.endpoint;
+    this.tokenUrl = s.endpoint.tokenUrl;
+    this.#store = s.store;
+    this.#now = s.now;
+    this.#queue = new PQueue({
+      concurrency: s.concurrency,
+      ...(Number.isFinite(s.intervalCap) ? { intervalCap: s.intervalCap, interval: s.interval } : {}),
+    });
+    this.#scheduler = new RefreshScheduler<Slot>((slot) => this.#onRefreshDue(slot), {
+      now: s.now,
+      ...(s.timers ? { timers: s.timers } : {}),
+    });
+    this.#cooldowns = new Cooldowns({ baseMs: s.cooldownMs, maxMs: s.maxCooldownMs, maxEntries: 10_000 });
+    this.#closed = new Promise<never>((_, reject) => {
+      this.#rejectClosed = reject;
+    });
+    this.#closed.catch(noop);
+    // Every queued request listens to the shutdown signal; thousands may be queued at once.
+    setMaxListeners(0, this.#shutdown.signal);
+    this.#store.onEvict((key, token, reason) => {
+      const slot = this.#slots.get(token);
+      if (slot !== undefined) this.#scheduler.cancel(slot);
+      this.#emit('evicted', { scope: scopeOf(key), reason });
+    });
+  }
+
+  /**
+   * A usable token for `scope` (a user id), or for the whole client when `scope` is omitted.
+   *
+   * Answers from the cache while the token has more than its margin left. Inside the refresh
+   * window it still answers at once, and starts one background renewal. Otherwise it waits for the
+   * one request of that scope, shared with every other caller.
+   *
+   * Rejects with {@link InvalidArgumentError} for a scope that is not a non-empty string, with the
+   * endpoint's typed error when the request fails (or during the cool-down after it), with
+   * {@link AbortError} when `signal` fires, and with {@link TokenManagerClosedError} after close.
+   */
+  getToken(scope?: string, options?: GetTokenOptions): Promise<Token> {
+    if (this.#closing !== undefined) return Promise.reject(new TokenManagerClosedError());
+    if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0)) {
+      return Promise.reject(
+        new InvalidArgumentError('scope', 'Expected `scope` to be a non-empty string (a user id) or undefined (the client-wide token)'),
+      );
+    }
+    const key = scope ?? CLIENT_WIDE_KEY;
+    const token = this.#store.peek(key);
+    if (token !== undefined) {
+      const slot = this.#slots.get(token) ?? this.#adopt(key, token);
+      const now = this.#now();
+      if (now < slot.usableUntil && !slot.rejected) {
+        slot.used = true;
+        this.#stats.hits++;
+        if (now >= slot.dueAt && !this.#flights.has(key)) this.#startFlight(key, true);
+        return Promise.resolve(token);
+      }
+    }
+    this.#stats.misses++;
+    return this.#waitForToken(key, options?.signal);
+  }
+
+  /**
+   * Stops handing out `rejected` for `scope` (undefined for the client-wide token), typically after
+   * the API answered 401 to it. Does nothing when the cache already holds another token, so that a
+   * token renewed meanwhile by another request is kept. The refresh token it carried is still used
+   * for the renewal. Returns whether the token was invalidated.
+   */
+  invalidate(scope: string | undefined, rejected: Token | string): boolean {
+    if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0)) {
+      throw new InvalidArgumentError('scope', 'Expected `scope` to be a non-empty string (a user id) or undefined (the client-wide token)');
+    }
+    const key = scope ?? CLIENT_WIDE_KEY;
+    const current = this.#store.peek(key);
+    if (current === undefined) return false;
+    const matches = typeof rejected === 'string' ? current.accessToken === rejected : current === rejected;
+    if (!matches) return false;
+    const slot = this.#slots.get(current) ?? this.#adopt(key, current);
+    if (slot.rejected) return false;
+    slot.rejected = true;
+    this.#scheduler.cancel(slot);
+    return true;
+  }
+
+  /** Counters and gauges, for metrics. Holds no token and no secret. */
+  stats(): TokenManagerStats {
+    const s = this.#stats;
+    return {
+      hits: s.hits,
+      misses: s.misses,
+      endpointCalls: {
+        client_credentials: s.client_credentials,
+        refresh_token: s.refresh_token,
+        total: s.client_credentials + s.refresh_token,
+      },
+      backgroundRefreshes: s.backgroundRefreshes,
+      failures: s.failures,
+      inFlight: this.#flights.size,
+      cached: this.#store.size,
+      scheduled: this.#scheduler.size,
+      coolingDown: this.#cooldowns.count(this.#now()),
+    };
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * Stops the manager: cancels scheduled renewals, aborts requests in flight, rejects waiting
+   * callers with {@link TokenManagerClosedError}, and rejects every later call. Idempotent; resolves
+   * when the queue is idle and the store is closed.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#scheduler.stop();
+      this.#rejectClosed(new TokenManagerClosedError());
+      // Queued and running requests reject with this reason (p-queue honours the signal).
+      this.#shutdown.abort(new TokenManagerClosedError());
+      await this.#queue.onIdle();
+      await this.#store.close?.();
+    })();
+    return this.#closing;
+  }
+
+  /** `await using tokens = new TokenManager(...)` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** A redacted view for `console.log(manager)`: no credentials, no tokens. */
+  [inspect.custom](): string {
+    const s = this.stats();
+    return `TokenManager { tokenUrl: '${this.tokenUrl.href}', clientId: '${this.#endpoint.clientId}', cached: ${s.cached}, inFlight: ${s.inFlight}, closed: ${this.closed} }`;
+  }
+
+  /** What `JSON.stringify(manager)` gives: the same redacted view, as data. */
+  toJSON(): Record<string, unknown> {
+    return { tokenUrl: this.tokenUrl.href, clientId: this.#endpoint.clientId, closed: this.closed, stats: this.stats() };
+  }
+
+  // ── misses and flights ────────────────────────────────────────────────────────────────────────
+
+  #waitForToken(key: string, signal: AbortSignal | undefined): Promise<Token> {
+    let flight = this.#flights.get(key);
+    if (flight === undefined) {
+      const cooling = this.#cooldowns.active(key, this.#now());
+      if (cooling !== undefined) return Promise.reject(cooling);
+      flight = this.#startFlight(key, false);
+    } else if (flight.background) {
+      // A caller now waits for it: move it ahead of other background renewals.
+      flight.background = false;
+      try {
+        this.#queue.setPriority(flight.id, FOREGROUND);
+      } catch {
+        // Already running: nothing to reorder.
+      }
+    }
+    return this.#race(flight.promise, signal);
+  }
+
+  #race(promise: Promise<Token>, signal: AbortSignal | undefined): Promise<Token> {
+    if (signal === undefined) return Promise.race([promise, this.#closed]);
+    if (signal.aborted) return Promise.reject(new AbortError(signal.reason));
+    return new Promise<Token>((resolve, reject) => {
+      const onAbort = () => reject(new AbortError(signal.reason));
+      signal.addEventListener('abort', onAbort, { once: true });
+      Promise.race([promise, this.#closed])
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  #startFlight(key: string, background: boolean): Flight {
+    const flight: Flight = {
+      id: `f${++this.#flightSeq}`,
+      background,
+      grant: 'client_credentials',
+      promise: undefined as unknown as Promise<Token>,
+    };
+    if (background) this.#stats.backgroundRefreshes++;
+    flight.promise = this.#queue
+      .add(() => this.#renew(key, flight), {
+        priority: background ? BACKGROUND : FOREGROUND,
+        id: flight.id,
+        signal: this.#shutdown.signal,
+      })
+      .finally(() => {
+        if (this.#flights.get(key) === flight) this.#flights.delete(key);
+      });
+    // Rejections reach every waiter through their own race; a flight nobody waits for must not
+    // become an unhandled rejection.
+    flight.promise.catch(noop);
+    this.#flights.set(key, flight);
+    return flight;
+  }
+
+  /** Runs inside the queue: obtains a new token for `key` and caches it. */
+  async #renew(key: string, flight: Flight): Promise<Token> {
+    const scope = scopeOf(key);
+    const current = this.#store.peek(key);
+    try {
+      // A shared store may already hold a newer token, written by another process.
+      const loaded = await this.#load(key);
+      if (loaded !== undefined && loaded !== current && this.#isFresh(loaded, flight.background)) {
+        return this.#accept(key, loaded, current, 'store', flight);
+      }
+      const base = loaded ?? current;
+      const refreshToken = this.#settings.renewWith === 'refresh_token' ? base?.refreshToken : undefined;
+      if (refreshToken !== undefined) {
+        const renewed = await this.#tryRefresh(key, refreshToken, flight);
+        if (renewed !== undefined) return this.#accept(key, renewed, current, 'refresh_token', flight);
+      }
+      this.#stats.client_credentials++;
+      flight.grant = 'client_credentials';
+      const token = await this.#endpoint.clientCredentials({ scope, signal: this.#shutdown.signal });
+      return this.#accept(key, token, current, 'client_credentials', flight);
+    } catch (error) {
+      throw this.#onFailure(key, error, flight);
+    }
+  }
+
+  /** The store's freshest token; a store that fails is treated as empty (the endpoint still works). */
+  async #load(key: string): Promise<Token | undefined> {
+    try {
+      return await this.#store.load(key);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The refresh grant; undefined when the endpoint refused the refresh token (fall back). */
+  async #tryRefresh(key: string, refreshToken: string, flight: Flight): Promise<Token | undefined> {
+    this.#stats.refresh_token++;
+    flight.grant = 'refresh_token';
+    try {
+      const token = await this.#endpoint.refresh({ refreshToken, scope: scopeOf(key), signal: this.#shutdown.signal });
+      // A server that does not rotate keeps the old refresh token valid: keep it.
+      return token.refreshToken === undefined ? createToken({ ...token, refreshToken }) : token;
+    } catch (error) {
+      if (!(error instanceof TokenEndpointError) || error.retryable || (error.status !== 400 && error.status !== 401)) throw error;
+      if (error.error === 'invalid_client') throw error;
+      this.#stats.failures++;
+      this.#emit('refreshFailed', {
+        scope: scopeOf(key),
+        grant: 'refresh_token',
+        background: flight.background,
+        error,
+        next: 'fallback',
+      });
+      return undefined;
+    }
+  }
+
+  #isFresh(token: Token, background: boolean): boolean {
+    const now = this.#now();
+    if (now >= usableUntil(token, this.#settings.policy)) return false;
+    // A background renewal wants a token that is not itself about to need renewal.
+    return !background || now < refreshAtOf(token, this.#settings.policy, () => 0);
+  }
+
+  #accept(key: string, token: Token, previous: Token | undefined, grant: TokenSourceKind, flight: Flight): Token {
+    if (this.#closing !== undefined) throw new TokenManagerClosedError();
+    const old = this.#store.peek(key);
+    if (old !== undefined) {
+      const oldSlot = this.#slots.get(old);
+      if (oldSlot !== undefined) this.#scheduler.cancel(oldSlot);
+    }
+    try {
+      // A shared store writes in the background and reports its own failures; the token is good.
+      const saved = this.#store.save(key, token, previous);
+      if (saved !== undefined) Promise.resolve(saved).catch(noop);
+    } catch {
+      // Same for a store that throws synchronously: this process keeps the token in its slot.
+    }
+    this.#adopt(key, token);
+    this.#cooldowns.succeed(key);
+    this.#emit('token', {
+      scope: scopeOf(key),
+      grant,
+      background: flight.background,
+      expiresIn: token.expiresIn,
+      expiresAt: token.expiresAt,
+    });
+    return token;
+  }
+
+  #onFailure(key: string, thrown: unknown, flight: Flight): unknown {
+    if (this.#closing !== undefined) return new TokenManagerClosedError();
+    // Anything that is not a FluxTokenError is a bug (ours or a store's): let it through as is.
+    if (!(thrown instanceof FluxTokenError)) return thrown;
+    const error = thrown;
+    this.#stats.failures++;
+    const now = this.#now();
+    const current = this.#store.peek(key);
+    const slot = current === undefined ? undefined : this.#slots.get(current);
+    const stillServed = slot !== undefined && !slot.rejected && now < slot.usableUntil;
+    if (flight.background && stillServed) {
+      // Keep serving the current token; try again later, never in a hot loop.
+      slot.failures++;
+      const step = Math.min(BACKGROUND_RETRY_MS * 2 ** (slot.failures - 1), MAX_BACKGROUND_RETRY_MS);
+      const retryAt = Math.min(now + step / 2 + (step / 2) * this.#settings.random(), slot.usableUntil);
+      slot.dueAt = retryAt;
+      if (retryAt < slot.usableUntil) this.#scheduler.schedule(slot);
+      this.#emit('refreshFailed', { scope: scopeOf(key), grant: flight.grant, background: true, error, next: 'retry', retryAt });
+    } else {
+      this.#cooldowns.fail(key, error, now);
+      this.#emit('refreshFailed', { scope: scopeOf(key), grant: flight.grant, background: false, error, next: 'give-up' });
+    }
+    return error;
+  }
+
+  // ── the schedule ──────────────────────────────────────────────────────────────────────────────
+
+  /** Creates the bookkeeping of a token entering the cache, and schedules its renewal. */
+  #adopt(key: string, token: Token): Slot {
+    const policy = this.#settings.policy;
+    const slot: Slot = {
+      key,
+      token,
+      usableUntil: usableUntil(token, policy),
+      dueAt: refreshAtOf(token, policy, this.#settings.random),
+      heapIndex: -1,
+      used: false,
+      rejected: false,
+      failures: 0,
+    };
+    this.#slots.set(token, slot);
+    if (this.#closing === undefined) this.#scheduler.schedule(slot);
+    return slot;
+  }
+
+  /** The scheduler says a token's refresh window opened. Renew it only if it is in use. */
+  #onRefreshDue(slot: Slot): void {
+    if (this.#store.peek(slot.key) !== slot.token) return; // evicted or replaced meanwhile
+    if (!slot.used || slot.rejected || this.#flights.has(slot.key)) return;
+    this.#startFlight(slot.key, true);
+  }
+
+  #emit<E extends keyof TokenManagerEvents>(event: E, payload: TokenManagerEvents[E]): void {
+    if (this.listenerCount(event) === 0) return;
+    try {
+      this.emit(event, payload);
+    } catch (error) {
+      // A listener's bug must not corrupt the manager's state; surface it as Node would.
+      process.nextTick(() => {
+        throw error;
+      });
+    }
+  }
+}
+
