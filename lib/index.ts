@@ -14,6 +14,31 @@ export {
   type RefreshOptions,
 } from './token-endpoint.js';
 export { type Token } from './token.js';
+export { TokenManager, type GetTokenOptions } from './token-manager.js';
+export {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_COOLDOWN_MS,
+  DEFAULT_MAX_COOLDOWN_MS,
+  type TokenManagerOptions,
+  type RenewWith,
+} from './manager-options.js';
+export type {
+  TokenManagerEvents,
+  TokenManagerStats,
+  TokenEvent,
+  RefreshFailedEvent,
+  EvictedEvent,
+  TokenSourceKind,
+} from './manager-events.js';
+export {
+  DEFAULT_EXPIRY_MARGIN_MS,
+  DEFAULT_REFRESH_WINDOW_MS,
+  DEFAULT_REFRESH_JITTER,
+  type ExpiryPolicy,
+} from './expiry.js';
+export type { TokenStore, EvictionListener, EvictionReason } from './token-store.js';
+export { LruTokenStore, DEFAULT_MAX_SCOPES, type LruTokenStoreOptions } from './lru-store.js';
+export type { TimerApi } from './refresh-scheduler.js';
 export { decodeJws, expiryFromJws, type DecodedJws, type FluxClaims } from './jws.js';
 export {
   FluxTokenError,
