@@ -206,8 +206,10 @@ export class TokenEndpoint {
           retryDelay({
             attemptCount,
             limit: this.retry,
-            status: error.response?.statusCode,
-            errorCode: error.code,
+            // Only an HTTPError is an answer; an error that merely has a response (a body cut
+            // off mid-read) is a transport failure, judged by its code.
+            status: error.name === 'HTTPError' ? error.response?.statusCode : undefined,
+            errorCode: error.name === 'HTTPError' ? error.code : (error.code ?? 'ECONNRESET'),
             body: error.response?.body,
             // got computes Retry-After with the real clock; recompute it with ours when there is one.
             retryAfterMs:
@@ -267,7 +269,12 @@ export class TokenEndpoint {
 
   #translate(error: RequestError, secrets: string[]): FluxTokenError {
     const cause = sanitizedCause(error);
-    if (error.response) return this.#errorAnswer(error.response.statusCode, error.response as Response<string>, secrets);
+    if (error.name === 'HTTPError' && error.response) {
+      return this.#errorAnswer(error.response.statusCode, error.response as Response<string>, secrets);
+    }
+    if (error.response) {
+      return new TokenRequestError('network', `The token endpoint's answer was cut off (${error.code ?? error.name})`, { cause });
+    }
     if (error.name === 'TimeoutError' || error.code === 'ETIMEDOUT') {
       return new TokenRequestError('timeout', `The token endpoint did not answer within ${this.timeout} ms`, { cause });
     }
@@ -315,14 +322,18 @@ function safeContentType(response: Response<unknown>): string {
 
 /**
  * Server text goes into error messages, so a server that echoes the request (some do, in
- * `error_description`) must not put a secret there: cut it out, and cap the length.
+ * `error_description`) must not put a secret there: cut it out, and cap the length. An echo of the
+ * raw body carries the secret form-encoded (a refresh token's `+/=` as `%2B%2F%3D`), so cut that
+ * form out too. Secrets go before the cap, so that a cut cannot leave half a secret behind.
  */
 function scrub(text: string, secrets: string[]): string {
-  let out = text.length > 500 ? `${text.slice(0, 497)}...` : text;
+  let out = text;
   for (const secret of secrets) {
-    if (secret.length >= 4) out = out.split(secret).join('[redacted]');
+    if (secret.length < 4) continue;
+    const forms = new Set([secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)]);
+    for (const form of forms) out = out.split(form).join('[redacted]');
   }
-  return out;
+  return out.length > 500 ? `${out.slice(0, 497)}...` : out;
 }
 
 /**

@@ -134,7 +134,8 @@ export function parseTokenResponse(
     throw new InvalidTokenResponseError('invalid_token_type', status, `expected \`token_type\` to be "bearer", got ${got}`);
   }
 
-  const refreshToken = json.refresh_token;
+  // `null` is read as absent: some servers serialize a missing refresh token that way.
+  const refreshToken = json.refresh_token ?? undefined;
   if (refreshToken !== undefined && (typeof refreshToken !== 'string' || refreshToken.length === 0)) {
     throw new InvalidTokenResponseError(
       'invalid_refresh_token',

@@ -1,0 +1,151 @@
+// Options are checked at construction: each bad option fails at once with a ConfigurationError
+// whose message names the option, what it expects and what it got, and never a secret's value.
+import { describe, expect, it } from '@jest/globals';
+import { inspect } from 'node:util';
+import {
+  ConfigurationError,
+  DEFAULT_RETRY,
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_TOKEN_URL,
+  FluxTokenError,
+  TokenEndpoint,
+  type TokenEndpointOptions,
+} from '../lib/index.js';
+import { CLIENT_ID, CLIENT_SECRET, mockTokenEndpoint, tokenBody } from './helpers/nock-token-endpoint.js';
+
+const valid: TokenEndpointOptions = { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET };
+
+/** Constructs with `overrides` (a key set to undefined is removed) and returns the error thrown. */
+function constructionError(overrides: Record<string, unknown>): ConfigurationError {
+  const options: Record<string, unknown> = { ...valid, ...overrides };
+  for (const [key, value] of Object.entries(overrides)) if (value === undefined) delete options[key];
+  try {
+    new TokenEndpoint(options as unknown as TokenEndpointOptions);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error).toBeInstanceOf(FluxTokenError);
+    return error as ConfigurationError;
+  }
+  throw new Error(`expected new TokenEndpoint(${inspect(overrides)}) to throw`);
+}
+
+describe('defaults', () => {
+  it('uses the documented defaults when only the credentials are given', () => {
+    const endpoint = new TokenEndpoint(valid);
+
+    expect(endpoint.tokenUrl.href).toBe(DEFAULT_TOKEN_URL);
+    expect(DEFAULT_TOKEN_URL).toBe('https://api.test.tryflux.com/auth/oauth/token');
+    expect(endpoint.timeout).toBe(DEFAULT_TIMEOUT_MS);
+    expect(DEFAULT_TIMEOUT_MS).toBe(10_000);
+    expect(endpoint.retry).toBe(DEFAULT_RETRY);
+    expect(DEFAULT_RETRY).toBe(2);
+    expect(endpoint.refreshWithClientCredentials).toBe(false);
+  });
+});
+
+describe('bad options', () => {
+  // [option, bad value, what the message must say it expects, what it must say it got]
+  const cases: Array<[string, unknown, RegExp, RegExp]> = [
+    ['clientId', undefined, /a non-empty string/, /got `undefined`/],
+    ['clientId', '', /a non-empty string/, /got `""` \(string\)/],
+    ['clientId', 42, /a non-empty string/, /got `42` \(number\)/],
+    ['clientSecret', undefined, /a non-empty string/, /got `undefined`/],
+    ['clientSecret', '', /a non-empty string/, /got a value of type string and length 0/],
+    ['clientSecret', 1234567, /a non-empty string/, /got a value of type number/],
+    ['timeout', 0, /a finite number from 1 to 600000/, /got `0` \(number\)/],
+    ['timeout', -5, /a finite number from 1/, /got `-5` \(number\)/],
+    ['timeout', 'x', /a finite number from 1/, /got `"x"` \(string\)/],
+    ['timeout', Number.NaN, /a finite number from 1/, /got `NaN` \(number\)/],
+    ['timeout', Number.POSITIVE_INFINITY, /a finite number from 1/, /got `Infinity` \(number\)/],
+    ['retry', -1, /an integer from 0 to 10/, /got `-1` \(number\)/],
+    ['retry', 1.5, /an integer from 0 to 10/, /got `1.5` \(number\)/],
+    ['retry', '2', /an integer from 0 to 10/, /got `"2"` \(string\)/],
+    ['tokenUrl', 'not a url', /an absolute URL/, /got `"not a url"` \(string\)/],
+    ['tokenUrl', 42, /an absolute URL/, /got `42` \(number\)/],
+    ['tokenUrl', 'http://example.com/auth/oauth/token', /https:.*loopback/, /got `"http:\/\/example.com\/auth\/oauth\/token"`/],
+    ['tokenUrl', 'http://api.test.tryflux.com/auth/oauth/token', /https:.*loopback/, /got `"http:\/\/api.test.tryflux.com/],
+    ['tokenUrl', 'http://10.0.0.1/token', /https:.*loopback/, /got `"http:\/\/10.0.0.1\/token"`/],
+    ['tokenUrl', 'ftp://127.0.0.1/token', /https:.*loopback/, /got `"ftp:/],
+    ['refreshWithClientCredentials', 'yes', /a boolean/, /got `"yes"` \(string\)/],
+    ['got', {}, /a function/, /got a value of type object/],
+    ['now', 1700000000000, /a function/, /got `1700000000000` \(number\)/],
+  ];
+
+  it.each(cases)('rejects %s = %p with a message naming it, what it expects and what it got', (option, value, expects, got) => {
+    const error = constructionError({ [option]: value });
+
+    expect(error.code).toBe('FLUX_CONFIG_INVALID');
+    expect(error.option).toBe(option);
+    expect(error.message).toContain(`\`${option}\``);
+    expect(error.message).toMatch(expects);
+    expect(error.message).toMatch(got);
+  });
+
+  it('rejects an unknown option, naming it and the known ones', () => {
+    const error = constructionError({ clientScret: 'x' });
+
+    expect(error.code).toBe('FLUX_CONFIG_INVALID');
+    expect(error.option).toBe('clientScret');
+    expect(error.message).toMatch(/Unknown option `clientScret`/);
+    expect(error.message).toContain('`clientSecret`');
+  });
+
+  it.each([
+    ['null', null],
+    ['a string', 'clientId=x'],
+    ['undefined', undefined],
+  ])('rejects options that are %s', (_what, options) => {
+    expect(() => new TokenEndpoint(options as unknown as TokenEndpointOptions)).toThrow(ConfigurationError);
+  });
+
+  it('rejects a tokenUrl with credentials in it, without echoing them', () => {
+    const error = constructionError({ tokenUrl: `https://${CLIENT_ID}:${CLIENT_SECRET}@api.test.tryflux.com/auth/oauth/token` });
+
+    expect(error.option).toBe('tokenUrl');
+    expect(error.message).toMatch(/no credentials/);
+    expect(error.message).not.toContain(CLIENT_SECRET);
+  });
+});
+
+describe('secret options are never echoed', () => {
+  it.each([
+    ['a non-string clientSecret', { clientSecret: [CLIENT_SECRET] }],
+    ['a clientSecret in an object', { clientSecret: { value: CLIENT_SECRET } }],
+    ['a secret under an unknown key', { client_secret: CLIENT_SECRET }],
+    ['a secret under an unknown key beside a bad option', { secret: CLIENT_SECRET, timeout: 0 }],
+  ])('%s', (_what, overrides) => {
+    const error = constructionError(overrides);
+
+    for (const form of [error.message, error.stack ?? '', inspect(error, { depth: 10 }), JSON.stringify(error)]) {
+      expect(form).not.toContain(CLIENT_SECRET);
+    }
+  });
+});
+
+describe('tokenUrl', () => {
+  it.each([
+    'http://127.0.0.1:9/x',
+    'http://127.255.0.7/x',
+    'http://localhost/x',
+    'http://localhost:4010/auth/oauth/token',
+    'http://[::1]:8/x',
+    'https://example.com/oauth/token',
+  ])('accepts %s', (url) => {
+    expect(new TokenEndpoint({ ...valid, tokenUrl: url }).tokenUrl.href).toBe(new URL(url).href);
+  });
+
+  it('accepts a URL object', () => {
+    const url = new URL('https://auth.example.com/token');
+    expect(new TokenEndpoint({ ...valid, tokenUrl: url }).tokenUrl.href).toBe(url.href);
+  });
+
+  it('sends the grant to the configured loopback tokenUrl', async () => {
+    const { requests } = mockTokenEndpoint({ status: 200, body: tokenBody() }, { origin: 'http://127.0.0.1:9', path: '/x' });
+
+    await new TokenEndpoint({ ...valid, tokenUrl: 'http://127.0.0.1:9/x', retry: 0 }).clientCredentials();
+
+    expect(requests).toHaveLength(1);
+    expect(requests[0]!.headers.host).toBe('127.0.0.1:9');
+    expect(requests[0]!.form.grant_type).toBe('client_credentials');
+  });
+});
