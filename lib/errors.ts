@@ -17,7 +17,8 @@ export type FluxErrorCode =
   | 'FLUX_INVALID_TOKEN_RESPONSE'
   | 'FLUX_TOKEN_DECODE'
   | 'FLUX_ABORTED'
-  | 'FLUX_MANAGER_CLOSED';
+  | 'FLUX_MANAGER_CLOSED'
+  | 'FLUX_FOREIGN_ORIGIN';
 
 /** Base class of every error thrown by flux-token-manager. */
 export class FluxTokenError extends Error {
@@ -192,5 +193,27 @@ export class AbortError extends FluxTokenError {
 export class TokenManagerClosedError extends FluxTokenError {
   constructor() {
     super('FLUX_MANAGER_CLOSED', 'The TokenManager is closed');
+  }
+}
+
+/**
+ * An HTTP adapter (`gotAuth`, `authFetch`) was asked to send a request to an origin outside its
+ * allow-list while `onForeignOrigin` is `'throw'`. Thrown before anything is sent, so that a
+ * mistyped base URL or a URL built from untrusted input fails loudly instead of quietly going out
+ * without a token. The message names the origin only: a path or query string may hold secrets.
+ */
+export class ForeignOriginError extends FluxTokenError {
+  /** The origin the request was for, e.g. `https://example.com`. */
+  readonly origin: string;
+  /** The origins that tokens are sent to. */
+  readonly allowedOrigins: readonly string[];
+
+  constructor(origin: string, allowedOrigins: readonly string[]) {
+    super(
+      'FLUX_FOREIGN_ORIGIN',
+      `Refusing to send a request to ${origin}: it is not one of the allowed origins (${allowedOrigins.join(', ')}) and \`onForeignOrigin\` is 'throw'`,
+    );
+    this.origin = origin;
+    this.allowedOrigins = allowedOrigins;
   }
 }

@@ -55,3 +55,7 @@ export {
   type InvalidTokenResponseReason,
 } from './errors.js';
 export { VERSION } from './version.js';
+export { authFetch, type AuthFetchOptions, type FetchFunction } from './fetch.js';
+export type { HttpAuthOptions, ScopeOption, TokenSource } from './http-auth.js';
+export type { OnForeignOrigin } from './origins.js';
+export { ForeignOriginError } from './errors.js';

@@ -1,0 +1,300 @@
+/**
+ * authFetch against real local servers: a token endpoint that issues scope-encoded tokens, and an
+ * API that checks the token-to-user binding on /users/:id/... and counts what it sees.
+ */
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { ConfigurationError, ForeignOriginError } from '../lib/errors.js';
+import { authFetch } from '../lib/fetch.js';
+import { TokenManager } from '../lib/token-manager.js';
+import { startApiServer, type ApiServer } from './helpers/api-server.js';
+import { scopeOfTestToken, startTokenServer, type TokenServer } from './helpers/scripted-token-server.js';
+
+let tokens: TokenServer;
+let api: ApiServer;
+let other: ApiServer;
+let manager: TokenManager;
+
+beforeEach(async () => {
+  tokens = await startTokenServer();
+  api = await startApiServer();
+  other = await startApiServer();
+  manager = new TokenManager({ clientId: 'client-1', clientSecret: 'secret-1', tokenUrl: tokens.tokenUrl, retry: 0 });
+});
+
+afterEach(async () => {
+  await manager.close();
+  await Promise.all([tokens.close(), api.close(), other.close()]);
+});
+
+const tokenOf = (authorization: string | undefined) => /^Bearer (.+)$/.exec(authorization ?? '')?.[1];
+const userOf = (authorization: string | undefined) => scopeOfTestToken(tokenOf(authorization)!);
+const userInPath = (request: Request) => /^\/users\/([^/]+)\//.exec(new URL(request.url).pathname)?.[1];
+
+describe('header injection and scope', () => {
+  it('sends the Bearer token of the scope option, and reuses it from the cache', async () => {
+    const fetchAsAlice = authFetch(manager, { scope: 'alice', allowedOrigins: [api.url] });
+    const res = await fetchAsAlice(`${api.url}/users/alice/receipts`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ user: 'alice' });
+    await (await fetchAsAlice(new URL('/users/alice/receipts', api.url))).text();
+
+    expect(api.requests.map((r) => [r.status, userOf(r.authorization)])).toEqual([
+      [200, 'alice'],
+      [200, 'alice'],
+    ]);
+    expect(tokens.requests).toHaveLength(1);
+  });
+
+  it('takes the scope from a function of the Request; without one, sends the client-wide token', async () => {
+    const byPath = authFetch(manager, { scope: userInPath, allowedOrigins: [api.url] });
+    await (await byPath(`${api.url}/users/alice/x`)).text();
+    await (await byPath(new Request(`${api.url}/users/bob/x`, { method: 'DELETE' }))).text();
+    await (await authFetch(manager, { allowedOrigins: [api.url] })(`${api.url}/public/x`)).text();
+
+    expect(api.requests.map((r) => [r.method, r.status, userOf(r.authorization)])).toEqual([
+      ['GET', 200, 'alice'],
+      ['DELETE', 200, 'bob'],
+      ['GET', 200, undefined],
+    ]);
+    expect(tokens.requests.map((r) => r.scope)).toEqual(['alice', 'bob', undefined]);
+  });
+
+  it('leaves an explicit Authorization header alone (init or Request), fetches no token, and does not retry its 401', async () => {
+    const fetchAsAlice = authFetch(manager, { scope: 'alice', allowedOrigins: [api.url] });
+    await (await fetchAsAlice(`${api.url}/public/x`, { headers: { Authorization: 'Bearer mine' } })).text();
+    const res = await fetchAsAlice(new Request(`${api.url}/users/alice/x`, { headers: { authorization: 'Bearer not-a-test-token' } }));
+
+    expect(res.status).toBe(401);
+    expect(api.authorizations()).toEqual(['Bearer mine', 'Bearer not-a-test-token']);
+    expect(tokens.requests).toHaveLength(0);
+  });
+
+  it("passes init members the Request constructor drops (a custom fetch's own options) through to the given fetch", async () => {
+    const calls: [Request, RequestInit | undefined][] = [];
+    const recording: typeof fetch = (input, init) => {
+      calls.push([input as Request, init]);
+      return fetch(input, init === undefined ? undefined : {});
+    };
+    const marker = { tag: 'marker' };
+    const fetchAsAlice = authFetch(manager, { scope: 'alice', allowedOrigins: [api.url], fetch: recording });
+    await (await fetchAsAlice(`${api.url}/users/alice/x`, { method: 'PUT', ...(marker as RequestInit) })).text();
+
+    expect(calls).toHaveLength(1);
+    expect(calls[0]![0]).toBeInstanceOf(Request);
+    expect(calls[0]![0].method).toBe('PUT');
+    expect(calls[0]![1]).toEqual(marker);
+    expect(userOf(api.requests[0]!.authorization)).toBe('alice');
+  });
+});
+
+describe('the 401 policy', () => {
+  it('a 401 invalidates that token: exactly one refresh and one retry, with the fresh token', async () => {
+    const fetchAsAlice = authFetch(manager, { scope: 'alice', allowedOrigins: [api.url] });
+    await (await fetchAsAlice(`${api.url}/users/alice/x`)).text();
+    const first = tokenOf(api.requests[0]!.authorization)!;
+    api.revoke(first);
+
+    const res = await fetchAsAlice(`${api.url}/users/alice/x`);
+    expect(res.status).toBe(200);
+    expect(api.requests.map((r) => [r.status, tokenOf(r.authorization) === first])).toEqual([
+      [200, true],
+      [401, true],
+      [200, false],
+    ]);
+    expect(userOf(api.requests[2]!.authorization)).toBe('alice');
+    expect(tokens.requests.map((r) => [r.grant, r.scope])).toEqual([
+      ['client_credentials', 'alice'],
+      ['refresh_token', 'alice'],
+    ]);
+  });
+
+  it('a second 401 is returned after exactly two API calls', async () => {
+    api.failNext(5);
+    const res = await authFetch(manager, { scope: 'alice', allowedOrigins: [api.url] })(`${api.url}/users/alice/x`);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ error: 'scripted' });
+    expect(api.requests).toHaveLength(2);
+    expect(tokens.requests).toHaveLength(2);
+  });
+
+  it('a concurrent 401 storm on one scope causes one token refresh, not one per request', async () => {
+    const fetchAsAlice = authFetch(manager, { scope: 'alice', allowedOrigins: [api.url] });
+    await (await fetchAsAlice(`${api.url}/users/alice/x`)).text();
+    const first = tokenOf(api.requests[0]!.authorization)!;
+    api.revoke(first);
+    tokens.hold();
+    const n = 20;
+    const storm = Promise.all(Array.from({ length: n }, (_, i) => fetchAsAlice(`${api.url}/users/alice/item-${i}`).then((r) => r.status)));
+    await api.waitForRequests(1 + n);
+    await tokens.waitForRequests(2);
+    tokens.release();
+
+    expect(await storm).toEqual(Array.from({ length: n }, () => 200));
+    expect(tokens.requests).toHaveLength(2);
+    const retries = api.requests.slice(1 + n);
+    expect(retries).toHaveLength(n);
+    expect(new Set(retries.map((r) => r.authorization)).size).toBe(1);
+    expect(tokenOf(retries[0]!.authorization)).not.toBe(first);
+  });
+
+  it('replays a JSON body on the retry: the server sees the same body twice', async () => {
+    const fetchAsAlice = authFetch(manager, { scope: 'alice', allowedOrigins: [api.url] });
+    api.failNext(1);
+    const payload = JSON.stringify({ amount: 1250, currency: 'GBP', note: 'lunch ☕' });
+    const res = await fetchAsAlice(`${api.url}/users/alice/receipts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: payload,
+    });
+
+    expect(res.status).toBe(200);
+    expect(api.requests.map((r) => [r.method, r.status, r.headers['content-type'], r.body])).toEqual([
+      ['POST', 401, 'application/json', payload],
+      ['POST', 200, 'application/json', payload],
+    ]);
+  });
+
+  it("replays the body of a Request passed as input (from a clone kept for the retry)", async () => {
+    const fetchAsAlice = authFetch(manager, { scope: 'alice', allowedOrigins: [api.url] });
+    api.failNext(1);
+    const body = new URLSearchParams({ a: '1', b: 'two' });
+    const res = await fetchAsAlice(new Request(`${api.url}/users/alice/forms`, { method: 'POST', body }));
+
+    expect(res.status).toBe(200);
+    expect(api.requests.map((r) => [r.status, r.body])).toEqual([
+      [401, 'a=1&b=two'],
+      [200, 'a=1&b=two'],
+    ]);
+  });
+
+  it('does not retry a ReadableStream body: the 401 is returned, and the next request gets a fresh token', async () => {
+    const fetchAsAlice = authFetch(manager, { scope: 'alice', allowedOrigins: [api.url] });
+    await (await fetchAsAlice(`${api.url}/users/alice/x`)).text();
+    const first = tokenOf(api.requests[0]!.authorization)!;
+    api.revoke(first);
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('chunk-1,'));
+        controller.enqueue(new TextEncoder().encode('chunk-2'));
+        controller.close();
+      },
+    });
+
+    const res = await fetchAsAlice(`${api.url}/users/alice/upload`, { method: 'POST', body: stream, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(401);
+    expect(api.requests.map((r) => [r.status, r.body])).toEqual([
+      [200, ''],
+      [401, 'chunk-1,chunk-2'],
+    ]);
+    expect(tokens.requests).toHaveLength(1);
+
+    // The refused token was invalidated: the next request renews it instead of being refused again.
+    expect((await fetchAsAlice(`${api.url}/users/alice/x`)).status).toBe(200);
+    expect(api.requests.map((r) => r.status)).toEqual([200, 401, 200]);
+    expect(tokenOf(api.requests[2]!.authorization)).not.toBe(first);
+    expect(tokens.requests).toHaveLength(2);
+  });
+});
+
+describe('the origin allow-list', () => {
+  it('by default allows only the token URL origin: another origin gets no header, and no token is fetched', async () => {
+    const res = await authFetch(manager, { scope: 'alice' })(`${api.url}/public/x`);
+    expect(await res.json()).toMatchObject({ path: '/public/x' });
+    expect(api.authorizations()).toEqual([undefined]);
+    expect(tokens.requests).toHaveLength(0);
+  });
+
+  it("the token URL's origin gets tokens without any option", async () => {
+    const front = await startApiServer({ tokenServer: tokens });
+    const local = new TokenManager({ clientId: 'client-1', clientSecret: 'secret-1', tokenUrl: `${front.url}/auth/oauth/token`, retry: 0 });
+    try {
+      const res = await authFetch(local, { scope: 'alice' })(`${front.url}/users/alice/x`);
+      expect(res.status).toBe(200);
+      expect(userOf(front.requests[0]!.authorization)).toBe('alice');
+    } finally {
+      await local.close();
+      await front.close();
+    }
+  });
+
+  it("onForeignOrigin: 'throw' rejects with ForeignOriginError before anything is sent", async () => {
+    const strict = authFetch(manager, { scope: 'alice', allowedOrigins: [api.url], onForeignOrigin: 'throw' });
+    const error = await strict(`${other.url}/public/x?key=abc`).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ForeignOriginError);
+    expect(error).toMatchObject({ code: 'FLUX_FOREIGN_ORIGIN', origin: other.url, allowedOrigins: [tokens.url, api.url] });
+    expect((error as Error).message).not.toContain('key=abc');
+    expect(other.requests).toHaveLength(0);
+    expect(tokens.requests).toHaveLength(0);
+    expect((await strict(`${api.url}/users/alice/x`)).status).toBe(200);
+  });
+
+  it('validates its options when called, naming the option', () => {
+    const invalid: [unknown, unknown, string][] = [
+      [undefined, undefined, 'manager'],
+      [manager, { fetch: 'fetch' }, 'fetch'],
+      [manager, { scope: null }, 'scope'],
+      [manager, { allowedOrigins: ['https://user:pw@api.example.com'] }, 'allowedOrigins[0]'],
+      [manager, { allowedOrigins: ['https://api.example.com?x=1'] }, 'allowedOrigins[0]'],
+      [manager, { onForeignOrigin: 'warn' }, 'onForeignOrigin'],
+      [manager, { retry: 2 }, 'retry'],
+    ];
+    for (const [m, options, option] of invalid) {
+      expect(() => authFetch(m as TokenManager, options as never)).toThrow(ConfigurationError);
+      try {
+        authFetch(m as TokenManager, options as never);
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'FLUX_CONFIG_INVALID', option });
+      }
+    }
+  });
+});
+
+describe('redirects', () => {
+  it('fetch drops the Authorization header on a redirect to another origin', async () => {
+    const fetchAsAlice = authFetch(manager, { scope: 'alice', allowedOrigins: [api.url, other.url] });
+    const res = await fetchAsAlice(`${api.url}/redirect?to=${encodeURIComponent(`${other.url}/public/x`)}`);
+
+    expect(res.status).toBe(200);
+    expect(res.redirected).toBe(true);
+    expect(userOf(api.requests[0]!.authorization)).toBe('alice');
+    expect(other.authorizations()).toEqual([undefined]);
+  });
+
+  it('a same-origin redirect keeps the token', async () => {
+    const fetchAsAlice = authFetch(manager, { scope: 'alice', allowedOrigins: [api.url] });
+    const res = await fetchAsAlice(`${api.url}/redirect?status=307&to=/users/alice/next`);
+
+    expect(await res.json()).toMatchObject({ user: 'alice', path: '/users/alice/next' });
+    expect(api.requests.map((r) => [r.status, userOf(r.authorization)])).toEqual([
+      [307, 'alice'],
+      [200, 'alice'],
+    ]);
+  });
+
+  it('a 401 from the other origin after a redirect is returned, not retried (it carried no token)', async () => {
+    const fetchAsAlice = authFetch(manager, { scope: 'alice', allowedOrigins: [api.url] });
+    const res = await fetchAsAlice(`${api.url}/redirect?to=${encodeURIComponent(`${other.url}/users/alice/x`)}`);
+
+    expect(res.status).toBe(401);
+    expect(api.requests).toHaveLength(1);
+    expect(other.authorizations()).toEqual([undefined]);
+    expect(tokens.requests).toHaveLength(1);
+  });
+});
+
+describe('isolation', () => {
+  it("two users' requests interleaved on one authFetch each carry their own user's token", async () => {
+    const byPath = authFetch(manager, { scope: userInPath, allowedOrigins: [api.url] });
+    const calls = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 'alice' : 'bob'));
+    const bodies = await Promise.all(calls.map((user, i) => byPath(`${api.url}/users/${user}/receipts/${i}`).then((r) => r.json() as Promise<{ user: string }>)));
+
+    expect(bodies.map((b) => b.user)).toEqual(calls);
+    for (const r of api.requests) {
+      expect(r.status).toBe(200);
+      expect(userOf(r.authorization)).toBe(r.path.split('/')[2]);
+    }
+    expect(tokens.callsFor('alice')).toBe(1);
+    expect(tokens.callsFor('bob')).toBe(1);
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * `authFetch`: a fetch that sends the right user's token, for workers that use fetch rather than
+ * got. Same rules as the got hooks (see http-auth.ts): allowed origins only, the caller's own
+ * `Authorization` header left alone, one retry with a fresh token after a 401.
+ *
+ * Each call builds one WHATWG `Request` from its arguments, so the URL, headers and body are read
+ * the same way fetch itself would read them, whatever form the caller used.
+ */
+import { bearer, renewAfter401, resolveHttpAuth, scopeFrom, type HttpAuthOptions, type TokenSource } from './http-auth.js';
+import { originOf } from './origins.js';
+import { requireFunction } from './validate.js';
+
+/** The signature of `globalThis.fetch`, which `authFetch` takes and returns. */
+export type FetchFunction = typeof globalThis.fetch;
+
+/** Options of {@link authFetch}. */
+export interface AuthFetchOptions extends HttpAuthOptions<Request> {
+  /**
+   * The user id whose token is sent, or a function of the request that returns it (undefined: the
+   * client-wide token). The function must not read the request's body.
+   * @example scope: (request) => /^\/users\/([^/]+)\//.exec(new URL(request.url).pathname)?.[1]
+   */
+  scope?: string | ((request: Request) => string | undefined);
+  /**
+   * The fetch that sends the requests. It receives a `Request` (and, when the caller passed
+   * non-standard init members such as undici's `dispatcher`, an init holding only those).
+   * @default globalThis.fetch, looked up on each call
+   */
+  fetch?: FetchFunction;
+}
+
+/** The init members the `Request` constructor reads; any other member is passed to fetch as is. */
+const REQUEST_INIT_KEYS = new Set([
+  'method',
+  'headers',
+  'body',
+  'referrer',
+  'referrerPolicy',
+  'mode',
+  'credentials',
+  'cache',
+  'redirect',
+  'integrity',
+  'keepalive',
+  'signal',
+  'window',
+  'duplex',
+  'priority',
+]);
+
+/** The members of `init` that `new Request()` would drop (undici's `dispatcher`, ...), or undefined. */
+function extraInit(init: RequestInit | undefined): RequestInit | undefined {
+  if (init === undefined || init === null) return undefined;
+  const extra = Object.fromEntries(Object.entries(init).filter(([key]) => !REQUEST_INIT_KEYS.has(key)));
+  return Object.keys(extra).length === 0 ? undefined : (extra as RequestInit);
+}
+
+/** A body that is read as it is sent, and so cannot be sent twice: a stream or an async iterable. */
+function isStreamBody(body: unknown): boolean {
+  if (typeof ReadableStream !== 'undefined' && body instanceof ReadableStream) return true;
+  return typeof body === 'object' && body !== null && typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+}
+
+/**
+ * How the request can be sent a second time:
+ * - `rebuild`: build it again from the caller's arguments (no body, or a string, buffer, Blob,
+ *   FormData or URLSearchParams body, which the Request constructor reads again each time);
+ * - `clone`: the body comes from a `Request` the caller passed, which can be read only once, so a
+ *   `clone()` (a tee of the body) is kept for the retry;
+ * - `once`: a stream body, which cannot be replayed; a 401 to it goes back to the caller.
+ */
+function replayOf(input: RequestInfo | URL, init: RequestInit | undefined): 'rebuild' | 'clone' | 'once' {
+  const body = init?.body;
+  if (body !== undefined && body !== null) return isStreamBody(body) ? 'once' : 'rebuild';
+  if (input instanceof Request && input.body !== null) return 'clone';
+  return 'rebuild';
+}
+
+/** Whether `response` answers the hop that carried the token, not a hop on another origin. */
+function answersFirstHop(response: Response, request: Request): boolean {
+  if (!response.redirected || response.url === '') return true;
+  return originOf(response.url) === originOf(request.url);
+}
+
+/**
+ * A function with fetch's signature that sends a token from `manager` on requests to allowed
+ * origins, and retries once with a fresh token after a 401.
+ *
+ * - The scope is the `scope` option (a user id, or a function of the `Request`); without it, the
+ *   client-wide token is sent.
+ * - A request that already has an `Authorization` header is sent as it is, and never retried.
+ * - A request to a foreign origin is sent without a token, or rejected with `ForeignOriginError`
+ *   before anything is sent (`onForeignOrigin: 'throw'`). fetch follows redirects itself, and drops
+ *   the `Authorization` header when a redirect leaves the origin (Fetch standard, undici).
+ * - After a 401 to a request that carried a managed token, that exact token is invalidated, and
+ *   the request is sent once more, rebuilt from the caller's arguments (or from a clone), with a
+ *   fresh token. A second 401 is returned. A stream body cannot be sent twice: its 401 is returned
+ *   at once (the token is still invalidated, so the next request gets a fresh one).
+ *
+ * Validates `manager` and `options` now, throwing `ConfigurationError` naming the option.
+ *
+ * @example
+ * const fetchAs42 = authFetch(tokens, { scope: '42' });
+ * const res = await fetchAs42('https://api.test.tryflux.com/users/42/receipts');
+ */
+export function authFetch(manager: TokenSource, options?: AuthFetchOptions): FetchFunction {
+  const { settings, raw } = resolveHttpAuth<Request>('authFetch', manager, options, ['fetch']);
+  const { source, origins } = settings;
+  const givenFetch = raw.fetch === undefined ? undefined : requireFunction<FetchFunction>('fetch', raw.fetch);
+
+  return async function fetchWithAuth(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    const send = givenFetch ?? globalThis.fetch;
+    const extra = extraInit(init);
+    const replay = replayOf(input, init);
+    const request = new Request(input, init);
+    if (request.headers.has('authorization') || !origins.admit(request.url)) return send(request, extra);
+
+    const scope = scopeFrom(settings.scope, request);
+    const token = await source.getToken(scope, { signal: request.signal });
+    // Keep an untouched copy for the retry when the body cannot be read again from the arguments.
+    const spare = replay === 'clone' ? request.clone() : undefined;
+    request.headers.set('authorization', bearer(token));
+    const response = await send(request, extra);
+    if (response.status !== 401 || !answersFirstHop(response, request)) return response;
+
+    if (replay === 'once') {
+      source.invalidate(scope, token);
+      return response;
+    }
+    const fresh = await renewAfter401(source, scope, token, request.signal);
+    // The 401's body is not wanted; release the connection instead of waiting for the GC.
+    await response.body?.cancel().catch(() => {});
+    const retry = spare ?? new Request(input, init);
+    retry.headers.set('authorization', bearer(fresh));
+    return send(retry, extra);
+  };
+}

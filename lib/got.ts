@@ -1,0 +1,219 @@
+/**
+ * `flux-token-manager/got`: hooks that make any got 14 instance send the right user's token.
+ *
+ * ```ts
+ * import got from 'got';
+ * import { gotAuth } from 'flux-token-manager/got';
+ * const flux = got.extend(gotAuth(tokens), { prefixUrl: 'https://api.test.tryflux.com' });
+ * await flux.get('users/42/receipts', { context: { scope: '42' } }).json();
+ * ```
+ *
+ * Only got's types are imported, so the hooks bind to no particular copy of got: they work with
+ * the user's own instance, whatever its other options and hooks, and through chains of `extend`.
+ *
+ * State travels with the request, in `options.context` under a private symbol (see {@link Mark}),
+ * because got clones the options for every redirect hop, retry and page of `got.paginate`, and
+ * `context` is the one place that follows every clone.
+ */
+import type {
+  AfterResponseHook,
+  BeforeErrorHook,
+  BeforeRedirectHook,
+  BeforeRequestHook,
+  ExtendOptions,
+  Headers,
+  NormalizedOptions,
+  Options,
+} from 'got';
+import { bearer, renewAfter401, resolveHttpAuth, scopeFrom, type HttpAuthOptions, type TokenSource } from './http-auth.js';
+import type { Token } from './token.js';
+
+export type { TokenSource } from './http-auth.js';
+export type { OnForeignOrigin } from './origins.js';
+export { ForeignOriginError } from './errors.js';
+
+/**
+ * Options of {@link gotAuth}.
+ *
+ * The scope of a request is `options.context.scope` when the request sets it, otherwise this
+ * `scope` option, otherwise none (the client-wide token).
+ */
+export interface GotAuthOptions extends HttpAuthOptions<NormalizedOptions> {
+  /**
+   * The user id whose token is sent, or a function of got's normalized options that returns it.
+   * A request's own `context.scope` takes precedence.
+   * @example scope: (options) => /^\/users\/([^/]+)\//.exec(options.url?.pathname ?? '')?.[1]
+   */
+  scope?: string | ((options: NormalizedOptions) => string | undefined);
+}
+
+/** Where a request keeps what the hooks know about it. Private: no other code can collide with it. */
+const MARK = Symbol('flux-token-manager/got');
+
+/**
+ * What the hooks know about one hop of one request. Replaced, never mutated, so that clones made
+ * for other requests (the next page of `got.paginate`) never see a later change.
+ */
+interface Mark {
+  /** The scope the token was asked for. */
+  readonly scope: string | undefined;
+  /** The managed token this hop carries; undefined when it carries none (foreign, or the caller's own header). */
+  readonly token: Token | undefined;
+  /** The exact header value set with `token`, which tells a header we set from one the caller set. */
+  readonly header: string | undefined;
+  /** True on the one retry after a 401: a 401 to it goes back to the caller. Never reset by a retry. */
+  readonly retried: boolean;
+  /** True once the request followed a redirect: later hops and their retries never gain a token. */
+  readonly redirected: boolean;
+}
+
+/** The two members of got's options (normalized or not) that the helpers below read. */
+type Carrier = Pick<Options, 'context' | 'headers'>;
+
+function markOf(options: Carrier): Mark | undefined {
+  return (options.context as Record<symbol, unknown>)[MARK] as Mark | undefined;
+}
+
+function setMark(options: Carrier, mark: Mark): void {
+  (options.context as Record<symbol, unknown>)[MARK] = mark;
+}
+
+/** What a got error shows in place of a managed token (see the beforeError hook). */
+const REDACTED = 'Bearer [redacted]';
+
+/** The Authorization header, whatever case a hook wrote its name in. */
+function authorizationOf(headers: Headers): string | string[] | undefined {
+  for (const name of Object.keys(headers)) {
+    if (name.toLowerCase() === 'authorization') return headers[name];
+  }
+  return undefined;
+}
+
+function removeAuthorization(headers: Headers): void {
+  for (const name of Object.keys(headers)) {
+    if (name.toLowerCase() === 'authorization') delete headers[name];
+  }
+}
+
+/** Whether the request behind `options` carried a token this adapter attached, and which. */
+function carried(options: Carrier): Mark | undefined {
+  const mark = markOf(options);
+  if (mark?.token === undefined || authorizationOf(options.headers) !== mark.header) return undefined;
+  return mark;
+}
+
+/**
+ * got extend options that send a token from `manager` on every request to an allowed origin, and
+ * retry once with a fresh token after a 401.
+ *
+ * - `beforeRequest` awaits `manager.getToken(scope)` and sets `authorization: Bearer <token>`. The
+ *   scope is the request's `context.scope`, else the `scope` option, else none (client-wide). A
+ *   header the caller set is left alone, and such a request is never retried on a 401.
+ * - A request to a foreign origin gets no token (or fails with `ForeignOriginError`, with
+ *   `onForeignOrigin: 'throw'`). A redirect hop never gains a token; one that leaves the allowed
+ *   origins loses it, even where got itself would keep it (an `https:` to `http:` downgrade).
+ * - `afterResponse` handles a 401 to a request that carried a managed token: it invalidates that
+ *   exact token (a token another request already renewed is kept), and retries once, through
+ *   `retryWithMergedOptions`, with a fresh token. The retry is marked, so a second 401 goes back as
+ *   it is. Concurrent 401s of one scope share one renewal.
+ * - Streams (`got.stream`) get the token too, but got runs no `afterResponse` hook for them, so a
+ *   401 is not retried: `beforeError` invalidates the token, and the next request gets a fresh one.
+ * - got's errors hold the request options; `beforeError` replaces a managed token there with
+ *   `Bearer [redacted]`, so that a logged error leaks no token.
+ *
+ * Validates `manager` and `options` now, throwing `ConfigurationError` naming the option.
+ *
+ * @example
+ * const flux = got.extend(gotAuth(tokens), { prefixUrl: 'https://api.test.tryflux.com' });
+ * await flux.get('users/42/receipts', { context: { scope: '42' } }).json();
+ * @example
+ * // One instance per user, or a scope read from the URL:
+ * const as42 = got.extend(gotAuth(tokens, { scope: '42' }));
+ */
+export function gotAuth(manager: TokenSource, options?: GotAuthOptions): ExtendOptions {
+  const { settings } = resolveHttpAuth<NormalizedOptions>('gotAuth', manager, options);
+  const { source, origins } = settings;
+  /** The options objects got built for redirect hops; got hands the same object to beforeRequest. */
+  const redirectHops = new WeakSet<object>();
+
+  const beforeRequest: BeforeRequestHook = async (options, { retryCount }) => {
+    const previous = markOf(options);
+    const header = authorizationOf(options.headers);
+    const ours = header !== undefined && previous?.header !== undefined && header === previous.header;
+    const redirected = redirectHops.has(options) || (retryCount > 0 && previous?.redirected === true);
+    if (header !== undefined && !ours) {
+      // The caller's own header (or another hook's): theirs to manage, and never retried here.
+      setMark(options, { scope: undefined, token: undefined, header: undefined, retried: false, redirected });
+      return;
+    }
+    if (redirected) {
+      // The server chose this URL. Keep a token got kept only where tokens may go; add none.
+      const keep = ours && origins.allows(options.url);
+      if (ours && !keep) removeAuthorization(options.headers);
+      setMark(options, {
+        scope: previous?.scope,
+        token: keep ? previous?.token : undefined,
+        header: keep ? previous?.header : undefined,
+        retried: previous?.retried ?? false,
+        redirected: true,
+      });
+      return;
+    }
+    if (ours) removeAuthorization(options.headers); // a clone's token: replaced below, or dropped
+    setMark(options, { scope: undefined, token: undefined, header: undefined, retried: false, redirected: false });
+    if (!origins.admit(options.url)) return;
+    const contextScope = options.context.scope;
+    const scope = contextScope !== undefined ? (contextScope as string) : scopeFrom(settings.scope, options);
+    const token = await source.getToken(scope, options.signal === undefined ? undefined : { signal: options.signal });
+    const value = bearer(token);
+    options.headers.authorization = value;
+    setMark(options, {
+      scope,
+      token,
+      header: value,
+      // A retry count above 0 is got's retry (or ours) of this same request; 0 is a new request.
+      retried: retryCount > 0 && previous?.retried === true,
+      redirected: false,
+    });
+  };
+
+  const beforeRedirect: BeforeRedirectHook = (updatedOptions) => {
+    redirectHops.add(updatedOptions);
+  };
+
+  const afterResponse: AfterResponseHook = async (response, retryWithMergedOptions) => {
+    if (response.statusCode !== 401) return response;
+    const options = response.request.options;
+    const mark = carried(options);
+    if (mark === undefined || mark.retried) return response;
+    const fresh = await renewAfter401(source, mark.scope, mark.token!, options.signal);
+    const value = bearer(fresh);
+    setMark(options, { ...mark, token: fresh, header: value, retried: true });
+    // preserveHooks: later afterResponse hooks (the user's) see the retried response; the mark
+    // above stops this hook from retrying it again, which is the loop got's docs warn about.
+    return retryWithMergedOptions({ headers: { authorization: value }, preserveHooks: true });
+  };
+
+  const beforeError: BeforeErrorHook = (error) => {
+    const options = error.options as Options | undefined;
+    const mark = options === undefined ? undefined : carried(options);
+    if (options === undefined || mark === undefined) return error;
+    // Streams run no afterResponse hook: at least stop handing out the token the API refused.
+    if (options.isStream && error.response?.statusCode === 401) source.invalidate(mark.scope, mark.token!);
+    // got's errors carry the request options, which loggers serialize: redact our token there. The
+    // redacted value stays "ours", so `got(error.options)` still sends a fresh token.
+    options.headers.authorization = REDACTED;
+    setMark(options, { ...mark, token: undefined, header: REDACTED });
+    return error;
+  };
+
+  return {
+    hooks: {
+      beforeRequest: [beforeRequest],
+      beforeRedirect: [beforeRedirect],
+      afterResponse: [afterResponse],
+      beforeError: [beforeError],
+    },
+  };
+}
+

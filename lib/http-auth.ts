@@ -1,0 +1,113 @@
+/**
+ * What the got hooks and the fetch wrapper share: the options they both take and their validation,
+ * the choice of scope, the header value, and the one step taken after a 401.
+ *
+ * Both adapters follow the same rules, so the rules live here once:
+ * - a token goes only to an allowed origin ({@link OriginPolicy});
+ * - an `Authorization` header the caller set is theirs, and is left alone;
+ * - after a 401 on a request that carried a managed token, that exact token is invalidated and the
+ *   request is sent once more with a fresh one; a second 401 goes back to the caller.
+ */
+import { ConfigurationError } from './errors.js';
+import { resolveOriginPolicy, type OnForeignOrigin, type OriginPolicy } from './origins.js';
+import type { Token } from './token.js';
+import type { TokenManager } from './token-manager.js';
+import { describe, rejectUnknownOptions, requireOptionsObject, requireString } from './validate.js';
+
+/**
+ * The part of a {@link TokenManager} the adapters use. Any object with these members works, so a
+ * wrapper (metrics, a test double) can stand in for the manager.
+ */
+export type TokenSource = Pick<TokenManager, 'getToken' | 'invalidate' | 'tokenUrl'>;
+
+/**
+ * Which user a request is made for: a fixed user id, or a function of the request that returns
+ * one (or undefined for the client-wide token).
+ */
+export type ScopeOption<R> = string | ((request: R) => string | undefined);
+
+/** The options both adapters take. `R` is what a scope function receives. */
+export interface HttpAuthOptions<R> {
+  /**
+   * The user id whose token is sent, or a function of the request that returns it. Without it
+   * (and, for got, without `context.scope`), the client-wide token is sent.
+   */
+  scope?: ScopeOption<R>;
+  /**
+   * More origins that may receive tokens, besides the token URL's origin (which is always
+   * allowed). Each is a bare origin: `https://host[:port]`, or `http:` on a loopback host.
+   * @example allowedOrigins: ['https://files.test.tryflux.com']
+   */
+  allowedOrigins?: readonly string[];
+  /**
+   * A request to any other origin is sent without a token (`'omit'`), or fails with
+   * `ForeignOriginError` before anything is sent (`'throw'`).
+   * @default 'omit'
+   */
+  onForeignOrigin?: OnForeignOrigin;
+}
+
+/** The validated settings an adapter runs with. */
+export interface HttpAuthSettings<R> {
+  readonly source: TokenSource;
+  readonly scope: ScopeOption<R> | undefined;
+  readonly origins: OriginPolicy;
+}
+
+const COMMON_KEYS = ['scope', 'allowedOrigins', 'onForeignOrigin'] as const;
+
+/**
+ * Validates an adapter's arguments at the call that creates it, so that a typo fails at start-up
+ * rather than on the first request. Returns the settings and the raw options, from which the
+ * adapter reads its own `extraKeys`.
+ */
+export function resolveHttpAuth<R>(
+  name: string,
+  manager: unknown,
+  options: unknown,
+  extraKeys: readonly string[] = [],
+): { settings: HttpAuthSettings<R>; raw: Record<string, unknown> } {
+  const source = manager as Partial<TokenSource> | null | undefined;
+  if (
+    typeof source !== 'object' ||
+    source === null ||
+    typeof source.getToken !== 'function' ||
+    typeof source.invalidate !== 'function' ||
+    !(source.tokenUrl instanceof URL)
+  ) {
+    throw new ConfigurationError(
+      'manager',
+      `Expected \`manager\` to be a TokenManager (an object with getToken, invalidate and tokenUrl), got ${describe(manager)}`,
+    );
+  }
+  const raw = requireOptionsObject(`${name} options`, options);
+  rejectUnknownOptions(`${name} options`, raw, [...COMMON_KEYS, ...extraKeys]);
+  let scope: ScopeOption<R> | undefined;
+  if (typeof raw.scope === 'function') scope = raw.scope as ScopeOption<R>;
+  else if (raw.scope !== undefined) scope = requireString('scope', raw.scope);
+  const origins = resolveOriginPolicy(source.tokenUrl, raw.allowedOrigins, raw.onForeignOrigin);
+  return { settings: { source: source as TokenSource, scope, origins }, raw };
+}
+
+/** The scope the option gives for `request` (undefined: the client-wide token). */
+export function scopeFrom<R>(option: ScopeOption<R> | undefined, request: R): string | undefined {
+  return typeof option === 'function' ? option(request) : option;
+}
+
+/** The `Authorization` header value for a token. */
+export function bearer(token: Token): string {
+  return `Bearer ${token.accessToken}`;
+}
+
+/**
+ * The one step after a 401 on `rejected`: invalidate exactly that token, then get a fresh one.
+ *
+ * Invalidation is conditional in the manager: when a concurrent request already replaced the
+ * token, nothing is thrown away, and `getToken` returns the replacement. When many requests get a
+ * 401 at once, they all wait for the one renewal of the scope. So a storm of N 401s costs one
+ * token request, not N.
+ */
+export function renewAfter401(source: TokenSource, scope: string | undefined, rejected: Token, signal?: AbortSignal): Promise<Token> {
+  source.invalidate(scope, rejected);
+  return source.getToken(scope, signal === undefined ? undefined : { signal });
+}
