@@ -1,19 +1,91 @@
 #!/usr/bin/env node
 /**
- * The `flux-token` command. For now it only explains itself; the emulator, token, refresh, decode
- * and demo commands arrive with their issues.
+ * The `flux-token` command: get, refresh and decode Flux tokens, run the local emulator, and run the
+ * demo. Every failure is one line on stderr and a non-zero exit code, never a stack trace.
  */
+import { Command, CommanderError, Option } from 'commander';
+import { numberFlag } from './cli/credentials.js';
+import { emulatorCommand } from './cli/emulator-command.js';
+import { oneLine, UsageError } from './cli/errors.js';
+import { decodeCommand, refreshCommand, tokenCommand } from './cli/token-commands.js';
+import { demoCommand } from './cli/demo-command.js';
 import { VERSION } from './version.js';
 
-const HELP = `flux-token ${VERSION}: OAuth2 tokens for the Flux API
+const out = (line: string) => process.stdout.write(`${line}\n`);
 
-Usage: flux-token <command> [options]
+function endpointOptions(command: Command): Command {
+  return command
+    .option('--client-id <id>', 'OAuth2 client id (default: $FLUX_CLIENT_ID)')
+    .option('--client-secret <secret>', 'OAuth2 client secret (default: $FLUX_CLIENT_SECRET)')
+    .option('--token-url <url>', 'token endpoint (default: $FLUX_TOKEN_URL, else Flux test)')
+    .addOption(new Option('--timeout <ms>', 'per-attempt timeout in ms').argParser(numberFlag('--timeout', { min: 1 })))
+    .addOption(new Option('--retry <n>', 'retries on transient failures').default(0).argParser(numberFlag('--retry', { integer: true, max: 10 })));
+}
 
-Commands arrive with the emulator and demo. Options:
-  --help       show this help
-  --version    print the version
-`;
+function buildProgram(): Command {
+  const program = new Command('flux-token')
+    .description('OAuth2 tokens for the Flux API: get, refresh, decode, emulate, demo')
+    .version(VERSION)
+    .showHelpAfterError(false)
+    .exitOverride();
 
-const args = process.argv.slice(2);
-if (args.includes('--version')) process.stdout.write(`${VERSION}\n`);
-else process.stdout.write(HELP);
+  endpointOptions(program.command('token').description('issue a token (client_credentials grant), print the JSON'))
+    .option('--scope <user>', 'restrict the token to this user id')
+    .action((flags) => tokenCommand(flags, out));
+
+  endpointOptions(program.command('refresh').description('renew a token (refresh_token grant), print the JSON'))
+    .requiredOption('--refresh-token <token>', 'the refresh token to spend')
+    .option('--with-client-credentials', 'also send client_id and client_secret')
+    .action((flags) => refreshCommand(flags, out));
+
+  program
+    .command('decode')
+    .description('print the header and gunzipped claims of a Flux access token')
+    .argument('<token>', 'the access token (a JWS)')
+    .action((token: string) => decodeCommand(token, out));
+
+  program
+    .command('emulator')
+    .description('run the local Flux emulator in the foreground')
+    .addOption(new Option('--port <n>', 'TCP port (0 = any free port)').default(0).argParser(numberFlag('--port', { integer: true, max: 65535 })))
+    .addOption(new Option('--expires-in <s>', 'token lifetime in seconds').argParser(numberFlag('--expires-in', { min: 0.001 })))
+    .option('--client-id <id>', 'client id to accept')
+    .option('--client-secret <secret>', 'client secret to accept')
+    .action((flags) => emulatorCommand(flags, out));
+
+  program
+    .command('demo')
+    .description('per-user workers calling the emulated API through got and fetch while tokens refresh')
+    .addOption(new Option('--users <n>', 'number of users').default(50).argParser(numberFlag('--users', { min: 1, integer: true, max: 100_000 })))
+    .addOption(new Option('--concurrency <n>', 'concurrent workers').default(16).argParser(numberFlag('--concurrency', { min: 1, integer: true, max: 1000 })))
+    .addOption(new Option('--duration <s>', 'run time in seconds').default(15).argParser(numberFlag('--duration', { min: 0.5, max: 3600 })))
+    .addOption(new Option('--token-lifetime <s>', 'token lifetime in seconds').default(5).argParser(numberFlag('--token-lifetime', { min: 0.5 })))
+    .addOption(new Option('--outage <s>', 'endpoint outage in the middle, seconds (0 = none)').default(2).argParser(numberFlag('--outage', { min: 0 })))
+    .action(async (flags) => {
+      const ok = await demoCommand(flags, out);
+      if (!ok) process.exitCode = 1;
+    });
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.configureOutput({
+    writeErr: (text) => process.stderr.write(text),
+    outputError: (text, write) => write(`flux-token: ${oneLine(text.replace(/^error: /, ''))}\n`),
+  });
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return error.exitCode;
+    }
+    process.stderr.write(`flux-token: ${oneLine(error)}\n`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,58 @@
+/**
+ * Where the CLI finds its credentials and endpoint: flags first, then the environment. The secret
+ * is never printed, not even in an error.
+ */
+import { DEFAULT_TOKEN_URL } from '../token-endpoint.js';
+import { UsageError } from './errors.js';
+
+/** Flags shared by the commands that talk to a token endpoint. */
+export interface EndpointFlags {
+  clientId?: string;
+  clientSecret?: string;
+  tokenUrl?: string;
+  timeout?: number;
+  retry?: number;
+}
+
+/** What `token` and `refresh` need to build a TokenEndpoint. */
+export interface ResolvedEndpoint {
+  clientId: string;
+  clientSecret: string;
+  tokenUrl: string;
+}
+
+/**
+ * Placeholder credentials for a refresh call that sends none (the seed's refresh call): the endpoint
+ * client needs values, and with `refreshWithClientCredentials` off they are never sent.
+ */
+const NOT_SENT = 'not-sent';
+
+/**
+ * Reads flags, then FLUX_CLIENT_ID, FLUX_CLIENT_SECRET and FLUX_TOKEN_URL. With `required: false`,
+ * missing credentials are replaced by placeholders that the caller promises never to send.
+ */
+export function resolveEndpoint(
+  flags: EndpointFlags,
+  { env = process.env, required = true }: { env?: NodeJS.ProcessEnv; required?: boolean } = {},
+): ResolvedEndpoint {
+  const clientId = flags.clientId ?? env.FLUX_CLIENT_ID;
+  const clientSecret = flags.clientSecret ?? env.FLUX_CLIENT_SECRET;
+  if (required && !clientId) throw new UsageError('missing client id: pass --client-id or set FLUX_CLIENT_ID');
+  if (required && !clientSecret) throw new UsageError('missing client secret: pass --client-secret or set FLUX_CLIENT_SECRET');
+  return {
+    clientId: clientId || NOT_SENT,
+    clientSecret: clientSecret || NOT_SENT,
+    tokenUrl: flags.tokenUrl ?? env.FLUX_TOKEN_URL ?? DEFAULT_TOKEN_URL,
+  };
+}
+
+/** Parses a flag value as a number within bounds, for commander's argParser. */
+export function numberFlag(name: string, { min = 0, integer = false, max = Number.MAX_SAFE_INTEGER } = {}) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      throw new UsageError(`${name} expects ${integer ? 'an integer' : 'a number'} from ${min}${max === Number.MAX_SAFE_INTEGER ? ' and up' : ` to ${max}`}, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}

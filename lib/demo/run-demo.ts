@@ -1,0 +1,180 @@
+/**
+ * The demo behind `npm start`: per-user workers call the emulated Flux API through got (with
+ * `gotAuth`) and fetch (with `authFetch`) while 5-second tokens expire and refresh underneath them,
+ * and the token endpoint goes down for a while in the middle. The result proves the point: zero
+ * failed requests, and the token calls next to their floor.
+ */
+import got from 'got';
+import { startEmulator, type EmulatorStats } from '../emulator/index.js';
+import { DEFAULT_REFRESH_WINDOW_MS, MAX_WINDOW_FRACTION } from '../expiry.js';
+import { authFetch } from '../fetch.js';
+import { gotAuth } from '../got.js';
+import type { TokenManagerStats } from '../manager-events.js';
+import { TokenManager } from '../token-manager.js';
+import { LatencyRecorder } from './latency.js';
+
+/** Options of {@link runDemo}. */
+export interface DemoOptions {
+  /** Number of distinct users. */
+  users: number;
+  /** Concurrent workers; even ones use got, odd ones fetch. */
+  concurrency: number;
+  /** Run time, in seconds. */
+  duration: number;
+  /** Token lifetime, in seconds. */
+  tokenLifetime: number;
+  /** Length of the token-endpoint outage in the middle of the run, in seconds (0 for none). */
+  outage: number;
+  /** Pause of each worker between two requests, in ms, so that the demo does not saturate the CPU. */
+  pauseMs?: number;
+}
+
+/** Progress while the demo runs. */
+export interface DemoProgress {
+  elapsed: number;
+  remaining: number;
+  ok: number;
+  failed: number;
+  tokenCalls: number;
+  outage: boolean;
+}
+
+/** What the demo measured. */
+export interface DemoResult {
+  options: DemoOptions;
+  requests: { ok: number; failed: number; viaGot: number; viaFetch: number };
+  failures: Record<string, number>;
+  latencyMs: { p50: number; p99: number; max: number };
+  tokenCalls: {
+    total: number;
+    clientCredentials: number;
+    refreshToken: number;
+    /** Calls answered with an error (during the outage); got retried them. */
+    failed: number;
+    /** users × duration / lifetime: one call per user per token lifetime. */
+    floor: number;
+    /** The floor for a manager that renews `window` ahead: users × (1 + duration / (lifetime − window)). */
+    refreshAheadFloor: number;
+    refreshWindowSeconds: number;
+  };
+  backgroundRefreshes: number;
+  unauthorized: EmulatorStats['api']['unauthorized'];
+  peakConcurrentTokenCalls: number;
+  manager: TokenManagerStats;
+  wallSeconds: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Runs the demo against an embedded emulator. Bounded by `duration`; stops by itself. */
+export async function runDemo(options: DemoOptions, onProgress?: (progress: DemoProgress) => void): Promise<DemoResult> {
+  const { users, concurrency, duration, tokenLifetime, outage } = options;
+  const pauseMs = options.pauseMs ?? 5;
+  const emulator = await startEmulator({ expiresIn: tokenLifetime });
+  const manager = new TokenManager({
+    clientId: emulator.clientId,
+    clientSecret: emulator.clientSecret,
+    tokenUrl: emulator.tokenUrl,
+    // Short tokens have a short refresh window (25% of 5 s); a few more retries let a caller that
+    // does wait ride out the outage instead of failing.
+    retry: 4,
+    timeout: 2_000,
+  });
+  const api = got.extend(gotAuth(manager), { prefixUrl: emulator.url, retry: { limit: 0 }, timeout: { request: 5_000 } });
+  const fetchAs = authFetch(manager, { scope: (request) => /\/users\/([^/]+)\//.exec(new URL(request.url).pathname)?.[1] });
+
+  // The manager's default window, capped at 25% of the lifetime (lib/expiry.ts), in seconds.
+  const refreshWindow = Math.min(DEFAULT_REFRESH_WINDOW_MS / 1000, tokenLifetime * MAX_WINDOW_FRACTION);
+  const latency = new LatencyRecorder();
+  const requests = { ok: 0, failed: 0, viaGot: 0, viaFetch: 0 };
+  const failures: Record<string, number> = {};
+  const started = performance.now();
+  const deadline = started + duration * 1000;
+  const outageStart = started + (duration * 1000) / 2 - (outage * 1000) / 2;
+  const outageEnd = outageStart + outage * 1000;
+  let inOutage = false;
+  let next = 0;
+
+  const fail = (reason: string) => {
+    requests.failed++;
+    failures[reason] = (failures[reason] ?? 0) + 1;
+  };
+
+  const worker = async (index: number) => {
+    const viaGot = index % 2 === 0;
+    while (performance.now() < deadline) {
+      const user = `user-${next++ % users}`;
+      const t0 = performance.now();
+      try {
+        if (viaGot) {
+          requests.viaGot++;
+          const res = await api.get(`users/${user}/receipts`, { context: { scope: user }, throwHttpErrors: false });
+          if (res.statusCode === 200) requests.ok++;
+          else fail(`HTTP ${res.statusCode}`);
+        } else {
+          requests.viaFetch++;
+          const res = await fetchAs(`${emulator.url}/users/${user}/receipts`);
+          await res.arrayBuffer();
+          if (res.status === 200) requests.ok++;
+          else fail(`HTTP ${res.status}`);
+        }
+      } catch (error) {
+        fail((error as { code?: string }).code ?? (error as Error).name);
+      }
+      latency.record(performance.now() - t0);
+      if (pauseMs > 0) await sleep(pauseMs);
+    }
+  };
+
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    if (outage > 0 && !inOutage && now >= outageStart && now < outageEnd) {
+      inOutage = true;
+      emulator.setFault('500');
+    } else if (inOutage && now >= outageEnd) {
+      inOutage = false;
+      emulator.setFault('none');
+    }
+    onProgress?.({
+      elapsed: (now - started) / 1000,
+      remaining: Math.max(0, (deadline - now) / 1000),
+      ok: requests.ok,
+      failed: requests.failed,
+      tokenCalls: emulator.stats().tokenCalls.total,
+      outage: inOutage,
+    });
+  }, 50);
+
+  try {
+    await Promise.all(Array.from({ length: concurrency }, (_, i) => worker(i)));
+  } finally {
+    clearInterval(ticker);
+    emulator.setFault('none');
+  }
+  const wallSeconds = (performance.now() - started) / 1000;
+  const stats = emulator.stats();
+  const managerStats = manager.stats();
+  await manager.close();
+  await emulator.close();
+
+  return {
+    options: { ...options, pauseMs },
+    requests,
+    failures,
+    latencyMs: { p50: latency.percentile(50), p99: latency.percentile(99), max: latency.max },
+    tokenCalls: {
+      total: stats.tokenCalls.total,
+      clientCredentials: stats.tokenCalls.byGrant.client_credentials,
+      refreshToken: stats.tokenCalls.byGrant.refresh_token,
+      failed: stats.tokenCalls.total - (stats.tokenCalls.byStatus['200'] ?? 0),
+      floor: Math.ceil((users * duration) / tokenLifetime),
+      refreshAheadFloor: Math.ceil(users * (1 + duration / (tokenLifetime - refreshWindow))),
+      refreshWindowSeconds: refreshWindow,
+    },
+    backgroundRefreshes: managerStats.backgroundRefreshes,
+    unauthorized: stats.api.unauthorized,
+    peakConcurrentTokenCalls: stats.peakConcurrentTokenCalls,
+    manager: managerStats,
+    wallSeconds,
+  };
+}
