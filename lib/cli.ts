@@ -4,6 +4,7 @@
  * demo. Every failure is one line on stderr and a non-zero exit code, never a stack trace.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { ConfigurationError, InvalidArgumentError } from './errors.js';
 import { numberFlag } from './cli/credentials.js';
 import { emulatorCommand } from './cli/emulator-command.js';
 import { oneLine, UsageError } from './cli/errors.js';
@@ -27,7 +28,15 @@ function buildProgram(): Command {
     .description('OAuth2 tokens for the Flux API: get, refresh, decode, emulate, demo')
     .version(VERSION)
     .showHelpAfterError(false)
-    .exitOverride();
+    .exitOverride()
+    // Set here, before the subcommands exist: commander copies a parent's output settings into a
+    // subcommand when `.command()` creates it, not later. Configured after that, a subcommand's own
+    // errors (an unknown option, a missing `--refresh-token`) bypassed this and printed `error: ...`.
+    // Commander's messages may carry a second line ("(Did you mean --scope?)"), joined here.
+    .configureOutput({
+      writeErr: (text) => process.stderr.write(text),
+      outputError: (text, write) => write(`flux-token: ${text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`),
+    });
 
   endpointOptions(program.command('token').description('issue a token (client_credentials grant), print the JSON'))
     .option('--scope <user>', 'restrict the token to this user id')
@@ -69,22 +78,29 @@ function buildProgram(): Command {
   return program;
 }
 
+/**
+ * Whether an error is the caller's mistake (exit 2) rather than a failure (exit 1). Besides the CLI's
+ * own UsageError, the library's ConfigurationError and InvalidArgumentError come from flag or
+ * environment values here (an http: `--token-url` off loopback, an empty `--scope`).
+ */
+function isUsageError(error: unknown): boolean {
+  return error instanceof UsageError || error instanceof ConfigurationError || error instanceof InvalidArgumentError;
+}
+
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.configureOutput({
-    writeErr: (text) => process.stderr.write(text),
-    outputError: (text, write) => write(`flux-token: ${oneLine(text.replace(/^error: /, ''))}\n`),
-  });
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help and --version end here too, with exit code 0.
-      return error.exitCode;
+      // --help and --version end here too, with exit code 0. Every other commander error (unknown
+      // option or command, missing argument or required option, too many arguments, no command at
+      // all) is a usage error: commander says 1, the documented contract says 2.
+      return error.exitCode === 0 ? 0 : 2;
     }
     process.stderr.write(`flux-token: ${oneLine(error)}\n`);
-    return error instanceof UsageError ? 2 : 1;
+    return isUsageError(error) ? 2 : 1;
   }
 }
 

@@ -27,7 +27,7 @@ export function summaryLines(r: DemoResult): string[] {
     ['  floor: users × duration / lifetime', `${r.tokenCalls.floor}  (${o.users} × ${o.duration} s / ${o.tokenLifetime} s)`],
     [
       '  floor when refreshing ahead',
-      `${r.tokenCalls.refreshAheadFloor}  (users × (1 + duration / (lifetime − ${r.tokenCalls.refreshWindowSeconds} s window)))`,
+      `${r.tokenCalls.refreshAheadFloor}  (users × ⌈duration / (lifetime − ${r.tokenCalls.refreshWindowSeconds} s window)⌉)`,
     ],
     ['  failed token calls (retried)', String(r.tokenCalls.failed)],
     ['background refreshes', String(r.backgroundRefreshes)],
@@ -40,8 +40,10 @@ export function summaryLines(r: DemoResult): string[] {
     `Summary: ${o.users} users, ${o.concurrency} workers, ${o.duration} s, ${o.tokenLifetime} s tokens, ${o.outage} s endpoint outage`,
     ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
     '',
+    // "token-endpoint calls", not "renewals": the total includes each user's first issue, which in a
+    // run shorter than a token lifetime is every call.
     r.requests.failed === 0
-      ? `OK: no request failed; the outage and ${r.tokenCalls.total} token renewals stayed invisible to the workers.`
+      ? `OK: no request failed; the outage and ${r.tokenCalls.total} token-endpoint calls stayed invisible to the workers.`
       : `FAILED: ${r.requests.failed} request(s) failed.`,
   ];
   return lines;
