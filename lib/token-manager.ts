@@ -106,13 +106,16 @@ export class TokenManager extends EventEmitter {
   readonly #cooldowns: Cooldowns;
   /** Bookkeeping of every cached token; entries go with their token. */
   readonly #slots = new WeakMap<Token, Slot>();
-  /** Invariant: at most one flight per key, removed when it settles. */
+  /** Invariant: at most one flight per key, removed as soon as its outcome is known. */
   readonly #flights = new Map<string, Flight>();
-  /** Aborts every endpoint request on close. */
+  /** Aborts the endpoint requests that are running (at most `concurrency`) on close. */
   readonly #shutdown = new AbortController();
-  /** Rejects with TokenManagerClosedError on close, ending every wait. */
-  readonly #closed: Promise<never>;
-  #rejectClosed: (error: Error) => void = noop;
+  /**
+   * The reject functions of the callers waiting for a flight, so that close() can end every wait.
+   * Each is removed when its wait ends: racing every wait against one long-lived "closed" promise
+   * instead would leave a reaction on that promise per miss, kept until close (a leak).
+   */
+  readonly #waiters = new Set<(error: Error) => void>();
   #closing: Promise<void> | undefined;
   #flightSeq = 0;
   readonly #stats = {
@@ -142,11 +145,7 @@ export class TokenManager extends EventEmitter {
       ...(s.timers ? { timers: s.timers } : {}),
     });
     this.#cooldowns = new Cooldowns({ baseMs: s.cooldownMs, maxMs: s.maxCooldownMs, maxEntries: 10_000 });
-    this.#closed = new Promise<never>((_, reject) => {
-      this.#rejectClosed = reject;
-    });
-    this.#closed.catch(noop);
-    // Every queued request listens to the shutdown signal; thousands may be queued at once.
+    // Every running request listens to the shutdown signal, and `concurrency` may exceed 10.
     setMaxListeners(0, this.#shutdown.signal);
     this.#store.onEvict((key, token, reason) => {
       const slot = this.#slots.get(token);
@@ -244,8 +243,10 @@ export class TokenManager extends EventEmitter {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#scheduler.stop();
-      this.#rejectClosed(new TokenManagerClosedError());
-      // Queued and running requests reject with this reason (p-queue honours the signal).
+      const closed = new TokenManagerClosedError();
+      for (const reject of this.#waiters) reject(closed);
+      this.#waiters.clear();
+      // Running requests are aborted; queued ones then run, see the manager closed, and reject.
       this.#shutdown.abort(new TokenManagerClosedError());
       await this.#queue.onIdle();
       await this.#store.close?.();
@@ -272,6 +273,8 @@ export class TokenManager extends EventEmitter {
   // ── misses and flights ────────────────────────────────────────────────────────────────────────
 
   #waitForToken(key: string, signal: AbortSignal | undefined): Promise<Token> {
+    // A caller who has already given up must not start a request on their behalf.
+    if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
     let flight = this.#flights.get(key);
     if (flight === undefined) {
       const cooling = this.#cooldowns.active(key, this.#now());
@@ -289,15 +292,19 @@ export class TokenManager extends EventEmitter {
     return this.#race(flight.promise, signal);
   }
 
+  /** This caller's wait for `promise`: ends early on its own `signal`, or when the manager closes. */
   #race(promise: Promise<Token>, signal: AbortSignal | undefined): Promise<Token> {
-    if (signal === undefined) return Promise.race([promise, this.#closed]);
-    if (signal.aborted) return Promise.reject(new AbortError(signal.reason));
     return new Promise<Token>((resolve, reject) => {
-      const onAbort = () => reject(new AbortError(signal.reason));
-      signal.addEventListener('abort', onAbort, { once: true });
-      Promise.race([promise, this.#closed])
-        .then(resolve, reject)
-        .finally(() => signal.removeEventListener('abort', onAbort));
+      const onAbort = () => {
+        this.#waiters.delete(reject);
+        reject(new AbortError(signal?.reason));
+      };
+      this.#waiters.add(reject);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      promise.then(resolve, reject).finally(() => {
+        this.#waiters.delete(reject);
+        signal?.removeEventListener('abort', onAbort);
+      });
     });
   }
 
@@ -313,11 +320,11 @@ export class TokenManager extends EventEmitter {
       .add(() => this.#renew(key, flight), {
         priority: background ? BACKGROUND : FOREGROUND,
         id: flight.id,
-        signal: this.#shutdown.signal,
+        // No `signal` here: p-queue would add an abort listener per queued task, and an
+        // AbortSignal's listener list costs O(n) per add and remove, so a burst of n cold scopes
+        // cost O(n²) (30,000 at once took seconds). #renew checks for close itself instead.
       })
-      .finally(() => {
-        if (this.#flights.get(key) === flight) this.#flights.delete(key);
-      });
+      .finally(() => this.#forget(key, flight));
     // Rejections reach every waiter through their own race; a flight nobody waits for must not
     // become an unhandled rejection.
     flight.promise.catch(noop);
@@ -327,6 +334,7 @@ export class TokenManager extends EventEmitter {
 
   /** Runs inside the queue: obtains a new token for `key` and caches it. */
   async #renew(key: string, flight: Flight): Promise<Token> {
+    if (this.#closing !== undefined) throw new TokenManagerClosedError();
     const scope = scopeOf(key);
     const current = this.#store.peek(key);
     try {
@@ -389,8 +397,18 @@ export class TokenManager extends EventEmitter {
     return !background || now < refreshAtOf(token, this.#settings.policy, () => 0);
   }
 
+  /**
+   * Ends `flight` as soon as its outcome is known, before the token is cached or any event is
+   * emitted: a caller who arrives afterwards (say, after invalidating that very token) must start a
+   * new flight rather than join this one and get its result.
+   */
+  #forget(key: string, flight: Flight): void {
+    if (this.#flights.get(key) === flight) this.#flights.delete(key);
+  }
+
   #accept(key: string, token: Token, previous: Token | undefined, grant: TokenSourceKind, flight: Flight): Token {
     if (this.#closing !== undefined) throw new TokenManagerClosedError();
+    this.#forget(key, flight);
     const old = this.#store.peek(key);
     if (old !== undefined) {
       const oldSlot = this.#slots.get(old);
@@ -419,6 +437,7 @@ export class TokenManager extends EventEmitter {
     if (this.#closing !== undefined) return new TokenManagerClosedError();
     // Anything that is not a FluxTokenError is a bug (ours or a store's): let it through as is.
     if (!(thrown instanceof FluxTokenError)) return thrown;
+    this.#forget(key, flight);
     const error = thrown;
     this.#stats.failures++;
     const now = this.#now();
@@ -460,10 +479,14 @@ export class TokenManager extends EventEmitter {
     return slot;
   }
 
-  /** The scheduler says a token's refresh window opened. Renew it only if it is in use. */
+  /**
+   * The scheduler says a token's refresh window opened. Renew it only if it is in use. An idle
+   * token is dropped from the schedule without a look at the store: the LRU store's `peek` counts
+   * as a use, and an idle scope must stay first in line for eviction.
+   */
   #onRefreshDue(slot: Slot): void {
-    if (this.#store.peek(slot.key) !== slot.token) return; // evicted or replaced meanwhile
     if (!slot.used || slot.rejected || this.#flights.has(slot.key)) return;
+    if (this.#store.peek(slot.key) !== slot.token) return; // evicted or replaced meanwhile
     this.#startFlight(slot.key, true);
   }
 

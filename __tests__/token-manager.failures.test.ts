@@ -1,0 +1,199 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { TokenEndpointError } from '../lib/errors.js';
+import type { RefreshFailedEvent } from '../lib/manager-events.js';
+import { nextEvent, recordEvents, startHarness, type Harness } from './fixtures/manager-harness.js';
+import { scopeOfTestToken } from './helpers/scripted-token-server.js';
+
+const UNAVAILABLE = { status: 503, body: { error: 'temporarily_unavailable' } };
+
+/** Waits for every caller and returns what each was rejected with (or undefined). */
+function rejections(calls: Promise<unknown>[]): Promise<unknown[]> {
+  return Promise.all(calls.map((p) => p.then(() => undefined, (error: unknown) => error)));
+}
+
+describe('a failed background refresh', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('keeps serving the current token until its margin, retrying with growing delays, and reports each failure', async () => {
+    h = await startHarness();
+    const { server, clock, manager } = h;
+    const current = await manager.getToken('user-1');
+    await manager.getToken('user-1'); // used: worth renewing
+    const usableUntil = current.expiresAt - 30_000;
+    server.failNext(1_000, UNAVAILABLE);
+
+    const failures: (RefreshFailedEvent & { at: number })[] = [];
+    let failed = nextEvent(manager, 'refreshFailed');
+    clock.advanceTo(current.expiresAt - 300_000);
+    for (;;) {
+      const event = await failed;
+      failures.push({ ...event, at: clock.now() });
+      // Served from the cache, and no request between attempts, however many callers come.
+      for (let i = 0; i < 20; i++) expect(await manager.getToken('user-1')).toBe(current);
+      expect(server.requests).toHaveLength(1 + failures.length);
+      if (event.retryAt! >= usableUntil) break;
+      failed = nextEvent(manager, 'refreshFailed');
+      clock.advanceTo(event.retryAt!);
+    }
+
+    for (const event of failures) {
+      expect(event).toMatchObject({ scope: 'user-1', grant: 'refresh_token', background: true, next: 'retry' });
+      expect(event.error).toBeInstanceOf(TokenEndpointError);
+      expect(event.error).toMatchObject({ status: 503, error: 'temporarily_unavailable' });
+    }
+    const delays = failures.map((e) => e.retryAt! - e.at);
+    // 270 s of window: a hot loop would make thousands of attempts; backoff makes about fifteen.
+    expect(failures.length).toBeGreaterThanOrEqual(8);
+    expect(failures.length).toBeLessThanOrEqual(20);
+    expect(delays[0]).toBeGreaterThanOrEqual(500);
+    for (let i = 1; i < delays.length - 1; i++) expect(delays[i]).toBeGreaterThanOrEqual(delays[i - 1]!);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(60_000);
+    expect(failures.at(-1)!.retryAt).toBe(usableUntil);
+    expect(clock.maxLive).toBe(1);
+    expect(manager.stats()).toMatchObject({ failures: failures.length, backgroundRefreshes: failures.length, coolingDown: 0 });
+
+    // At the margin the token is no longer served: the caller waits, and gets the typed error.
+    clock.jumpTo(usableUntil);
+    const giveUp = nextEvent(manager, 'refreshFailed');
+    await expect(manager.getToken('user-1')).rejects.toMatchObject({ code: 'FLUX_TOKEN_ENDPOINT', status: 503 });
+    expect(await giveUp).toMatchObject({ background: false, next: 'give-up' });
+  });
+
+  it('succeeds on a later retry, then serves the new token', async () => {
+    h = await startHarness();
+    const { server, clock, manager } = h;
+    const first = await manager.getToken('user-1');
+    await manager.getToken('user-1');
+    server.failNext(2, UNAVAILABLE);
+    const failures = recordEvents(manager, 'refreshFailed');
+    const renewed = nextEvent(manager, 'token');
+    clock.advanceTo(first.expiresAt - 300_000);
+    await server.waitForRequests(2);
+    while (failures.length < 1) await new Promise((resolve) => setImmediate(resolve));
+    clock.advanceTo(failures[0]!.retryAt!);
+    await server.waitForRequests(3);
+    while (failures.length < 2) await new Promise((resolve) => setImmediate(resolve));
+    clock.advanceTo(failures[1]!.retryAt!);
+    expect(await renewed).toMatchObject({ scope: 'user-1', grant: 'refresh_token', background: true });
+    const second = await manager.getToken('user-1');
+    expect(second).not.toBe(first);
+    expect(scopeOfTestToken(second.accessToken)).toBe('user-1');
+    expect(server.requests.slice(1).map((r) => r.form)).toEqual(Array(3).fill({ grant_type: 'refresh_token', refresh_token: first.refreshToken }));
+  });
+});
+
+describe('a failed foreground request', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('rejects every caller of the flight with the same typed error, after one request', async () => {
+    h = await startHarness();
+    const { server, manager } = h;
+    const failures = recordEvents(manager, 'refreshFailed');
+    server.hold();
+    server.failNext(1, UNAVAILABLE);
+    const calls = Array.from({ length: 10 }, () => manager.getToken('user-1'));
+    await server.waitForRequests(1);
+    server.release();
+    const errors = await rejections(calls);
+    expect(errors[0]).toBeInstanceOf(TokenEndpointError);
+    expect(errors[0]).toMatchObject({ code: 'FLUX_TOKEN_ENDPOINT', status: 503, error: 'temporarily_unavailable', retryable: true });
+    for (const error of errors) expect(error).toBe(errors[0]);
+    expect(server.requests).toHaveLength(1);
+    expect(failures).toEqual([{ scope: 'user-1', grant: 'client_credentials', background: false, error: errors[0], next: 'give-up' }]);
+    expect(manager.stats()).toMatchObject({ failures: 1, coolingDown: 1, inFlight: 0, cached: 0 });
+  });
+
+  it('cools the scope down for 1 s: later callers get the same error without a request, then a request goes out', async () => {
+    h = await startHarness();
+    const { server, clock, manager } = h;
+    server.failNext(1, UNAVAILABLE);
+    const error = await manager.getToken('user-1').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TokenEndpointError);
+
+    clock.advance(999);
+    const later = await rejections(Array.from({ length: 50 }, () => manager.getToken('user-1')));
+    for (const e of later) expect(e).toBe(error);
+    expect(server.requests).toHaveLength(1);
+    // Other scopes are not affected by this scope's cool-down.
+    await manager.getToken('user-2');
+    expect(server.requests).toHaveLength(2);
+
+    clock.advance(1);
+    const token = await manager.getToken('user-1');
+    expect(scopeOfTestToken(token.accessToken)).toBe('user-1');
+    expect(server.callsFor('user-1')).toBe(2);
+    expect(manager.stats().coolingDown).toBe(0);
+  });
+
+  it('grows the cool-down on repeated failures, up to maxCooldown, and resets it after a success', async () => {
+    h = await startHarness({ cooldown: 1_000, maxCooldown: 3_000 });
+    const { server, clock, manager } = h;
+    server.failNext(4, UNAVAILABLE);
+    let outcome: unknown = await manager.getToken('user-1').catch((e: unknown) => e);
+    // Doubling from 1 s, capped at 3 s; the fifth request succeeds.
+    for (const [i, cooldown] of [1_000, 2_000, 3_000, 3_000].entries()) {
+      const error = outcome;
+      expect(error).toBeInstanceOf(TokenEndpointError);
+      const failedAt = clock.now();
+      clock.jumpTo(failedAt + cooldown - 1);
+      await expect(manager.getToken('user-1')).rejects.toBe(error);
+      expect(server.requests).toHaveLength(i + 1);
+      clock.jumpTo(failedAt + cooldown);
+      outcome = await manager.getToken('user-1').catch((e: unknown) => e);
+      expect(server.requests).toHaveLength(i + 2);
+    }
+    expect(scopeOfTestToken((outcome as { accessToken: string }).accessToken)).toBe('user-1');
+
+    // After a success, the next failure cools down for 1 s again.
+    server.failNext(1, UNAVAILABLE);
+    manager.invalidate('user-1', (outcome as { accessToken: string }).accessToken);
+    const error = await manager.getToken('user-1').catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 503 });
+    const failedAt = clock.now();
+    clock.jumpTo(failedAt + 999);
+    await expect(manager.getToken('user-1')).rejects.toBe(error);
+    clock.jumpTo(failedAt + 1_000);
+    await manager.getToken('user-1');
+    expect(server.requests).toHaveLength(7);
+  });
+
+  it('after invalid_client, cools the whole client down: other scopes get the error without a request', async () => {
+    h = await startHarness();
+    const { server, clock, manager } = h;
+    const cached = await manager.getToken('cached');
+    server.failNext(1, { status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed' } });
+    const error = await manager.getToken('user-1').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'FLUX_TOKEN_ENDPOINT', status: 401, error: 'invalid_client' });
+
+    await expect(manager.getToken('user-2')).rejects.toBe(error);
+    await expect(manager.getToken()).rejects.toBe(error);
+    await expect(manager.getToken('__proto__')).rejects.toBe(error);
+    expect(await manager.getToken('cached')).toBe(cached); // a cached token is still served
+    expect(server.requests).toHaveLength(2);
+    expect(manager.stats().coolingDown).toBe(2); // user-1, and the client
+
+    clock.advance(1_000);
+    expect(scopeOfTestToken((await manager.getToken('user-2')).accessToken)).toBe('user-2');
+    expect(scopeOfTestToken((await manager.getToken('user-1')).accessToken)).toBe('user-1');
+    expect(server.requests).toHaveLength(4);
+    expect(manager.stats().coolingDown).toBe(0);
+  });
+
+  it('with a wrong client secret, one request fails and the other scopes wait out the cool-down without asking', async () => {
+    h = await startHarness({ clientSecret: 'not-the-secret' });
+    const { server, manager } = h;
+    const [first] = await rejections([manager.getToken('a')]);
+    expect(first).toMatchObject({ status: 401, error: 'invalid_client' });
+    const errors = await rejections(['b', 'c', undefined, 'a'].map((scope) => manager.getToken(scope)));
+    for (const error of errors) expect(error).toBe(first);
+    expect(server.requests).toHaveLength(1);
+    // The secret never shows in what callers get.
+    expect(JSON.stringify(first)).not.toContain('not-the-secret');
+  });
+});
