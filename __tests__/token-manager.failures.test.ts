@@ -85,6 +85,32 @@ describe('a failed background refresh', () => {
   });
 });
 
+describe('a background refresh refused with invalid_client', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('cools the whole client down: other scopes in their window serve their token and send nothing', async () => {
+    h = await startHarness();
+    const { server, clock, manager } = h;
+    const a = await manager.getToken('user-a');
+    const b = await manager.getToken('user-b');
+    await manager.getToken('user-a');
+    server.failNext(1, { status: 401, body: { error: 'invalid_client' } });
+    const failed = nextEvent(manager, 'refreshFailed');
+    // Only user-a was used since issue: its scheduled refresh is the one that runs, and fails.
+    clock.advanceTo(a.expiresAt - 300_000);
+    expect(await failed).toMatchObject({ scope: 'user-a', background: true, next: 'retry' });
+    expect(server.requests).toHaveLength(3);
+
+    // user-b is in its window too: it is still served, and no request is started for it.
+    for (let i = 0; i < 5; i++) expect(await manager.getToken('user-b')).toBe(b);
+    expect(server.requests).toHaveLength(3);
+    expect(manager.stats().coolingDown).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe('a failed foreground request', () => {
   let h: Harness;
   afterEach(async () => {

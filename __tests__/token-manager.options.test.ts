@@ -20,6 +20,9 @@ function configurationErrorOf(options: Record<string, unknown>): ConfigurationEr
 describe('options validation', () => {
   it.each([
     ['maxScopes', 0],
+    ['maxScopes', null],
+    ['timeout', null],
+    ['concurrency', null],
     ['maxScopes', 1.5],
     ['maxScopes', '100'],
     ['maxScopes', -1],

@@ -106,10 +106,11 @@ describe('renewal', () => {
     for (const error of errors) expect(error).toBe(errors[0]);
     expect(server.requests.slice(1).map((r) => r.grant)).toEqual(['refresh_token', 'client_credentials']);
 
-    // Still no loop afterwards: the next attempt (after the cool-down) is again one pair.
+    // Still no loop afterwards, and the refused refresh token is never spent again: the next
+    // attempt (after the cool-down) is one client-credentials request.
     clock.advance(1_000);
     await expect(manager.getToken('user-1')).rejects.toBeInstanceOf(TokenEndpointError);
-    expect(server.requests.slice(3).map((r) => r.grant)).toEqual(['refresh_token', 'client_credentials']);
+    expect(server.requests.slice(3).map((r) => r.grant)).toEqual(['client_credentials']);
   });
 
   it("with renewWith: 'client_credentials', ignores refresh tokens and asks for the scope again", async () => {

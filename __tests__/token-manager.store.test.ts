@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { Token } from '../lib/token.js';
 import { createToken } from '../lib/token.js';
-import type { EvictionListener, TokenStore } from '../lib/token-store.js';
+import type { EvictionListener, Renewal, RenewalResult, TokenStore } from '../lib/token-store.js';
 import { recordEvents, startHarness, type Harness } from './fixtures/manager-harness.js';
 import { scopeOfTestToken } from './helpers/scripted-token-server.js';
 
@@ -9,7 +9,9 @@ import { scopeOfTestToken } from './helpers/scripted-token-server.js';
 class SharedStore implements TokenStore {
   readonly local = new Map<string, Token>();
   readonly shared = new Map<string, Token>();
-  failLoad = false;
+  /** The `base` of every fetch the manager was asked to make through `coordinate`. */
+  readonly bases: (Token | undefined)[] = [];
+  failCoordinate = false;
   failSave = false;
 
   get size(): number {
@@ -18,14 +20,19 @@ class SharedStore implements TokenStore {
   peek(key: string): Token | undefined {
     return this.local.get(key);
   }
-  async load(key: string): Promise<Token | undefined> {
-    if (this.failLoad) throw new Error('store unreachable');
-    return this.shared.get(key) ?? this.local.get(key);
+  async coordinate(key: string, renewal: Renewal): Promise<RenewalResult> {
+    if (this.failCoordinate) throw new Error('store unreachable');
+    const shared = this.shared.get(key);
+    if (shared !== undefined && renewal.isFresh(shared)) return { token: shared, source: 'store' };
+    const base = shared ?? renewal.local;
+    this.bases.push(base);
+    const token = await renewal.fetch(base);
+    this.shared.set(key, token);
+    return { token, source: 'fetch' };
   }
   save(key: string, token: Token): Promise<void> {
     this.local.set(key, token);
     if (this.failSave) return Promise.reject(new Error('store unreachable'));
-    this.shared.set(key, token);
     return Promise.resolve();
   }
   delete(key: string, token: Token): void {
@@ -68,11 +75,27 @@ describe('the TokenStore seam', () => {
     expect(store.shared.get('user-1')).toBe(token);
   });
 
-  it('still hands out tokens when the store fails to load or to save', async () => {
+  it('renews with the refresh token of the shared copy, which may be newer than its own', async () => {
+    const store = new SharedStore();
+    h = await startHarness({ store });
+    const { server, clock, manager } = h;
+    const mine = await manager.getToken('user-1');
+    manager.invalidate('user-1', mine);
+    // Another process renewed meanwhile and rotated the refresh token; its token is now past its margin.
+    const theirs = createToken({ ...tokenFrom('at.other.1', clock.now() - 3_590_000), refreshToken: 'rt-rotated-elsewhere' });
+    store.shared.set('user-1', theirs);
+    await manager.getToken('user-1');
+    expect(store.bases.at(-1)?.refreshToken).toBe('rt-rotated-elsewhere');
+    // The test server never issued that refresh token, so it refuses it and the manager falls back.
+    expect(server.requests[1]?.form).toMatchObject({ grant_type: 'refresh_token', refresh_token: 'rt-rotated-elsewhere' });
+    expect(server.requests.map((r) => r.grant)).toEqual(['client_credentials', 'refresh_token', 'client_credentials']);
+  });
+
+  it('still hands out tokens when the store fails to coordinate or to save', async () => {
     const store = new SharedStore();
     h = await startHarness({ store });
     const { server, manager } = h;
-    store.failLoad = true;
+    store.failCoordinate = true;
     store.failSave = true;
     const token = await manager.getToken('user-1');
     expect(scopeOfTestToken(token.accessToken)).toBe('user-1');

@@ -52,10 +52,6 @@ export class LruTokenStore implements TokenStore {
     return this.#cache.get(key);
   }
 
-  load(key: string): Token | undefined {
-    return this.#cache.peek(key);
-  }
-
   save(key: string, token: Token): void {
     this.#cache.set(key, token);
   }

@@ -15,6 +15,7 @@ import {
   requireNumber,
   requireOneOf,
   requireOptionsObject,
+  orDefault,
 } from './validate.js';
 
 /** Default number of token requests in flight at once. */
@@ -133,7 +134,7 @@ export interface ManagerSettings {
 
 function requireStore(value: unknown): TokenStore {
   const store = value as Partial<TokenStore> | null;
-  const methods = ['peek', 'load', 'save', 'delete', 'onEvict'] as const;
+  const methods = ['peek', 'save', 'delete', 'onEvict'] as const;
   if (typeof store !== 'object' || store === null || methods.some((m) => typeof store[m] !== 'function')) {
     throw new ConfigurationError(
       'store',
@@ -152,22 +153,22 @@ export function resolveManagerOptions(options: TokenManagerOptions): ManagerSett
   for (const key of ENDPOINT_KEYS) if (o[key] !== undefined) endpointOptions[key] = o[key];
   const endpoint = new TokenEndpoint(endpointOptions as unknown as TokenEndpointOptions);
 
-  const expiryMarginMs = requireNumber('expiryMargin', o.expiryMargin ?? DEFAULT_EXPIRY_MARGIN_MS, { min: 0 });
-  const refreshWindowMs = requireNumber('refreshWindow', o.refreshWindow ?? DEFAULT_REFRESH_WINDOW_MS, { min: 0 });
+  const expiryMarginMs = requireNumber('expiryMargin', orDefault(o.expiryMargin, DEFAULT_EXPIRY_MARGIN_MS), { min: 0 });
+  const refreshWindowMs = requireNumber('refreshWindow', orDefault(o.refreshWindow, DEFAULT_REFRESH_WINDOW_MS), { min: 0 });
   if (refreshWindowMs <= expiryMarginMs) {
     throw new ConfigurationError(
       'refreshWindow',
       `Expected \`refreshWindow\` (${refreshWindowMs} ms) to be greater than \`expiryMargin\` (${expiryMarginMs} ms), so that a token is renewed before it stops being handed out`,
     );
   }
-  const jitter = requireNumber('refreshJitter', o.refreshJitter ?? DEFAULT_REFRESH_JITTER, { min: 0, max: 1 });
+  const jitter = requireNumber('refreshJitter', orDefault(o.refreshJitter, DEFAULT_REFRESH_JITTER), { min: 0, max: 1 });
 
   if ((o.intervalCap === undefined) !== (o.interval === undefined)) {
     const missing = o.intervalCap === undefined ? 'intervalCap' : 'interval';
     throw new ConfigurationError(missing, `Expected \`intervalCap\` and \`interval\` to be given together, got only one of them`);
   }
-  const cooldownMs = requireNumber('cooldown', o.cooldown ?? DEFAULT_COOLDOWN_MS, { min: 0 });
-  const maxCooldownMs = requireNumber('maxCooldown', o.maxCooldown ?? DEFAULT_MAX_COOLDOWN_MS, { min: cooldownMs });
+  const cooldownMs = requireNumber('cooldown', orDefault(o.cooldown, DEFAULT_COOLDOWN_MS), { min: 0 });
+  const maxCooldownMs = requireNumber('maxCooldown', orDefault(o.maxCooldown, DEFAULT_MAX_COOLDOWN_MS), { min: cooldownMs });
 
   let store: TokenStore;
   let ownsStore = false;
@@ -178,7 +179,7 @@ export function resolveManagerOptions(options: TokenManagerOptions): ManagerSett
     store = requireStore(o.store);
   } else {
     store = new LruTokenStore({
-      maxScopes: requireNumber('maxScopes', o.maxScopes ?? DEFAULT_MAX_SCOPES, { min: 1, max: 10_000_000, integer: true }),
+      maxScopes: requireNumber('maxScopes', orDefault(o.maxScopes, DEFAULT_MAX_SCOPES), { min: 1, max: 10_000_000, integer: true }),
     });
     ownsStore = true;
   }
@@ -196,11 +197,11 @@ export function resolveManagerOptions(options: TokenManagerOptions): ManagerSett
     store,
     ownsStore,
     policy: { expiryMarginMs, refreshWindowMs, jitter },
-    concurrency: requireNumber('concurrency', o.concurrency ?? DEFAULT_CONCURRENCY, { min: 1, max: 1000, integer: true }),
+    concurrency: requireNumber('concurrency', orDefault(o.concurrency, DEFAULT_CONCURRENCY), { min: 1, max: 1000, integer: true }),
     intervalCap:
       o.intervalCap === undefined ? Number.POSITIVE_INFINITY : requireNumber('intervalCap', o.intervalCap, { min: 1, integer: true }),
     interval: o.interval === undefined ? 0 : requireNumber('interval', o.interval, { min: 1, integer: true }),
-    renewWith: requireOneOf<RenewWith>('renewWith', o.renewWith ?? 'refresh_token', ['refresh_token', 'client_credentials']),
+    renewWith: requireOneOf<RenewWith>('renewWith', orDefault(o.renewWith, 'refresh_token'), ['refresh_token', 'client_credentials']),
     cooldownMs,
     maxCooldownMs,
     now: o.now === undefined ? Date.now : (o.now as () => number),

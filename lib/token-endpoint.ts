@@ -22,6 +22,7 @@ import {
   requireNumber,
   requireOptionsObject,
   requireString,
+  orDefault,
 } from './validate.js';
 import { USER_AGENT } from './version.js';
 
@@ -132,12 +133,12 @@ export class TokenEndpoint {
     rejectUnknownOptions('TokenEndpoint options', o, KNOWN_OPTIONS);
     this.clientId = requireString('clientId', o.clientId);
     this.#clientSecret = requireString('clientSecret', o.clientSecret, true);
-    this.tokenUrl = requireSecureUrl('tokenUrl', o.tokenUrl ?? DEFAULT_TOKEN_URL);
-    this.timeout = requireNumber('timeout', o.timeout ?? DEFAULT_TIMEOUT_MS, { min: 1, max: 10 * 60_000 });
-    this.retry = requireNumber('retry', o.retry ?? DEFAULT_RETRY, { min: 0, max: 10, integer: true });
+    this.tokenUrl = requireSecureUrl('tokenUrl', orDefault(o.tokenUrl, DEFAULT_TOKEN_URL));
+    this.timeout = requireNumber('timeout', orDefault(o.timeout, DEFAULT_TIMEOUT_MS), { min: 1, max: 10 * 60_000 });
+    this.retry = requireNumber('retry', orDefault(o.retry, DEFAULT_RETRY), { min: 0, max: 10, integer: true });
     this.refreshWithClientCredentials = requireBoolean(
       'refreshWithClientCredentials',
-      o.refreshWithClientCredentials ?? false,
+      orDefault(o.refreshWithClientCredentials, false),
     );
     this.#got = o.got === undefined ? defaultGot : requireFunction<Got>('got', o.got);
     this.#now = o.now === undefined ? Date.now : requireFunction<() => number>('now', o.now);

@@ -106,6 +106,8 @@ export class TokenManager extends EventEmitter {
   readonly #cooldowns: Cooldowns;
   /** Bookkeeping of every cached token; entries go with their token. */
   readonly #slots = new WeakMap<Token, Slot>();
+  /** Tokens whose refresh token the endpoint refused: renewed with client credentials from then on. */
+  readonly #refused = new WeakSet<Token>();
   /** Invariant: at most one flight per key, removed as soon as its outcome is known. */
   readonly #flights = new Map<string, Flight>();
   /** Aborts the endpoint requests that are running (at most `concurrency`) on close. */
@@ -180,7 +182,9 @@ export class TokenManager extends EventEmitter {
       if (now < slot.usableUntil && !slot.rejected) {
         slot.used = true;
         this.#stats.hits++;
-        if (now >= slot.dueAt && !this.#flights.has(key)) this.#startFlight(key, true);
+        if (now >= slot.dueAt && !this.#flights.has(key) && this.#cooldowns.active(key, now) === undefined) {
+          this.#startFlight(key, true);
+        }
         return Promise.resolve(token);
       }
     }
@@ -332,39 +336,59 @@ export class TokenManager extends EventEmitter {
     return flight;
   }
 
-  /** Runs inside the queue: obtains a new token for `key` and caches it. */
+  /**
+   * Runs inside the queue: obtains a new token for `key` and caches it. A shared store coordinates
+   * the renewal with the other processes (it may hand back a token one of them stored); otherwise
+   * this process asks the endpoint itself.
+   */
   async #renew(key: string, flight: Flight): Promise<Token> {
     if (this.#closing !== undefined) throw new TokenManagerClosedError();
-    const scope = scopeOf(key);
     const current = this.#store.peek(key);
     try {
-      // A shared store may already hold a newer token, written by another process.
-      const loaded = await this.#load(key);
-      if (loaded !== undefined && loaded !== current && this.#isFresh(loaded, flight.background)) {
-        return this.#accept(key, loaded, current, 'store', flight);
+      if (this.#store.coordinate !== undefined) {
+        let fetched = false;
+        try {
+          const { token, source } = await this.#store.coordinate(key, {
+            fetch: (base) => {
+              fetched = true;
+              return this.#fetch(key, base, flight);
+            },
+            isFresh: (candidate) => candidate !== current && this.#isFresh(candidate, flight.background),
+            local: current,
+          });
+          return this.#accept(key, token, current, source === 'store' ? 'store' : flight.grant, flight);
+        } catch (error) {
+          // A store is expected to degrade by itself; if it fails before asking the endpoint, this
+          // process still renews on its own, so that getToken never fails because of the store.
+          if (error instanceof FluxTokenError || fetched) throw error;
+        }
       }
-      const base = loaded ?? current;
-      const refreshToken = this.#settings.renewWith === 'refresh_token' ? base?.refreshToken : undefined;
-      if (refreshToken !== undefined) {
-        const renewed = await this.#tryRefresh(key, refreshToken, flight);
-        if (renewed !== undefined) return this.#accept(key, renewed, current, 'refresh_token', flight);
-      }
-      this.#stats.client_credentials++;
-      flight.grant = 'client_credentials';
-      const token = await this.#endpoint.clientCredentials({ scope, signal: this.#shutdown.signal });
-      return this.#accept(key, token, current, 'client_credentials', flight);
+      const token = await this.#fetch(key, current, flight);
+      return this.#accept(key, token, current, flight.grant, flight);
     } catch (error) {
       throw this.#onFailure(key, error, flight);
     }
   }
 
-  /** The store's freshest token; a store that fails is treated as empty (the endpoint still works). */
-  async #load(key: string): Promise<Token | undefined> {
-    try {
-      return await this.#store.load(key);
-    } catch {
-      return undefined;
+  /**
+   * Asks the endpoint for a new token for `key`: with the refresh grant when `base` carries a
+   * refresh token (falling back once to client credentials if it is refused), else with client
+   * credentials. Records the grant on the flight for the failure report.
+   */
+  async #fetch(key: string, base: Token | undefined, flight: Flight): Promise<Token> {
+    const refreshToken =
+      this.#settings.renewWith === 'refresh_token' && base !== undefined && !this.#refused.has(base)
+        ? base.refreshToken
+        : undefined;
+    if (refreshToken !== undefined) {
+      const renewed = await this.#tryRefresh(key, refreshToken, flight);
+      if (renewed !== undefined) return renewed;
+      // Never spend a refused refresh token again, e.g. on the next background retry.
+      this.#refused.add(base!);
     }
+    this.#stats.client_credentials++;
+    flight.grant = 'client_credentials';
+    return this.#endpoint.clientCredentials({ scope: scopeOf(key), signal: this.#shutdown.signal });
   }
 
   /** The refresh grant; undefined when the endpoint refused the refresh token (fall back). */
@@ -435,11 +459,11 @@ export class TokenManager extends EventEmitter {
 
   #onFailure(key: string, thrown: unknown, flight: Flight): unknown {
     if (this.#closing !== undefined) return new TokenManagerClosedError();
-    // Anything that is not a FluxTokenError is a bug (ours or a store's): let it through as is.
-    if (!(thrown instanceof FluxTokenError)) return thrown;
     this.#forget(key, flight);
-    const error = thrown;
     this.#stats.failures++;
+    // Anything that is not a FluxTokenError is a bug (ours or a store's): it reaches callers as
+    // is, and is not reported as an event, but it is still paced like any other failure.
+    const error = thrown instanceof FluxTokenError ? thrown : undefined;
     const now = this.#now();
     const current = this.#store.peek(key);
     const slot = current === undefined ? undefined : this.#slots.get(current);
@@ -451,13 +475,17 @@ export class TokenManager extends EventEmitter {
       const retryAt = Math.min(now + step / 2 + (step / 2) * this.#settings.random(), slot.usableUntil);
       slot.dueAt = retryAt;
       if (retryAt < slot.usableUntil) this.#scheduler.schedule(slot);
-      this.#emit('refreshFailed', { scope: scopeOf(key), grant: flight.grant, background: true, error, next: 'retry', retryAt });
-    } else {
+      // Bad credentials fail every scope alike: cool the client down, so that the other scopes in
+      // their refresh window do not each try them again.
+      if (error instanceof TokenEndpointError && error.error === 'invalid_client') this.#cooldowns.fail(key, error, now);
+      if (error) this.#emit('refreshFailed', { scope: scopeOf(key), grant: flight.grant, background: true, error, next: 'retry', retryAt });
+    } else if (error) {
       this.#cooldowns.fail(key, error, now);
       this.#emit('refreshFailed', { scope: scopeOf(key), grant: flight.grant, background: false, error, next: 'give-up' });
     }
-    return error;
+    return thrown;
   }
+
 
   // ── the schedule ──────────────────────────────────────────────────────────────────────────────
 
@@ -486,6 +514,8 @@ export class TokenManager extends EventEmitter {
    */
   #onRefreshDue(slot: Slot): void {
     if (!slot.used || slot.rejected || this.#flights.has(slot.key)) return;
+    // During a cool-down, the next use after it ends starts the renewal (its due time has passed).
+    if (this.#cooldowns.active(slot.key, this.#now()) !== undefined) return;
     if (this.#store.peek(slot.key) !== slot.token) return; // evicted or replaced meanwhile
     this.#startFlight(slot.key, true);
   }

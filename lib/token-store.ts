@@ -14,6 +14,28 @@ export type EvictionReason = 'evict' | 'expire';
 /** Called when a store drops a token it was not asked to drop, so that its refresh is cancelled. */
 export type EvictionListener = (key: string, token: Token, reason: EvictionReason) => void;
 
+/** What the manager hands a shared store for one renewal; see {@link TokenStore.coordinate}. */
+export interface Renewal {
+  /**
+   * Asks the token endpoint for a new token. `base` is the freshest token known for the key: its
+   * refresh token is spent (the refresh grant), or, without one, client credentials are used. Only
+   * the process that holds the renewal for the fleet may call it with a shared token as `base`.
+   */
+  fetch(base: Token | undefined): Promise<Token>;
+  /** Whether a token found in the shared store may be used instead of fetching a new one. */
+  isFresh(token: Token): boolean;
+  /** The token this process holds for the key, if any (expired, rejected or about to be). */
+  local: Token | undefined;
+}
+
+/** The outcome of {@link TokenStore.coordinate}. */
+export interface RenewalResult {
+  /** The token to use. */
+  token: Token;
+  /** `store` when another process renewed it, `fetch` when this one did. */
+  source: 'store' | 'fetch';
+}
+
 /** Where a TokenManager keeps its tokens. */
 export interface TokenStore {
   /**
@@ -21,13 +43,6 @@ export interface TokenStore {
    * `getToken()`: it must not do I/O.
    */
   peek(key: string): Token | undefined;
-
-  /**
-   * The freshest token known for `key`, which may come from outside this process (a shared store
-   * that another worker wrote to). The manager calls it only on a local miss and before renewing,
-   * never on the hot path. A purely local store returns what `peek` returns.
-   */
-  load(key: string): Token | undefined | Promise<Token | undefined>;
 
   /**
    * Keeps `token` for `key`, replacing what was there. `previous` is the token this one renews (or
@@ -43,6 +58,15 @@ export interface TokenStore {
 
   /** Registers the listener for tokens the store drops by itself (LRU eviction, expiry). */
   onEvict(listener: EvictionListener): void;
+
+  /**
+   * Optional: takes part in every renewal, for a store shared by several processes. The manager
+   * calls it instead of asking the endpoint itself. The store either returns a token that another
+   * process stored and that `isFresh` accepts (`source: 'store'`), or calls `fetch` as the only
+   * renewer of `key` among the processes that share it, stores the result, and returns it
+   * (`source: 'fetch'`). A store without it is local: the manager calls the endpoint directly.
+   */
+  coordinate?(key: string, renewal: Renewal): Promise<RenewalResult>;
 
   /** Releases what the store holds (connections, timers). Called by `TokenManager.close()`. */
   close?(): void | Promise<void>;

@@ -26,6 +26,14 @@ function fail(option: string, expected: string, value: unknown, secret = false):
   throw new ConfigurationError(option, `Expected \`${option}\` to be ${expected}, got ${describe(value, secret)}`);
 }
 
+/**
+ * `value`, or `fallback` when the option was left out. Only `undefined` means "left out": a `null`
+ * goes on to the check and fails there with a message, rather than silently taking the default.
+ */
+export function orDefault(value: unknown, fallback: unknown): unknown {
+  return value === undefined ? fallback : value;
+}
+
 /** A non-empty string. With `secret`, the value is never echoed. */
 export function requireString(option: string, value: unknown, secret = false): string {
   if (typeof value !== 'string' || value.length === 0) fail(option, 'a non-empty string', value, secret);

@@ -13,6 +13,7 @@ import {
   requireNumber,
   requireOptionsObject,
   requireString,
+  orDefault,
 } from '../validate.js';
 
 /** Options of {@link startEmulator}. Every one is optional. */
@@ -119,7 +120,7 @@ export function resolveEmulatorOptions(options: unknown): ResolvedEmulatorOption
   const o = requireOptionsObject('emulator options', options);
   rejectUnknownOptions('emulator options', o, KNOWN_OPTIONS);
   const d = EMULATOR_DEFAULTS;
-  const host = requireString('host', o.host ?? d.host);
+  const host = requireString('host', orDefault(o.host, d.host));
   if (!isLoopbackHost(host)) {
     throw new ConfigurationError(
       'host',
@@ -127,15 +128,15 @@ export function resolveEmulatorOptions(options: unknown): ResolvedEmulatorOption
     );
   }
   return {
-    port: requireNumber('port', o.port ?? d.port, { min: 0, max: 65_535, integer: true }),
+    port: requireNumber('port', orDefault(o.port, d.port), { min: 0, max: 65_535, integer: true }),
     host,
-    clientId: requireString('clientId', o.clientId ?? d.clientId),
-    clientSecret: requireString('clientSecret', o.clientSecret ?? d.clientSecret, true),
-    expiresIn: requireNumber('expiresIn', o.expiresIn ?? d.expiresIn, { min: 0.001, max: MAX_EXPIRES_IN }),
-    issueRefreshTokens: requireBoolean('issueRefreshTokens', o.issueRefreshTokens ?? d.issueRefreshTokens),
-    latency: requireNumber('latency', o.latency ?? d.latency, { min: 0, max: MAX_LATENCY_MS }),
+    clientId: requireString('clientId', orDefault(o.clientId, d.clientId)),
+    clientSecret: requireString('clientSecret', orDefault(o.clientSecret, d.clientSecret), true),
+    expiresIn: requireNumber('expiresIn', orDefault(o.expiresIn, d.expiresIn), { min: 0.001, max: MAX_EXPIRES_IN }),
+    issueRefreshTokens: requireBoolean('issueRefreshTokens', orDefault(o.issueRefreshTokens, d.issueRefreshTokens)),
+    latency: requireNumber('latency', orDefault(o.latency, d.latency), { min: 0, max: MAX_LATENCY_MS }),
     now: o.now === undefined ? Date.now : requireFunction<() => number>('now', o.now),
-    retryAfterSeconds: requireNumber('retryAfterSeconds', o.retryAfterSeconds ?? d.retryAfterSeconds, {
+    retryAfterSeconds: requireNumber('retryAfterSeconds', orDefault(o.retryAfterSeconds, d.retryAfterSeconds), {
       min: 0,
       max: 86_400,
       integer: true,
