@@ -36,7 +36,7 @@ export {
   DEFAULT_REFRESH_JITTER,
   type ExpiryPolicy,
 } from './expiry.js';
-export type { TokenStore, EvictionListener, EvictionReason, Renewal, RenewalResult } from './token-store.js';
+export type { TokenStore, EvictionListener, EvictionReason, Renewal, RenewalResult, StoreEvent } from './token-store.js';
 export { LruTokenStore, DEFAULT_MAX_SCOPES, type LruTokenStoreOptions } from './lru-store.js';
 export type { TimerApi } from './refresh-scheduler.js';
 export { decodeJws, expiryFromJws, type DecodedJws, type FluxClaims } from './jws.js';

@@ -3,6 +3,7 @@
  * logs and metrics: they name scopes (user ids), grants and times, never a token or a secret.
  */
 import type { FluxTokenError } from './errors.js';
+import type { StoreEvent } from './token-store.js';
 
 /** How a token was obtained: from the endpoint with a grant, or from a shared store. */
 export type TokenSourceKind = 'client_credentials' | 'refresh_token' | 'store';
@@ -53,6 +54,8 @@ export interface TokenManagerEvents {
   token: TokenEvent;
   refreshFailed: RefreshFailedEvent;
   evicted: EvictedEvent;
+  /** News from a shared store (see `StoreEvent`): it degraded to local-only, recovered, or rejected a value. */
+  store: StoreEvent;
 }
 
 /** Counters and gauges of a TokenManager, from `stats()`. */

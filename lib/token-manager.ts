@@ -149,6 +149,7 @@ export class TokenManager extends EventEmitter {
     this.#cooldowns = new Cooldowns({ baseMs: s.cooldownMs, maxMs: s.maxCooldownMs, maxEntries: 10_000 });
     // Every running request listens to the shutdown signal, and `concurrency` may exceed 10.
     setMaxListeners(0, this.#shutdown.signal);
+    this.#store.onStoreEvent?.((event) => this.#emit('store', event));
     this.#store.onEvict((key, token, reason) => {
       const slot = this.#slots.get(token);
       if (slot !== undefined) this.#scheduler.cancel(slot);

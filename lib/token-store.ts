@@ -36,6 +36,21 @@ export interface RenewalResult {
   source: 'store' | 'fetch';
 }
 
+/**
+ * News from a shared store, for logs and metrics. Holds no token and no secret.
+ * - `degraded`: the backend is unreachable or slow; this process works alone until it returns.
+ * - `recovered`: the backend answers again; sharing resumes.
+ * - `rejected`: a stored value failed to decrypt or parse (tampered with, or another key); it is
+ *   ignored and the token fetched again.
+ */
+export interface StoreEvent {
+  kind: 'degraded' | 'recovered' | 'rejected';
+  /** The user id concerned, when there is one (undefined for the client-wide token). */
+  scope?: string | undefined;
+  /** A short description, e.g. the backend's error code. */
+  detail: string;
+}
+
 /** Where a TokenManager keeps its tokens. */
 export interface TokenStore {
   /**
@@ -67,6 +82,12 @@ export interface TokenStore {
    * (`source: 'fetch'`). A store without it is local: the manager calls the endpoint directly.
    */
   coordinate?(key: string, renewal: Renewal): Promise<RenewalResult>;
+
+  /**
+   * Optional: registers the listener for the store's own news (it lost or regained its backend, it
+   * rejected a stored value). The manager re-emits each as its `store` event.
+   */
+  onStoreEvent?(listener: (event: StoreEvent) => void): void;
 
   /** Releases what the store holds (connections, timers). Called by `TokenManager.close()`. */
   close?(): void | Promise<void>;
