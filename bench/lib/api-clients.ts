@@ -1,0 +1,66 @@
+/**
+ * The four ways the bench calls the emulator's per-user API: got and fetch, each with the token
+ * from the manager (through the library's adapters) or with a static header (the baseline). Each
+ * returns the HTTP status, after reading the whole body, so that both sides do the same work.
+ */
+import got, { type Got } from 'got';
+import { authFetch } from '../../lib/fetch.js';
+import { gotAuth } from '../../lib/got.js';
+import type { TokenManager } from '../../lib/index.js';
+
+/** Calls `GET /users/<user>/receipts` for `user`, resolving to the status. */
+export type CallApi = (user: string) => Promise<number>;
+
+/** Static `authorization` header values, per user. */
+export type StaticHeaders = ReadonlyMap<string, string>;
+
+/** One got for both arms: no retries (a retry would hide a failure), a timeout so nothing hangs. */
+function baseGot(apiUrl: string): Got {
+  return got.extend({ prefixUrl: apiUrl, throwHttpErrors: false, retry: { limit: 0 }, timeout: { request: 10_000 } });
+}
+
+function pathOf(user: string): string {
+  return `users/${encodeURIComponent(user)}/receipts`;
+}
+
+/** `got.extend(gotAuth(manager))`, with the user as `context.scope`. */
+export function managedGot(manager: TokenManager, apiUrl: string): CallApi {
+  const client = baseGot(apiUrl).extend(gotAuth(manager));
+  return async (user) => (await client.get(pathOf(user), { context: { scope: user } })).statusCode;
+}
+
+/** The same got, with the user's header passed as is. */
+export function staticGot(apiUrl: string, headers: StaticHeaders): CallApi {
+  const client = baseGot(apiUrl);
+  return async (user) => (await client.get(pathOf(user), { headers: { authorization: headers.get(user)! } })).statusCode;
+}
+
+/** `authFetch(manager, { scope: user })`, one wrapper per user made up front. */
+export function managedFetch(manager: TokenManager, apiUrl: string, users: readonly string[]): CallApi {
+  const fetchers = new Map(users.map((user) => [user, authFetch(manager, { scope: user })]));
+  return async (user) => {
+    const response = await fetchers.get(user)!(`${apiUrl}/${pathOf(user)}`);
+    await response.text();
+    return response.status;
+  };
+}
+
+/** Plain `fetch` with the user's header. */
+export function staticFetch(apiUrl: string, headers: StaticHeaders): CallApi {
+  return async (user) => {
+    const response = await fetch(`${apiUrl}/${pathOf(user)}`, { headers: { authorization: headers.get(user)! } });
+    await response.text();
+    return response.status;
+  };
+}
+
+/** `Bearer <token>` for each user, from `manager` (one token request per user on a cold cache). */
+export async function headersFrom(manager: TokenManager, users: readonly string[]): Promise<Map<string, string>> {
+  const tokens = await Promise.all(users.map((user) => manager.getToken(user)));
+  return new Map(users.map((user, i) => [user, `Bearer ${tokens[i]!.accessToken}`]));
+}
+
+/** `user-1` ... `user-n`. */
+export function userIds(n: number, prefix = 'user'): string[] {
+  return Array.from({ length: n }, (_, i) => `${prefix}-${i + 1}`);
+}

@@ -1,0 +1,76 @@
+/**
+ * The shared body of the got and fetch overhead scenarios: the same requests, to the emulator's
+ * per-user API, with the token from the manager through an adapter (A) or a static header (B).
+ */
+import { TokenManager } from '../../lib/index.js';
+import { alternate } from './ab-rounds.js';
+import { headersFrom, userIds, type CallApi, type StaticHeaders } from './api-clients.js';
+import { fixed, int, rate } from './format.js';
+import { startRemoteEmulator } from './remote-emulator.js';
+import { check, type Scenario } from './result.js';
+
+const TARGET_RATIO = 0.95;
+const USERS = 20;
+const WORKERS = 16;
+
+export interface OverheadSpec {
+  title: string;
+  /** e.g. `got.extend(gotAuth(manager))`. */
+  managedName: string;
+  staticName: string;
+  managed(manager: TokenManager, apiUrl: string, users: readonly string[]): CallApi;
+  static(apiUrl: string, headers: StaticHeaders): CallApi;
+}
+
+export function overheadScenario(spec: OverheadSpec): Scenario {
+  return async ({ quick, log }) => {
+    const pairs = quick ? 3 : 10;
+    const roundMs = quick ? 300 : 600;
+    const emulator = await startRemoteEmulator({ expiresIn: 3600 });
+    const manager = new TokenManager({ tokenUrl: emulator.tokenUrl, clientId: emulator.clientId, clientSecret: emulator.clientSecret });
+    try {
+      const users = userIds(USERS);
+      const headers = await headersFrom(manager, users);
+      const result = await alternate(spec.managed(manager, emulator.url, users), spec.static(emulator.url, headers), {
+        pairs,
+        roundMs,
+        workers: WORKERS,
+        users,
+      });
+      const stats = await emulator.stats();
+      const unauthorized = Object.values(stats.api.unauthorized).reduce((sum, n) => sum + n, 0);
+      const failed = result.a.failed + result.b.failed;
+      log(`${spec.managedName}: ${rate(result.a.perSecond, ' req/s')} (rounds ${result.a.roundRates.map((x) => int(x)).join(', ')})`);
+      log(`${spec.staticName}: ${rate(result.b.perSecond, ' req/s')} (rounds ${result.b.roundRates.map((x) => int(x)).join(', ')})`);
+      log(`ratio ${fixed(result.ratio, 3)}: median of the pairs ${result.pairRatios.map((x) => fixed(x, 2)).join(', ')} (all rounds together: ${fixed(result.totalRatio, 3)})`);
+      log(`client CPU per request: ${fixed(result.a.cpuMicrosPerRequest, 0)} µs vs ${fixed(result.b.cpuMicrosPerRequest, 0)} µs (${fixed(result.b.cpuMicrosPerRequest / result.a.cpuMicrosPerRequest, 3)}); ${int(failed)} failed, ${int(unauthorized)} 401s`);
+      if (result.a.samples.length + result.b.samples.length > 0) log(`failures: ${[...result.a.samples, ...result.b.samples].join(' | ')}`);
+      return {
+        title: spec.title,
+        figure: `${rate(result.a.perSecond, ' req/s')} through ${spec.managedName}: ratio ${fixed(result.ratio, 3)}`,
+        baseline: `${spec.staticName}: ${rate(result.b.perSecond, ' req/s')}`,
+        target: `ratio ≥ ${TARGET_RATIO}`,
+        checks: [
+          check('throughput ratio', fixed(result.ratio, 3), `≥ ${TARGET_RATIO}`, result.ratio >= TARGET_RATIO),
+          check('failed requests', int(failed), '0', failed === 0),
+        ],
+        metrics: {
+          managedPerSecond: result.a.perSecond,
+          staticPerSecond: result.b.perSecond,
+          ratio: result.ratio,
+          pairRatios: result.pairRatios,
+          totalRatio: result.totalRatio,
+          cpuMicrosPerRequest: { managed: result.a.cpuMicrosPerRequest, static: result.b.cpuMicrosPerRequest },
+          managed: result.a,
+          static: result.b,
+          emulatorUnauthorized: stats.api.unauthorized,
+        },
+        setup: { users: USERS, workers: WORKERS, pairs, roundMs, warmupRoundsPerArm: 1, emulator: 'child process, expiresIn 3600 s' },
+        notes: [],
+      };
+    } finally {
+      await manager.close();
+      await emulator.close();
+    }
+  };
+}
