@@ -354,8 +354,12 @@ export class TokenManager extends EventEmitter {
               fetched = true;
               return this.#fetch(key, base, flight);
             },
-            isFresh: (candidate) => candidate !== current && this.#isFresh(candidate, flight.background),
+            // A copy read from a shared store is never the same object: compare the token itself,
+            // so that the token the API just rejected is not taken back.
+            isFresh: (candidate) =>
+              candidate.accessToken !== current?.accessToken && this.#isFresh(candidate, flight.background),
             local: current,
+            signal: this.#shutdown.signal,
           });
           return this.#accept(key, token, current, source === 'store' ? 'store' : flight.grant, flight);
         } catch (error) {

@@ -26,6 +26,11 @@ export interface Renewal {
   isFresh(token: Token): boolean;
   /** The token this process holds for the key, if any (expired, rejected or about to be). */
   local: Token | undefined;
+  /**
+   * Aborted when the manager closes: a store that waits for another process stops waiting (the
+   * manager's own `fetch` is aborted by then too).
+   */
+  signal?: AbortSignal;
 }
 
 /** The outcome of {@link TokenStore.coordinate}. */

@@ -1,0 +1,62 @@
+/**
+ * Strict refresh-token rotation across a fleet: each refresh token works once at the emulator, so
+ * two processes spending the same one would get an `invalid_grant`. With the shared store, only the
+ * lock holder spends the shared refresh token, and writes its successor for the others.
+ */
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import type { Redis } from 'ioredis';
+import { startEmulator, type Emulator } from '../lib/emulator/index.js';
+import { startFleet, stopFleet, type FleetWorker } from './fixtures/fleet-driver.js';
+import { connect, deleteUnder, describeWithRedis, REDIS_URL, uniquePrefix } from './helpers/redis.js';
+
+const PREFIX = uniquePrefix('rotation');
+/** The issue's numbers: a fleet refreshing for 15 s, with 2 s tokens. */
+const DURATION_MS = 15_000;
+const TOKEN_SECONDS = 2;
+const WORKERS = 4;
+/** Ten users and the client-wide token. */
+const SCOPES: (string | null)[] = [...Array.from({ length: 10 }, (_, i) => `user-${i}`), null];
+
+describeWithRedis('strict refresh-token rotation across a fleet', () => {
+  let emulator: Emulator;
+  let admin: Redis;
+  let workers: FleetWorker[] = [];
+
+  beforeAll(async () => {
+    emulator = await startEmulator({ expiresIn: TOKEN_SECONDS });
+    admin = connect(REDIS_URL);
+  });
+  afterAll(async () => {
+    await stopFleet(workers);
+    await deleteUnder(admin, PREFIX);
+    await admin?.quit();
+    await emulator?.close();
+  });
+
+  it(`${WORKERS} processes refreshing ${SCOPES.length} scopes for ${DURATION_MS / 1000} s with ${TOKEN_SECONDS} s tokens get 0 invalid_grant answers`, async () => {
+    workers = await startFleet(WORKERS, {
+      tokenUrl: emulator.tokenUrl,
+      clientId: emulator.clientId,
+      clientSecret: emulator.clientSecret,
+      store: 'redis',
+      redisUrl: REDIS_URL!,
+      keyPrefix: PREFIX,
+    });
+    emulator.resetStats();
+
+    const runs = await Promise.all(workers.map((w) => w.run(SCOPES, DURATION_MS, 25)));
+
+    for (const run of runs) {
+      expect({ failures: run.failures, errors: run.errors }).toEqual({ failures: 0, errors: [] });
+      expect(run.calls).toBeGreaterThan(SCOPES.length * 100); // the workers really were busy
+    }
+    const { tokenCalls } = emulator.stats();
+    expect(tokenCalls.invalidGrant).toBe(0);
+    // Tokens were refreshed all along (about every 1.5 s: 2 s minus the 0.5 s refresh window)...
+    expect(tokenCalls.byGrant.refresh_token).toBeGreaterThanOrEqual(SCOPES.length * 8);
+    // ...once for the fleet, not once per process: 4 separate caches would make about 4 × 11 per scope.
+    expect(tokenCalls.total).toBeLessThanOrEqual(SCOPES.length * 13);
+    expect(tokenCalls.byGrant.client_credentials).toBe(SCOPES.length); // the first token of each scope, only
+    expect(workers.flatMap((w) => w.news)).toEqual([]);
+  }, DURATION_MS + 40_000);
+});

@@ -1,0 +1,225 @@
+/**
+ * RedisTokenStore without a Redis server: option validation, the value format and its encryption,
+ * key names, what the store prints, and a getToken that succeeds although Redis is unreachable.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { startEmulator } from '../lib/emulator/index.js';
+import { ConfigurationError } from '../lib/errors.js';
+import { parseEncryptionKey } from '../lib/redis/cipher.js';
+import { EntryCodec } from '../lib/redis/entry-codec.js';
+import { clientHash, KeyNames } from '../lib/redis/key-names.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, DEFAULT_LOCK_TTL_MS, RedisTokenStore } from '../lib/redis/index.js';
+import { TokenManager } from '../lib/token-manager.js';
+import type { StoreEvent } from '../lib/token-store.js';
+import { makeToken } from './helpers/redis-stores.js';
+
+const KEY_HEX = 'a1'.repeat(32);
+const CLIENT_ID = 'acme-billing-worker';
+
+/** A client that never connects by itself (lazyConnect): validation must not need a server. */
+const clients: Redis[] = [];
+function idleClient(): Redis {
+  const client = new Redis({ lazyConnect: true, port: 1, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  client.on('error', () => {});
+  clients.push(client);
+  return client;
+}
+afterAll(() => {
+  // Not on an ended client: ioredis would leave a 2 s timer behind for its long-closed socket.
+  for (const c of clients) if (c.status !== 'end') c.disconnect();
+});
+
+function configError(make: () => unknown): ConfigurationError {
+  try {
+    make();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigurationError);
+    return error as ConfigurationError;
+  }
+  throw new Error('expected a ConfigurationError');
+}
+
+describe('RedisTokenStore options', () => {
+  const base = () => ({ redis: idleClient(), clientId: CLIENT_ID });
+
+  it('applies the defaults, and opens no connection at construction', () => {
+    const redis = idleClient();
+    const store = new RedisTokenStore({ redis, clientId: CLIENT_ID });
+    expect(store.maxScopes).toBe(10_000);
+    expect(store.toJSON()).toMatchObject({ keyPrefix: DEFAULT_KEY_PREFIX, encrypted: false, degraded: false, cached: 0 });
+    expect(redis.status).toBe('wait');
+    expect([DEFAULT_LOCK_TTL_MS, DEFAULT_COMMAND_TIMEOUT_MS]).toEqual([15_000, 500]);
+  });
+
+  it.each([
+    ['redis', { redis: undefined }, 'Expected `redis` to be an ioredis client'],
+    ['redis', { redis: {} }, 'got a value of type object'],
+    ['redis', { redis: null }, 'got `null`'],
+    ['clientId', { clientId: undefined }, 'Expected `clientId` to be a non-empty string'],
+    ['clientId', { clientId: '' }, 'Expected `clientId` to be a non-empty string'],
+    ['keyPrefix', { keyPrefix: '' }, 'Expected `keyPrefix` to be a non-empty string'],
+    ['keyPrefix', { keyPrefix: 7 }, 'got `7` (number)'],
+    ['maxScopes', { maxScopes: 0 }, 'Expected `maxScopes` to be an integer from 1 to 10000000, got `0` (number)'],
+    ['maxScopes', { maxScopes: 1.5 }, 'got `1.5` (number)'],
+    ['lockTtl', { lockTtl: 50 }, 'Expected `lockTtl` to be an integer from 100 to 600000, got `50` (number)'],
+    ['lockTtl', { lockTtl: '15s' }, 'got `"15s"` (string)'],
+    ['commandTimeout', { commandTimeout: 0 }, 'Expected `commandTimeout` to be an integer from 1 to 60000'],
+    ['pollInterval', { pollInterval: 2 }, 'Expected `pollInterval` to be an integer from 5 to 60000'],
+    ['pollInterval', { pollInterval: 1_000, lockTtl: 1_000 }, 'to be less than `lockTtl` (1000 ms)'],
+    ['keyprefix', { keyprefix: 'x:' }, 'Unknown option `keyprefix` in RedisTokenStore options'],
+  ])('rejects a bad `%s`, naming it: %j', (option, overrides, message) => {
+    const error = configError(() => new RedisTokenStore({ ...base(), ...(overrides as object) } as never));
+    expect(error.option).toBe(option);
+    expect(error.message).toContain(message);
+  });
+
+  it('rejects a missing options object', () => {
+    expect(configError(() => new RedisTokenStore(undefined as never)).option).toBe('redis');
+    expect(configError(() => new RedisTokenStore(null as never)).message).toContain('RedisTokenStore options');
+  });
+
+  it.each([
+    ['a 32-byte Buffer', randomBytes(32)],
+    ['64 hex characters', KEY_HEX],
+    ['base64 of 32 bytes', randomBytes(32).toString('base64')],
+    ['base64url of 32 bytes, unpadded', randomBytes(32).toString('base64url')],
+  ])('accepts an encryption key as %s', (_label, encryptionKey) => {
+    expect(new RedisTokenStore({ ...base(), encryptionKey }).toJSON()).toMatchObject({ encrypted: true });
+  });
+
+  it.each([
+    ['a 16-byte Buffer', randomBytes(16), 'a buffer of 16 bytes'],
+    ['63 hex characters', KEY_HEX.slice(1), 'a value of type string and length 63'],
+    ['base64 of 16 bytes', randomBytes(16).toString('base64'), 'a value of type string and length 24'],
+    ['a passphrase', 'correct horse battery staple', 'a value of type string and length 28'],
+    ['a number', 42, 'a value of type number'],
+  ])('rejects an encryption key that is %s, without echoing it', (_label, encryptionKey, got) => {
+    const error = configError(() => new RedisTokenStore({ ...base(), encryptionKey: encryptionKey as never }));
+    expect(error.option).toBe('encryptionKey');
+    expect(error.message).toBe(`Expected \`encryptionKey\` to be 32 bytes: a Buffer, 64 hex characters, or base64 of 32 bytes, got ${got}`);
+    const shown = Buffer.isBuffer(encryptionKey) ? encryptionKey.toString('hex') : String(encryptionKey);
+    expect(error.message).not.toContain(shown);
+  });
+});
+
+describe('key names', () => {
+  it('hold a hash of the client id, never the id, then the scope', () => {
+    const names = new KeyNames('flux-token:', CLIENT_ID);
+    const hash = createHash('sha256').update(CLIENT_ID).digest('hex').slice(0, 16);
+    expect(clientHash(CLIENT_ID)).toBe(hash);
+    expect(names.of('user-42')).toEqual({
+      entry: `flux-token:${hash}:token:user:user-42`,
+      lock: `flux-token:${hash}:lock:user:user-42`,
+      scope: 'user-42',
+    });
+    expect(names.of('')).toEqual({ entry: `flux-token:${hash}:token:client`, lock: `flux-token:${hash}:lock:client`, scope: undefined });
+    expect(names.channel).toBe(`flux-token:${hash}:changes`);
+    for (const name of [names.of('user-42').entry, names.of('').lock, names.channel]) expect(name).not.toContain(CLIENT_ID);
+  });
+
+  it('keep the client-wide token apart from any user id, "client" included', () => {
+    const names = new KeyNames('p:', CLIENT_ID);
+    const wide = names.of('').entry;
+    for (const user of ['client', ':client', 'client:', '*', ' ']) expect(names.of(user).entry).not.toBe(wide);
+  });
+
+  it('differ between clients', () => {
+    expect(new KeyNames('p:', 'client-a').of('u').entry).not.toBe(new KeyNames('p:', 'client-b').of('u').entry);
+  });
+});
+
+describe('stored values', () => {
+  const key = parseEncryptionKey(KEY_HEX);
+  const sealed = new EntryCodec(key);
+  const plain = new EntryCodec(undefined);
+  const entry = 'p:abc:token:user:user-1';
+
+  it('round-trip a token, in clear or sealed', () => {
+    const token = makeToken('user-1');
+    for (const codec of [plain, sealed]) {
+      const decoded = codec.decode(entry, 'user-1', codec.encode(entry, 3, token));
+      expect(decoded.version).toBe(3);
+      expect(decoded.token).toEqual(token);
+      expect(decoded.token?.refreshToken).toBe(token.refreshToken);
+    }
+  });
+
+  it('seal the token: neither the access token nor the refresh token appears in the value', () => {
+    const token = makeToken('user-1');
+    const value = sealed.encode(entry, 1, token);
+    expect(value).toMatch(/^1:e:[A-Za-z0-9+/=]+$/);
+    expect(value).not.toContain(token.accessToken);
+    expect(value).not.toContain(token.refreshToken);
+    // Random IV: the same token never gives the same value twice.
+    expect(sealed.encode(entry, 1, token)).not.toBe(value);
+  });
+
+  it.each([
+    ['moved to another key name', (v: string) => ({ entry: 'p:abc:token:user:user-2', scope: 'user-2', raw: v })],
+    ['given another version', (v: string) => ({ entry, scope: 'user-1', raw: v.replace(/^1:/, '2:') })],
+    ['with a flipped byte', (v: string) => ({ entry, scope: 'user-1', raw: `${v.slice(0, -6)}${v.slice(-6, -5) === 'A' ? 'B' : 'A'}${v.slice(-5)}` })],
+    ['cut short', (v: string) => ({ entry, scope: 'user-1', raw: v.slice(0, 20) })],
+  ])('refuse a sealed value %s', (_label, tamper) => {
+    const { entry: at, scope, raw } = tamper(sealed.encode(entry, 1, makeToken('user-1')));
+    const decoded = sealed.decode(at, scope, raw);
+    expect(decoded.token).toBeUndefined();
+    expect(decoded.problem).toBe('decryption failed');
+  });
+
+  it('refuse a value sealed with another key', () => {
+    const other = new EntryCodec(parseEncryptionKey(randomBytes(32)));
+    expect(sealed.decode(entry, 'user-1', other.encode(entry, 1, makeToken('user-1'))).problem).toBe('decryption failed');
+  });
+
+  it('refuse a value of the other mode, and values that are not tokens', () => {
+    const token = makeToken('user-1');
+    expect(sealed.decode(entry, 'user-1', plain.encode(entry, 1, token)).problem).toBe('unencrypted value with encryptionKey');
+    expect(plain.decode(entry, 'user-1', sealed.encode(entry, 1, token)).problem).toBe('encrypted value without encryptionKey');
+    expect(plain.decode(entry, 'user-2', plain.encode(entry, 1, token)).problem).toBe('token of another scope');
+    expect(plain.decode(entry, 'user-1', '1:p:{"a":"x"}').problem).toBe('invalid token fields');
+    expect(plain.decode(entry, 'user-1', '1:p:not json').problem).toBe('invalid token fields');
+    expect(plain.decode(entry, 'user-1', 'hello').problem).toBe('unreadable value');
+    expect(plain.decode(entry, 'user-1', '1:x:whatever').problem).toBe('unreadable value');
+  });
+});
+
+describe('RedisTokenStore with no Redis at all', () => {
+  let manager: TokenManager | undefined;
+  afterEach(async () => {
+    await manager?.close();
+  });
+
+  it('still hands out tokens, reports `degraded` once, and prints no secret', async () => {
+    const emulator = await startEmulator();
+    try {
+      // Nothing listens on port 1, and the client gives up at once.
+      const redis = new Redis({ port: 1, host: '127.0.0.1', retryStrategy: () => null, maxRetriesPerRequest: 0, lazyConnect: true });
+      redis.on('error', () => {});
+      clients.push(redis);
+      const encryptionKey = randomBytes(32).toString('base64');
+      const store = new RedisTokenStore({ redis, clientId: emulator.clientId, encryptionKey });
+      manager = new TokenManager({ clientId: emulator.clientId, clientSecret: emulator.clientSecret, tokenUrl: emulator.tokenUrl, store, retry: 0 });
+      const events: StoreEvent[] = [];
+      manager.on('store', (e) => events.push(e));
+
+      const tokens = await Promise.all(['u1', 'u2', 'u3', undefined].map((s) => manager!.getToken(s)));
+      expect(tokens).toHaveLength(4);
+      expect(await manager.getToken('u1')).toBe(tokens[0]); // then from the local LRU
+      expect(events).toEqual([{ kind: 'degraded', detail: expect.any(String) }]);
+      expect(store.degraded).toBe(true);
+
+      const printed = [inspect(store, { depth: 5, showHidden: true }), JSON.stringify(store), JSON.stringify(events), inspect(events)].join('\n');
+      for (const secret of [emulator.clientSecret, emulator.clientId, encryptionKey, ...tokens.flatMap((t) => [t.accessToken, t.refreshToken!])]) {
+        expect(printed).not.toContain(secret);
+      }
+      expect(inspect(store)).toMatch(/^RedisTokenStore \{ keyPrefix: "flux-token:", client: '[0-9a-f]{16}', encrypted: true, degraded: true, cached: 4, closed: false \}$/);
+    } finally {
+      await manager?.close();
+      manager = undefined;
+      await emulator.close();
+    }
+  });
+});

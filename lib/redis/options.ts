@@ -1,0 +1,168 @@
+/**
+ * The options of {@link RedisTokenStore}, their defaults, and their validation at construction.
+ * Like every constructor of the library, a bad option throws a ConfigurationError that names it;
+ * the encryption key is described by type and length only, never by value.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { ConfigurationError } from '../errors.js';
+import { DEFAULT_MAX_SCOPES } from '../lru-store.js';
+import {
+  describe,
+  orDefault,
+  rejectUnknownOptions,
+  requireNumber,
+  requireOptionsObject,
+  requireString,
+} from '../validate.js';
+import { parseEncryptionKey } from './cipher.js';
+
+/** Default prefix of every key and channel the store uses. */
+export const DEFAULT_KEY_PREFIX = 'flux-token:';
+/** Default lifetime of a renewal lock, in ms: how long a dead holder blocks the fleet at most. */
+export const DEFAULT_LOCK_TTL_MS = 15_000;
+/** Default bound on one Redis command, in ms, before the store works alone for a while. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 500;
+/** Default pause between two looks at Redis while another process renews, in ms (pub/sub wakes it sooner). */
+export const DEFAULT_POLL_INTERVAL_MS = 100;
+
+/** Options of {@link RedisTokenStore}. */
+export interface RedisTokenStoreOptions {
+  /**
+   * The ioredis client to use. The store never quits it: `close()` leaves it connected, for the
+   * application to close. The store opens one more connection of its own (a `duplicate()`, for
+   * pub/sub) the first time it waits for another process, and closes it in `close()`.
+   * @example redis: new Redis(process.env.REDIS_URL)
+   */
+  redis: Redis;
+  /**
+   * The client id the TokenManager uses: key names are derived from its hash (the id itself never
+   * appears in Redis), so that two clients sharing one Redis never see each other's tokens.
+   * Must equal the manager's `clientId`.
+   */
+  clientId: string;
+  /**
+   * Prefix of every key and channel, e.g. to separate environments or applications.
+   * @default 'flux-token:'
+   */
+  keyPrefix?: string;
+  /**
+   * With a key, every value is encrypted with AES-256-GCM and bound to its key name. 32 bytes: a
+   * Buffer, or a string of 64 hex characters, or the base64 (or base64url) of 32 bytes.
+   * Every process of the fleet must use the same key.
+   * @example encryptionKey: process.env.FLUX_TOKEN_KEY // e.g. from `openssl rand -hex 32`
+   */
+  encryptionKey?: Buffer | string;
+  /**
+   * How many scopes the in-process LRU in front of Redis keeps.
+   * @default 10000
+   */
+  maxScopes?: number;
+  /**
+   * Lifetime of a renewal lock, in ms. The holder keeps extending it while its request runs, so it
+   * only bounds how long the fleet waits for a holder that died before another process takes over.
+   * @default 15000
+   */
+  lockTtl?: number;
+  /**
+   * Longest wait for one Redis command, in ms. A slower or failing command makes the store work
+   * alone (reporting `degraded`) until Redis answers again; a `getToken` never fails for it.
+   * @default 500
+   */
+  commandTimeout?: number;
+  /**
+   * While another process renews a token, how often this one looks at Redis, in ms. A pub/sub
+   * message normally wakes it earlier; the poll is the fallback (and notices a holder that died).
+   * @default 100
+   */
+  pollInterval?: number;
+}
+
+/** The validated settings a store runs with. */
+export interface RedisStoreSettings {
+  redis: Redis;
+  clientId: string;
+  keyPrefix: string;
+  /** As a KeyObject, which never prints its bytes. */
+  encryptionKey: KeyObject | undefined;
+  maxScopes: number;
+  lockTtlMs: number;
+  commandTimeoutMs: number;
+  pollIntervalMs: number;
+}
+
+const KNOWN_OPTIONS = [
+  'redis',
+  'clientId',
+  'keyPrefix',
+  'encryptionKey',
+  'maxScopes',
+  'lockTtl',
+  'commandTimeout',
+  'pollInterval',
+] as const;
+
+/** What the store calls on the client; checked by shape, so that ioredis is never loaded here. */
+const CLIENT_METHODS = ['get', 'set', 'eval', 'duplicate'] as const;
+
+function requireClient(value: unknown): Redis {
+  const client = value as Record<string, unknown> | null;
+  const ok =
+    typeof client === 'object' &&
+    client !== null &&
+    CLIENT_METHODS.every((m) => typeof client[m] === 'function') &&
+    typeof client.status === 'string';
+  if (!ok) {
+    throw new ConfigurationError(
+      'redis',
+      `Expected \`redis\` to be an ioredis client (with ${CLIENT_METHODS.join(', ')} and status), got ${describe(value)}`,
+    );
+  }
+  return value as Redis;
+}
+
+/** Validates every option and applies the defaults. Throws {@link ConfigurationError}. */
+export function resolveRedisStoreOptions(options: RedisTokenStoreOptions): RedisStoreSettings {
+  const o = requireOptionsObject('RedisTokenStore options', options);
+  rejectUnknownOptions('RedisTokenStore options', o, KNOWN_OPTIONS);
+  const redis = requireClient(o.redis);
+  const clientId = requireString('clientId', o.clientId);
+  const keyPrefix = requireString('keyPrefix', orDefault(o.keyPrefix, DEFAULT_KEY_PREFIX));
+  if (keyPrefix.length > 200) {
+    throw new ConfigurationError('keyPrefix', `Expected \`keyPrefix\` to be at most 200 characters, got ${keyPrefix.length}`);
+  }
+  const lockTtlMs = requireNumber('lockTtl', orDefault(o.lockTtl, DEFAULT_LOCK_TTL_MS), {
+    min: 100,
+    max: 600_000,
+    integer: true,
+  });
+  const pollIntervalMs = requireNumber('pollInterval', orDefault(o.pollInterval, DEFAULT_POLL_INTERVAL_MS), {
+    min: 5,
+    max: 60_000,
+    integer: true,
+  });
+  if (pollIntervalMs >= lockTtlMs) {
+    throw new ConfigurationError(
+      'pollInterval',
+      `Expected \`pollInterval\` (${pollIntervalMs} ms) to be less than \`lockTtl\` (${lockTtlMs} ms), so that a waiting process looks at Redis before a dead holder's lock expires`,
+    );
+  }
+  return {
+    redis,
+    clientId,
+    keyPrefix,
+    encryptionKey: o.encryptionKey === undefined ? undefined : parseEncryptionKey(o.encryptionKey),
+    maxScopes: requireNumber('maxScopes', orDefault(o.maxScopes, DEFAULT_MAX_SCOPES), {
+      min: 1,
+      max: 10_000_000,
+      integer: true,
+    }),
+    lockTtlMs,
+    commandTimeoutMs: requireNumber('commandTimeout', orDefault(o.commandTimeout, DEFAULT_COMMAND_TIMEOUT_MS), {
+      min: 1,
+      max: 60_000,
+      integer: true,
+    }),
+    pollIntervalMs,
+  };
+}

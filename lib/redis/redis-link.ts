@@ -1,0 +1,150 @@
+/**
+ * Every Redis command of the store goes through here: bounded in time, never sent to a connection
+ * that is down, and turned into `degraded` / `recovered` news instead of an error.
+ *
+ * ioredis queues commands while it reconnects (`enableOfflineQueue`), and would hold a caller for
+ * as long as the outage lasts: so a command is only sent while the client is `ready` (or still
+ * making its first connection), and every command races its own timer.
+ */
+import type { Redis } from 'ioredis';
+import type { StoreEvent } from '../token-store.js';
+
+/** What {@link RedisLink.run} returns when Redis could not be used: the store then works alone. */
+export const UNAVAILABLE: unique symbol = Symbol('redis unavailable');
+export type Unavailable = typeof UNAVAILABLE;
+
+/**
+ * After Redis was too slow or failed while connected, the next command is tried no sooner than
+ * this: a slow Redis would otherwise cost every renewal a full command timeout.
+ */
+export const PROBE_INTERVAL_MS = 1_000;
+
+/** States in which ioredis makes its first connection: commands may wait for it (bounded). */
+const CONNECTING = new Set(['wait', 'connecting', 'connect']);
+
+/** A short, secret-free reason: an error code, a Redis error prefix (`READONLY`), or a name. */
+function reasonOf(error: unknown): string {
+  if (!(error instanceof Error)) return 'error';
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && /^[A-Z0-9_]{2,40}$/.test(code)) return code;
+  const prefix = /^([A-Z][A-Z_]{1,30})\b/.exec(error.message);
+  if (prefix?.[1] !== undefined) return prefix[1];
+  if (/connection is closed/i.test(error.message)) return 'connection closed';
+  return error.name;
+}
+
+/** Options of {@link RedisLink}. */
+export interface RedisLinkOptions {
+  commandTimeoutMs: number;
+  /** Receives `degraded` and `recovered`. */
+  report: (event: StoreEvent) => void;
+  now?: () => number;
+}
+
+/** One ioredis client, seen through timeouts and a degraded flag. */
+export class RedisLink {
+  readonly #redis: Redis;
+  readonly #timeoutMs: number;
+  readonly #report: (event: StoreEvent) => void;
+  readonly #now: () => number;
+  /** Invariant: true from a failed command until the next successful one; each change is reported once. */
+  #degraded = false;
+  /** While degraded on a connected client, no command is sent before this instant. */
+  #probeAt = 0;
+  #closed = false;
+
+  constructor(redis: Redis, { commandTimeoutMs, report, now = Date.now }: RedisLinkOptions) {
+    this.#redis = redis;
+    this.#timeoutMs = commandTimeoutMs;
+    this.#report = report;
+    this.#now = now;
+  }
+
+  /** Whether the store works alone, for now. */
+  get degraded(): boolean {
+    return this.#degraded;
+  }
+
+  /** Stops sending commands (after close). */
+  close(): void {
+    this.#closed = true;
+  }
+
+  /**
+   * Runs `command` (named `label` in reports) on Redis, or returns {@link UNAVAILABLE} at once when
+   * the client is down, when a recent failure holds further probes back, or after the store
+   * closed; or when the command fails or outlives the timeout.
+   */
+  async run<T>(label: string, command: (redis: Redis) => Promise<T>): Promise<T | Unavailable> {
+    if (this.#closed) return UNAVAILABLE;
+    const status = this.#redis.status;
+    if (status !== 'ready' && (this.#degraded || !CONNECTING.has(status))) {
+      this.#fail(`connection ${status}`);
+      return UNAVAILABLE;
+    }
+    if (this.#degraded) {
+      const now = this.#now();
+      if (now < this.#probeAt) return UNAVAILABLE;
+      this.#probeAt = now + PROBE_INTERVAL_MS; // one probe at a time
+    }
+    let pending: Promise<T>;
+    try {
+      pending = command(this.#redis);
+    } catch (error) {
+      this.#fail(`${label}: ${reasonOf(error)}`);
+      return UNAVAILABLE;
+    }
+    // A command given up on may still settle later (ioredis keeps it queued): never unhandled.
+    pending.catch(() => {});
+    const outcome = await this.#bounded(pending);
+    if (outcome.ok) {
+      if (this.#degraded && !this.#closed) {
+        this.#degraded = false;
+        this.#report({ kind: 'recovered', detail: `${label} succeeded` });
+      }
+      return outcome.value;
+    }
+    this.#fail(outcome.timedOut ? `${label}: no answer within ${this.#timeoutMs} ms` : `${label}: ${reasonOf(outcome.error)}`);
+    return UNAVAILABLE;
+  }
+
+  #bounded<T>(pending: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; timedOut: boolean; error?: unknown }> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        // Timers run before I/O in each turn of the event loop: after a long pause of the loop,
+        // let an answer that has already arrived be read first, so a busy process is not mistaken
+        // for a slow Redis.
+        setImmediate(() => {
+          if (settled) return;
+          settled = true;
+          resolve({ ok: false, timedOut: true });
+        });
+      }, this.#timeoutMs);
+      pending.then(
+        (value) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve({ ok: true, value });
+        },
+        (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve({ ok: false, timedOut: false, error });
+        },
+      );
+    });
+  }
+
+  #fail(detail: string): void {
+    if (this.#closed) return;
+    // Connection lost: try again as soon as the client is ready again. Still connected, but slow or
+    // failing: hold the next probe back, so that callers do not each wait for a timeout.
+    this.#probeAt = this.#redis.status === 'ready' ? this.#now() + PROBE_INTERVAL_MS : 0;
+    if (this.#degraded) return;
+    this.#degraded = true;
+    this.#report({ kind: 'degraded', detail });
+  }
+}
