@@ -39,14 +39,20 @@ export function resultsBlock(record: RunRecord): string {
     markdownTable(record.results),
     '',
   ];
-  const missed = record.results.filter((r) => r.verdict !== 'MET');
-  if (missed.length === 0) lines.push('Every target was met in this run.', '');
+  const missed = record.results.filter((r) => r.verdict === 'MISSED' || r.verdict === 'ERROR');
+  const skipped = record.results.filter((r) => r.verdict === 'SKIPPED');
+  if (missed.length === 0) lines.push(skipped.length === 0 ? 'Every target was met in this run.' : 'Every target of the scenarios that ran was met in this run.', '');
   else {
     lines.push('Missed in this run (see the notes below for why):', '');
     for (const r of missed) {
       const failed = r.checks.filter((c) => !c.met).map((c) => `${c.name} ${c.actual} (target ${c.target})`);
       lines.push(`- **${r.title}**: ${failed.length > 0 ? failed.join('; ') : r.notes.join(' ')}`);
     }
+    lines.push('');
+  }
+  if (skipped.length > 0) {
+    lines.push('Skipped in this run (not run, so nothing was measured):', '');
+    for (const r of skipped) lines.push(`- **${r.title}**: ${r.skipped}`);
     lines.push('');
   }
   lines.push(END_MARKER);

@@ -1,6 +1,7 @@
 /**
  * What a scenario hands back: its headline figure, the floor or baseline measured in the same run,
- * the target, and the checks behind the verdict. The verdict is MET only when every check is met.
+ * the target, and the checks behind the verdict. The verdict is MET only when every check is met;
+ * SKIPPED when the scenario could not run on this machine (a missing tool, named in `skipped`).
  */
 
 /** One measurable promise of a scenario, e.g. "token calls ≤ 1.1 × floor". */
@@ -14,7 +15,7 @@ export interface Check {
   met: boolean;
 }
 
-export type Verdict = 'MET' | 'MISSED' | 'ERROR';
+export type Verdict = 'MET' | 'MISSED' | 'ERROR' | 'SKIPPED';
 
 /** A finished scenario. */
 export interface ScenarioResult {
@@ -36,6 +37,11 @@ export interface ScenarioResult {
   setup: Record<string, unknown>;
   /** Plain sentences: each missed check, and anything the reader must know to trust the figure. */
   notes: string[];
+  /**
+   * Set when the scenario could not run here (say, no redis-server on PATH): why, and how to fix
+   * it. The verdict is then SKIPPED, which does not fail the bench.
+   */
+  skipped?: string;
   wallMs: number;
 }
 
@@ -55,7 +61,17 @@ export function check(name: string, actual: string, target: string, met: boolean
   return { name, actual, target, met };
 }
 
-/** MET when every check is met; otherwise MISSED. */
-export function verdictOf(checks: readonly Check[]): Verdict {
+/** MET when every check is met; otherwise MISSED. SKIPPED when the scenario said why it could not run. */
+export function verdictOf(checks: readonly Check[], skipped?: string): Verdict {
+  if (skipped !== undefined) return 'SKIPPED';
   return checks.length > 0 && checks.every((c) => c.met) ? 'MET' : 'MISSED';
+}
+
+/**
+ * What a scenario returns when it cannot run on this machine: SKIPPED, with `reason` in the table
+ * and `reason` and `remedy` (how to make it run) in the results and the docs.
+ */
+export function skippedResult(title: string, reason: string, remedy: string, setup: Record<string, unknown> = {}): Omit<ScenarioResult, 'verdict' | 'wallMs' | 'id'> {
+  const why = `${reason}; ${remedy}`;
+  return { title, figure: `not run: ${reason}`, baseline: '—', target: '—', checks: [], metrics: {}, setup, notes: [`Skipped: ${why}.`], skipped: why };
 }
