@@ -16,6 +16,7 @@ import { RETRYABLE_STATUSES, isRetryableAnswer, parseRetryAfter, retryDelay } fr
 import { parseTokenResponse, type Token } from './token.js';
 import { requireSecureUrl } from './url.js';
 import {
+  invalidRequestOptions,
   rejectUnknownOptions,
   requireBoolean,
   requireFunction,
@@ -150,6 +151,8 @@ export class TokenEndpoint {
    * one is given.
    */
   clientCredentials(options: ClientCredentialsOptions = {}): Promise<Token> {
+    const invalid = invalidRequestOptions(options);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const { scope, signal } = options;
     if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0)) {
       return Promise.reject(new InvalidArgumentError('scope', 'Expected `scope` to be a non-empty string or undefined'));
@@ -169,6 +172,8 @@ export class TokenEndpoint {
    * the returned {@link Token} carries whichever the server sent.
    */
   refresh(options: RefreshOptions): Promise<Token> {
+    const invalid = invalidRequestOptions(options ?? {});
+    if (invalid !== undefined) return Promise.reject(invalid);
     const { refreshToken, scope, signal } = options ?? ({} as RefreshOptions);
     if (typeof refreshToken !== 'string' || refreshToken.length === 0) {
       return Promise.reject(new InvalidArgumentError('refreshToken', 'Expected `refreshToken` to be a non-empty string'));

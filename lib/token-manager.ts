@@ -24,6 +24,7 @@ import { RefreshScheduler, type Scheduled } from './refresh-scheduler.js';
 import { createToken, type Token } from './token.js';
 import type { TokenEndpoint } from './token-endpoint.js';
 import type { TokenStore } from './token-store.js';
+import { invalidRequestOptions } from './validate.js';
 
 /** Queue priority of a request that callers are waiting for. */
 const FOREGROUND = 1;
@@ -174,6 +175,10 @@ export class TokenManager extends EventEmitter {
       return Promise.reject(
         new InvalidArgumentError('scope', 'Expected `scope` to be a non-empty string (a user id) or undefined (the client-wide token)'),
       );
+    }
+    if (options !== undefined) {
+      const invalid = invalidRequestOptions(options);
+      if (invalid !== undefined) return Promise.reject(invalid);
     }
     const key = scope ?? CLIENT_WIDE_KEY;
     const token = this.#store.peek(key);
@@ -477,7 +482,10 @@ export class TokenManager extends EventEmitter {
       // Keep serving the current token; try again later, never in a hot loop.
       slot.failures++;
       const step = Math.min(BACKGROUND_RETRY_MS * 2 ** (slot.failures - 1), MAX_BACKGROUND_RETRY_MS);
-      const retryAt = Math.min(now + step / 2 + (step / 2) * this.#settings.random(), slot.usableUntil);
+      let delay = step / 2 + (step / 2) * this.#settings.random();
+      // A server that said when to come back (429 or 503 with Retry-After) is believed.
+      if (error instanceof TokenEndpointError && error.retryAfterMs !== undefined) delay = Math.max(delay, error.retryAfterMs);
+      const retryAt = Math.min(now + delay, slot.usableUntil);
       slot.dueAt = retryAt;
       if (retryAt < slot.usableUntil) this.#scheduler.schedule(slot);
       // Bad credentials fail every scope alike: cool the client down, so that the other scopes in

@@ -4,7 +4,7 @@
  * ``Expected `concurrency` to be an integer from 1 and up, got `0` (number)``.
  * Secret options are described by type only, never by value.
  */
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError, InvalidArgumentError } from './errors.js';
 
 /** A short, safe rendering of a value for an error message. */
 export function describe(value: unknown, secret = false): string {
@@ -100,4 +100,32 @@ export function rejectUnknownOptions(name: string, options: Record<string, unkno
       );
     }
   }
+}
+
+/**
+ * Checks the options of one call (`{ signal?, ... }`) before anything is sent, for the endpoint's
+ * requests and the manager's `getToken`. Without it, a non-object (`42`)
+ * read as "no options" and asked for a client-wide token, `null` threw a TypeError synchronously,
+ * and a `signal` that is not an AbortSignal failed only after the request had been sent: that
+ * request then ran on unobserved, and its failure (got's error, which holds the form with the
+ * client secret) became an unhandled rejection. A signal is recognised by its shape, so that one
+ * from another realm (a vm context, a worker's polyfill) is accepted. Values are described by type
+ * only: a caller who passes the refresh token itself (`refresh(token)`) must not see it echoed.
+ */
+export function invalidRequestOptions(options: unknown): InvalidArgumentError | undefined {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    return new InvalidArgumentError('options', `Expected \`options\` to be an object or undefined, got ${describe(options, true)}`);
+  }
+  const signal = (options as { signal?: unknown }).signal as Partial<AbortSignal> | null | undefined;
+  if (
+    signal !== undefined &&
+    (typeof signal !== 'object' ||
+      signal === null ||
+      typeof signal.aborted !== 'boolean' ||
+      typeof signal.addEventListener !== 'function' ||
+      typeof signal.removeEventListener !== 'function')
+  ) {
+    return new InvalidArgumentError('signal', `Expected \`signal\` to be an AbortSignal or undefined, got ${describe(signal, true)}`);
+  }
+  return undefined;
 }

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { describe, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Redis, type RedisOptions } from 'ioredis';
 
 /** Whether we run in CI, where a missing Redis is a failure, never a skip. */
@@ -56,7 +56,24 @@ function gate(title: string, problem: string | undefined, fn: () => void): void 
         '    REDIS_URL=redis://127.0.0.1:6390, or run .ci/run. See README.md, "Fleet mode".\n',
     );
     describe.skip(title, fn);
+    // One test that runs: it checks the reason for the skip, and it makes jest run this file's
+    // hooks, among them setup.ts's nock.restore(), without which later files in the same worker
+    // fail with "Disallowed net connect".
+    describe(`${title} (skipped)`, () => {
+      it(`is skipped because ${problem}`, () => {
+        expect(problem === redisProblem ? probeAgainSync() : probeServerBinary()).toBeDefined();
+      });
+    });
   }
+}
+
+/** Whether REDIS_URL is still unreachable, checked without a client: a TCP connect, synchronously. */
+function probeAgainSync(): string | undefined {
+  if (REDIS_URL === undefined) return 'REDIS_URL is not set';
+  const url = new URL(REDIS_URL);
+  const script = `const s=require('net').connect(${Number(url.port || 6379)},${JSON.stringify(url.hostname)});s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1));setTimeout(()=>process.exit(1),2000)`;
+  const result = spawnSync(process.execPath, ['-e', script], { timeout: 5_000 });
+  return result.status === 0 ? undefined : `nothing listens at ${REDIS_URL}`;
 }
 
 /** `describe` for tests that need the shared Redis at REDIS_URL. */
