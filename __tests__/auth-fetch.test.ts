@@ -70,18 +70,35 @@ describe('header injection and scope', () => {
   });
 
   it("passes init members the Request constructor drops (a custom fetch's own options) through to the given fetch", async () => {
-    const calls: [Request, RequestInit | undefined][] = [];
+    const calls: [RequestInfo | URL, RequestInit | undefined][] = [];
     const recording: typeof fetch = (input, init) => {
-      calls.push([input as Request, init]);
-      return fetch(input, init === undefined ? undefined : {});
+      calls.push([input, init]);
+      const { tag: _tag, ...standard } = (init ?? {}) as RequestInit & { tag?: string };
+      return fetch(input, standard);
     };
     const marker = { tag: 'marker' };
     const fetchAsAlice = authFetch(manager, { scope: 'alice', allowedOrigins: [api.url], fetch: recording });
     await (await fetchAsAlice(`${api.url}/users/alice/x`, { method: 'PUT', ...(marker as RequestInit) })).text();
 
     expect(calls).toHaveLength(1);
+    expect(calls[0]![0]).toBe(`${api.url}/users/alice/x`);
+    expect(calls[0]![1]).toMatchObject({ method: 'PUT', tag: 'marker' });
+    expect(userOf(api.requests[0]!.authorization)).toBe('alice');
+  });
+
+  it('with a Request input, hands the given fetch a Request and only the init members it drops', async () => {
+    const calls: [RequestInfo | URL, RequestInit | undefined][] = [];
+    const recording: typeof fetch = (input, init) => {
+      calls.push([input, init]);
+      return fetch(input, init === undefined ? undefined : {});
+    };
+    const marker = { tag: 'marker' };
+    const fetchAsAlice = authFetch(manager, { scope: 'alice', allowedOrigins: [api.url], fetch: recording });
+    await (await fetchAsAlice(new Request(`${api.url}/users/alice/x`, { method: 'PUT' }), marker as RequestInit)).text();
+
+    expect(calls).toHaveLength(1);
     expect(calls[0]![0]).toBeInstanceOf(Request);
-    expect(calls[0]![0].method).toBe('PUT');
+    expect((calls[0]![0] as Request).method).toBe('PUT');
     expect(calls[0]![1]).toEqual(marker);
     expect(userOf(api.requests[0]!.authorization)).toBe('alice');
   });
