@@ -23,6 +23,8 @@ describeWithRedis('a fleet of processes on one RedisTokenStore', () => {
     store: 'redis',
     redisUrl: REDIS_URL!,
     keyPrefix: PREFIX,
+    // Counting tests: a stall of a loaded machine must not read as Redis being down.
+    commandTimeout: 5_000,
   });
 
   beforeAll(async () => {

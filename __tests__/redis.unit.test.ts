@@ -54,6 +54,15 @@ describe('RedisTokenStore options', () => {
     expect([DEFAULT_LOCK_TTL_MS, DEFAULT_COMMAND_TIMEOUT_MS]).toEqual([15_000, 500]);
   });
 
+  it("refuses a TokenManager of another client: key names hold the store's clientId", () => {
+    const store = new RedisTokenStore({ redis: idleClient(), clientId: CLIENT_ID });
+    const error = configError(
+      () => new TokenManager({ clientId: `${CLIENT_ID}-other`, clientSecret: 's', tokenUrl: 'http://127.0.0.1:9/t', store }),
+    );
+    expect(error.option).toBe('store');
+    expect(error.message).toMatch(/clientId/);
+  });
+
   it.each([
     ['redis', { redis: undefined }, 'Expected `redis` to be an ioredis client'],
     ['redis', { redis: {} }, 'got a value of type object'],

@@ -42,7 +42,8 @@ describe('timeout', () => {
     expect(error).toBeInstanceOf(TokenRequestError);
     expect(error).toMatchObject({ code: 'FLUX_TOKEN_REQUEST', reason: 'timeout', retryable: true });
     expect((error as Error).message).toContain('50 ms');
-    expect(server.received()).toBe(1);
+    // At most one: on a starved machine the timeout may fire before the server saw the request.
+    expect(server.received()).toBeLessThanOrEqual(1);
     // It gave up on time rather than waiting for something else (got's default is no timeout).
     expect(performance.now() - started).toBeLessThan(5_000);
   });

@@ -65,6 +65,8 @@ describe('bad options', () => {
     ['tokenUrl', 'http://example.com/auth/oauth/token', /https:.*loopback/, /got `"http:\/\/example.com\/auth\/oauth\/token"`/],
     ['tokenUrl', 'http://api.test.tryflux.com/auth/oauth/token', /https:.*loopback/, /got `"http:\/\/api.test.tryflux.com/],
     ['tokenUrl', 'http://10.0.0.1/token', /https:.*loopback/, /got `"http:\/\/10.0.0.1\/token"`/],
+    // A name under .localhost may not resolve to loopback: the secret would cross a network in clear.
+    ['tokenUrl', 'http://auth.localhost/token', /https:.*loopback/, /got `"http:\/\/auth.localhost\/token"`/],
     ['tokenUrl', 'ftp://127.0.0.1/token', /https:.*loopback/, /got `"ftp:/],
     ['refreshWithClientCredentials', 'yes', /a boolean/, /got `"yes"` \(string\)/],
     ['got', {}, /a function/, /got a value of type object/],

@@ -85,6 +85,39 @@ describe('a failed background refresh', () => {
   });
 });
 
+describe('a background refresh started by a caller, failing near the margin', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it("leaves the schedule in order: another scope's due renewal still runs", async () => {
+    h = await startHarness();
+    const { server, clock, manager } = h;
+    const a = await manager.getToken('user-a');
+    clock.advance(1_000);
+    await manager.getToken('user-b');
+    await manager.getToken('user-a'); // both used: both worth renewing
+    await manager.getToken('user-b');
+    server.failNext(1, UNAVAILABLE);
+
+    // The event loop is late: both renewals are due, no timer has run, and a caller of user-a
+    // comes 100 ms before its margin. Its renewal starts from the hot path, and fails; the retry
+    // would fall past the margin, so it is not rescheduled.
+    clock.jumpTo(a.expiresAt - 30_000 - 100);
+    const failed = nextEvent(manager, 'refreshFailed');
+    expect(await manager.getToken('user-a')).toBe(a);
+    expect(await failed).toMatchObject({ scope: 'user-a', background: true, next: 'retry' });
+    expect(manager.stats().inFlight).toBe(0);
+
+    // When the timer runs, user-b's renewal (due long ago) starts.
+    const renewed = nextEvent(manager, 'token');
+    clock.advance(1);
+    expect(manager.stats().inFlight).toBe(1);
+    expect(await renewed).toMatchObject({ scope: 'user-b', background: true, grant: 'refresh_token' });
+  });
+});
+
 describe('a background refresh refused with invalid_client', () => {
   let h: Harness;
   afterEach(async () => {

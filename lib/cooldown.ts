@@ -50,11 +50,14 @@ export class Cooldowns {
     if (this.#failures.size > this.#maxEntries) this.#prune(now);
   }
 
-  /** Forgets the failures of `key` (and of the client: a success proves the credentials work). */
-  succeed(key: string): void {
+  /**
+   * Forgets the failures of `key`, and the client-wide one too when `credentialsProven` (the
+   * success came from a request that sent the client credentials).
+   */
+  succeed(key: string, credentialsProven: boolean): void {
     if (this.#failures.size === 0) return;
     this.#failures.delete(key);
-    this.#failures.delete(CLIENT);
+    if (credentialsProven) this.#failures.delete(CLIENT);
   }
 
   #bump(key: string | typeof CLIENT, error: FluxTokenError, now: number): void {

@@ -135,8 +135,9 @@ export function authFetch(manager: TokenSource, options?: AuthFetchOptions): Fet
       source.invalidate(scope, token);
       return response;
     }
-    const fresh = await renewAfter401(source, scope, token, signal);
+    // The 401's body is not wanted: release the connection first, even if the renewal fails.
     await response.body?.cancel().catch(() => {});
+    const fresh = await renewAfter401(source, scope, token, signal);
     headers.set('authorization', bearer(fresh));
     return send(input, { ...init, headers });
   }
@@ -163,9 +164,9 @@ export function authFetch(manager: TokenSource, options?: AuthFetchOptions): Fet
       source.invalidate(scope, token);
       return response;
     }
-    const fresh = await renewAfter401(source, scope, token, request.signal);
-    // The 401's body is not wanted; release the connection instead of waiting for the GC.
+    // The 401's body is not wanted: release the connection first, even if the renewal fails.
     await response.body?.cancel().catch(() => {});
+    const fresh = await renewAfter401(source, scope, token, request.signal);
     const retry = spare ?? new Request(input, init);
     retry.headers.set('authorization', bearer(fresh));
     return send(retry, extra);

@@ -119,7 +119,6 @@ const ENDPOINT_KEYS = ['clientId', 'clientSecret', 'tokenUrl', 'timeout', 'retry
 export interface ManagerSettings {
   endpoint: TokenEndpoint;
   store: TokenStore;
-  ownsStore: boolean;
   policy: ExpiryPolicy;
   concurrency: number;
   intervalCap: number;
@@ -171,7 +170,6 @@ export function resolveManagerOptions(options: TokenManagerOptions): ManagerSett
   const maxCooldownMs = requireNumber('maxCooldown', orDefault(o.maxCooldown, DEFAULT_MAX_COOLDOWN_MS), { min: cooldownMs });
 
   let store: TokenStore;
-  let ownsStore = false;
   if (o.store !== undefined) {
     if (o.maxScopes !== undefined) {
       throw new ConfigurationError('maxScopes', 'Expected `maxScopes` to be omitted when `store` is given: the store has its own bound');
@@ -181,7 +179,6 @@ export function resolveManagerOptions(options: TokenManagerOptions): ManagerSett
     store = new LruTokenStore({
       maxScopes: requireNumber('maxScopes', orDefault(o.maxScopes, DEFAULT_MAX_SCOPES), { min: 1, max: 10_000_000, integer: true }),
     });
-    ownsStore = true;
   }
 
   let timers: TimerApi | undefined;
@@ -195,7 +192,6 @@ export function resolveManagerOptions(options: TokenManagerOptions): ManagerSett
   return {
     endpoint,
     store,
-    ownsStore,
     policy: { expiryMarginMs, refreshWindowMs, jitter },
     concurrency: requireNumber('concurrency', orDefault(o.concurrency, DEFAULT_CONCURRENCY), { min: 1, max: 1000, integer: true }),
     intervalCap:

@@ -76,8 +76,15 @@ export class RefreshScheduler<T extends Scheduled> {
 
   /** Removes `item` if it is scheduled. */
   cancel(item: T): void {
+    if (!this.#remove(item)) return;
+    if (this.#heap.length === 0) this.#disarm();
+    else this.#arm();
+  }
+
+  /** Takes `item` out of the heap without touching the timer; false if it was not scheduled. */
+  #remove(item: T): boolean {
     const i = item.heapIndex;
-    if (i < 0 || this.#heap[i] !== item) return;
+    if (i < 0 || this.#heap[i] !== item) return false;
     const last = this.#heap.pop()!;
     item.heapIndex = -1;
     if (last !== item) {
@@ -85,8 +92,7 @@ export class RefreshScheduler<T extends Scheduled> {
       last.heapIndex = i;
       this.#fix(i);
     }
-    if (this.#heap.length === 0) this.#disarm();
-    else this.#arm();
+    return true;
   }
 
   /** Cancels everything and never schedules again. */
@@ -105,7 +111,7 @@ export class RefreshScheduler<T extends Scheduled> {
     const due: T[] = [];
     while (this.#heap.length > 0 && this.#heap[0]!.dueAt <= now) {
       const item = this.#heap[0]!;
-      this.cancel(item);
+      this.#remove(item); // the timer is armed once, after the loop
       due.push(item);
     }
     for (const item of due) this.#onDue(item);

@@ -35,6 +35,8 @@ const CLIENT_WIDE_KEY = '';
 /** Background renewals back off from this delay, doubling, up to {@link MAX_BACKGROUND_RETRY_MS}. */
 const BACKGROUND_RETRY_MS = 1_000;
 const MAX_BACKGROUND_RETRY_MS = 60_000;
+/** How many refused refresh tokens are remembered (see #refused). */
+const MAX_REFUSED = 10_000;
 
 /** Per-token bookkeeping, kept beside the store in a WeakMap keyed by the token object. */
 interface Slot extends Scheduled {
@@ -107,8 +109,11 @@ export class TokenManager extends EventEmitter {
   readonly #cooldowns: Cooldowns;
   /** Bookkeeping of every cached token; entries go with their token. */
   readonly #slots = new WeakMap<Token, Slot>();
-  /** Tokens whose refresh token the endpoint refused: renewed with client credentials from then on. */
-  readonly #refused = new WeakSet<Token>();
+  /**
+   * Refresh tokens the endpoint refused, never spent again. Kept by value, not by token object: a
+   * shared store hands out a new object for the same token on every read. Bounded: cleared when full.
+   */
+  readonly #refused = new Set<string>();
   /** Invariant: at most one flight per key, removed as soon as its outcome is known. */
   readonly #flights = new Map<string, Flight>();
   /** Aborts the endpoint requests that are running (at most `concurrency`) on close. */
@@ -150,6 +155,7 @@ export class TokenManager extends EventEmitter {
     this.#cooldowns = new Cooldowns({ baseMs: s.cooldownMs, maxMs: s.maxCooldownMs, maxEntries: 10_000 });
     // Every running request listens to the shutdown signal, and `concurrency` may exceed 10.
     setMaxListeners(0, this.#shutdown.signal);
+    this.#store.bind?.({ clientId: this.#endpoint.clientId, tokenUrl: this.tokenUrl });
     this.#store.onStoreEvent?.((event) => this.#emit('store', event));
     this.#store.onEvict((key, token, reason) => {
       const slot = this.#slots.get(token);
@@ -387,14 +393,15 @@ export class TokenManager extends EventEmitter {
    */
   async #fetch(key: string, base: Token | undefined, flight: Flight): Promise<Token> {
     const refreshToken =
-      this.#settings.renewWith === 'refresh_token' && base !== undefined && !this.#refused.has(base)
+      this.#settings.renewWith === 'refresh_token' && base?.refreshToken !== undefined && !this.#refused.has(base.refreshToken)
         ? base.refreshToken
         : undefined;
     if (refreshToken !== undefined) {
       const renewed = await this.#tryRefresh(key, refreshToken, flight);
       if (renewed !== undefined) return renewed;
       // Never spend a refused refresh token again, e.g. on the next background retry.
-      this.#refused.add(base!);
+      if (this.#refused.size >= MAX_REFUSED) this.#refused.clear();
+      this.#refused.add(refreshToken);
     }
     this.#stats.client_credentials++;
     flight.grant = 'client_credentials';
@@ -456,7 +463,8 @@ export class TokenManager extends EventEmitter {
       // Same for a store that throws synchronously: this process keeps the token in its slot.
     }
     this.#adopt(key, token);
-    this.#cooldowns.succeed(key);
+    // Only a grant that sent the client credentials proves them: lift a client-wide cool-down then.
+    this.#cooldowns.succeed(key, grant === 'client_credentials' || (grant === 'refresh_token' && this.#endpoint.refreshWithClientCredentials));
     this.#emit('token', {
       scope: scopeOf(key),
       grant,
@@ -486,6 +494,9 @@ export class TokenManager extends EventEmitter {
       // A server that said when to come back (429 or 503 with Retry-After) is believed.
       if (error instanceof TokenEndpointError && error.retryAfterMs !== undefined) delay = Math.max(delay, error.retryAfterMs);
       const retryAt = Math.min(now + delay, slot.usableUntil);
+      // Out of the heap before its key changes: the hot path may have started this flight while
+      // the slot was still scheduled, and a key changed in place would break the heap's order.
+      this.#scheduler.cancel(slot);
       slot.dueAt = retryAt;
       if (retryAt < slot.usableUntil) this.#scheduler.schedule(slot);
       // Bad credentials fail every scope alike: cool the client down, so that the other scopes in
@@ -494,7 +505,7 @@ export class TokenManager extends EventEmitter {
       if (error) this.#emit('refreshFailed', { scope: scopeOf(key), grant: flight.grant, background: true, error, next: 'retry', retryAt });
     } else if (error) {
       this.#cooldowns.fail(key, error, now);
-      this.#emit('refreshFailed', { scope: scopeOf(key), grant: flight.grant, background: false, error, next: 'give-up' });
+      this.#emit('refreshFailed', { scope: scopeOf(key), grant: flight.grant, background: flight.background, error, next: 'give-up' });
     }
     return thrown;
   }

@@ -94,6 +94,13 @@ export interface TokenStore {
    */
   onStoreEvent?(listener: (event: StoreEvent) => void): void;
 
+  /**
+   * Optional: called once by the manager's constructor with the client it serves, so that a store
+   * whose keys depend on the client can refuse another one (a shared store configured for client A
+   * must never hand client B's manager A's tokens). Throws ConfigurationError to refuse.
+   */
+  bind?(client: { clientId: string; tokenUrl: URL }): void;
+
   /** Releases what the store holds (connections, timers). Called by `TokenManager.close()`. */
   close?(): void | Promise<void>;
 }

@@ -6,10 +6,13 @@
 import { ConfigurationError } from './errors.js';
 import { describe } from './validate.js';
 
-/** True for `localhost`, `*.localhost`, 127.0.0.0/8 and `::1`. */
+/**
+ * True for `localhost`, 127.0.0.0/8 and `::1`. Not for `*.localhost`: the system resolver may not
+ * map those to loopback, and the client secret would then cross a network in clear text.
+ */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (host === 'localhost') return true;
   if (host === '::1' || host === '0:0:0:0:0:0:0:1') return true;
   const v4mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host);
   const v4 = v4mapped ? v4mapped[1]! : host;

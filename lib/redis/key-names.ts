@@ -53,9 +53,4 @@ export class KeyNames {
       scope: key === '' ? undefined : key,
     };
   }
-
-  /** The pattern that matches every name of this client (for SCAN in tests and tools). */
-  get pattern(): string {
-    return `${this.#base}*`;
-  }
 }

@@ -8,7 +8,7 @@
  * its token. Redis trouble never fails a renewal: the store then works alone, and says so.
  */
 import { inspect } from 'node:util';
-import { AbortError } from '../errors.js';
+import { AbortError, ConfigurationError } from '../errors.js';
 import { LruTokenStore } from '../lru-store.js';
 import type { Token } from '../token.js';
 import type { EvictionListener, Renewal, RenewalResult, StoreEvent, TokenStore } from '../token-store.js';
@@ -115,6 +115,19 @@ export class RedisTokenStore implements TokenStore {
 
   onEvict(listener: EvictionListener): void {
     this.#local.onEvict(listener);
+  }
+
+  /**
+   * Refuses a manager of another client: key names hold this store's `clientId`, so a mismatch
+   * (a typo, a copied config) would share one client's tokens with another.
+   */
+  bind(client: { clientId: string; tokenUrl: URL }): void {
+    if (client.clientId !== this.#settings.clientId) {
+      throw new ConfigurationError(
+        'store',
+        'Expected the RedisTokenStore `clientId` to equal the TokenManager `clientId`: key names hold it, and tokens must never cross clients',
+      );
+    }
   }
 
   onStoreEvent(listener: (event: StoreEvent) => void): void {
