@@ -35,9 +35,6 @@ class SharedStore implements TokenStore {
     if (this.failSave) return Promise.reject(new Error('store unreachable'));
     return Promise.resolve();
   }
-  delete(key: string, token: Token): void {
-    if (this.local.get(key) === token) this.local.delete(key);
-  }
   onEvict(_listener: EvictionListener): void {}
 }
 

@@ -56,10 +56,6 @@ export class LruTokenStore implements TokenStore {
     this.#cache.set(key, token);
   }
 
-  delete(key: string, token: Token): void {
-    if (this.#cache.peek(key) === token) this.#cache.delete(key);
-  }
-
   onEvict(listener: EvictionListener): void {
     this.#listeners.push(listener);
   }

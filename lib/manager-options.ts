@@ -133,7 +133,7 @@ export interface ManagerSettings {
 
 function requireStore(value: unknown): TokenStore {
   const store = value as Partial<TokenStore> | null;
-  const methods = ['peek', 'save', 'delete', 'onEvict'] as const;
+  const methods = ['peek', 'save', 'onEvict'] as const;
   if (typeof store !== 'object' || store === null || methods.some((m) => typeof store[m] !== 'function')) {
     throw new ConfigurationError(
       'store',

@@ -70,9 +70,6 @@ export interface TokenStore {
    */
   save(key: string, token: Token, previous: Token | undefined): void | Promise<void>;
 
-  /** Drops `key`, but only while it still holds `token` (so a newer token is never lost). */
-  delete(key: string, token: Token): void;
-
   /** How many keys are held in this process. */
   readonly size: number;
 

@@ -108,11 +108,6 @@ export class RedisTokenStore implements TokenStore {
     return this.#entries.write(this.#names.of(key), this.#names.channel, 0, token).then(noop);
   }
 
-  /** Drops `key` from this process only, while it holds `token`; Redis keeps its entry until it expires. */
-  delete(key: string, token: Token): void {
-    this.#local.delete(key, token);
-  }
-
   onEvict(listener: EvictionListener): void {
     this.#local.onEvict(listener);
   }
