@@ -63,11 +63,19 @@ describe('RedisTokenStore options', () => {
     expect(error.message).toMatch(/clientId/);
   });
 
+  it('takes the client id of the TokenManager it is given to, when the option is left out', async () => {
+    const redis = idleClient();
+    const store = new RedisTokenStore({ redis });
+    expect(store.toJSON().client).toBeUndefined();
+    const manager = new TokenManager({ clientId: CLIENT_ID, clientSecret: 's', tokenUrl: 'http://127.0.0.1:9/t', store });
+    expect(store.toJSON().client).toBe(clientHash(CLIENT_ID));
+    await manager.close();
+  });
+
   it.each([
     ['redis', { redis: undefined }, 'Expected `redis` to be an ioredis client'],
     ['redis', { redis: {} }, 'got a value of type object'],
     ['redis', { redis: null }, 'got `null`'],
-    ['clientId', { clientId: undefined }, 'Expected `clientId` to be a non-empty string'],
     ['clientId', { clientId: '' }, 'Expected `clientId` to be a non-empty string'],
     ['keyPrefix', { keyPrefix: '' }, 'Expected `keyPrefix` to be a non-empty string'],
     ['keyPrefix', { keyPrefix: 7 }, 'got `7` (number)'],

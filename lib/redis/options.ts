@@ -36,11 +36,12 @@ export interface RedisTokenStoreOptions {
    */
   redis: Redis;
   /**
-   * The client id the TokenManager uses: key names are derived from its hash (the id itself never
-   * appears in Redis), so that two clients sharing one Redis never see each other's tokens.
-   * Must equal the manager's `clientId`.
+   * The client id whose tokens this store keeps: key names are derived from its hash (the id itself
+   * never appears in Redis), so that two clients sharing one Redis never see each other's tokens.
+   * Optional: the TokenManager the store is given to passes its own. When given, it must equal the
+   * manager's `clientId`, or the manager's constructor throws.
    */
-  clientId: string;
+  clientId?: string;
   /**
    * Prefix of every key and channel, e.g. to separate environments or applications.
    * @default 'flux-token:'
@@ -81,7 +82,7 @@ export interface RedisTokenStoreOptions {
 /** The validated settings a store runs with. */
 export interface RedisStoreSettings {
   redis: Redis;
-  clientId: string;
+  clientId: string | undefined;
   keyPrefix: string;
   /** As a KeyObject, which never prints its bytes. */
   encryptionKey: KeyObject | undefined;
@@ -126,7 +127,7 @@ export function resolveRedisStoreOptions(options: RedisTokenStoreOptions): Redis
   const o = requireOptionsObject('RedisTokenStore options', options);
   rejectUnknownOptions('RedisTokenStore options', o, KNOWN_OPTIONS);
   const redis = requireClient(o.redis);
-  const clientId = requireString('clientId', o.clientId);
+  const clientId = o.clientId === undefined ? undefined : requireString('clientId', o.clientId);
   const keyPrefix = requireString('keyPrefix', orDefault(o.keyPrefix, DEFAULT_KEY_PREFIX));
   if (keyPrefix.length > 200) {
     throw new ConfigurationError('keyPrefix', `Expected \`keyPrefix\` to be at most 200 characters, got ${keyPrefix.length}`);

@@ -41,7 +41,7 @@ const noop = () => {};
  * const redis = new Redis(process.env.REDIS_URL);
  * const tokens = new TokenManager({
  *   clientId, clientSecret,
- *   store: new RedisTokenStore({ redis, clientId, encryptionKey: process.env.FLUX_TOKEN_KEY }),
+ *   store: new RedisTokenStore({ redis, encryptionKey: process.env.FLUX_TOKEN_KEY }),
  * });
  * tokens.on('store', (e) => log.warn(e)); // { kind: 'degraded' | 'recovered' | 'rejected', scope?, detail }
  * // ... on shutdown: the manager closes the store; the application quits its own client.
@@ -51,11 +51,11 @@ const noop = () => {};
 export class RedisTokenStore implements TokenStore {
   readonly #settings: RedisStoreSettings;
   readonly #local: LruTokenStore;
-  readonly #names: KeyNames;
+  /** Key names and the write signal depend on the client id: set by the constructor or bind(). */
+  #client: { id: string; names: KeyNames; signal: WriteSignal } | undefined;
   readonly #link: RedisLink;
   readonly #entries: SharedEntries;
   readonly #lock: RenewalLock;
-  readonly #signal: WriteSignal;
   readonly #encrypted: boolean;
   readonly #listeners: ((event: StoreEvent) => void)[] = [];
   /** Tokens that coordinate() read from Redis or wrote there: save() has nothing to share for them. */
@@ -67,14 +67,26 @@ export class RedisTokenStore implements TokenStore {
     const s = resolveRedisStoreOptions(options);
     this.#settings = s;
     this.#local = new LruTokenStore({ maxScopes: s.maxScopes });
-    this.#names = new KeyNames(s.keyPrefix, s.clientId);
     const report = (event: StoreEvent) => this.#report(event);
     this.#link = new RedisLink(s.redis, { commandTimeoutMs: s.commandTimeoutMs, report });
     const codec = new EntryCodec(s.encryptionKey);
     this.#encrypted = codec.encrypted;
     this.#entries = new SharedEntries(this.#link, codec, report);
     this.#lock = new RenewalLock(this.#link, s.lockTtlMs);
-    this.#signal = new WriteSignal(s.redis, this.#names.channel);
+    if (s.clientId !== undefined) this.#client = this.#clientOf(s.clientId);
+  }
+
+  #clientOf(id: string): { id: string; names: KeyNames; signal: WriteSignal } {
+    const names = new KeyNames(this.#settings.keyPrefix, id);
+    return { id, names, signal: new WriteSignal(this.#settings.redis, names.channel) };
+  }
+
+  /** The client's key names and signal; the manager binds the store before it uses it. */
+  get #bound(): { names: KeyNames; signal: WriteSignal } {
+    if (this.#client === undefined) {
+      throw new ConfigurationError('store', 'Expected the RedisTokenStore to be given to a TokenManager (or a `clientId`) before use');
+    }
+    return this.#client;
   }
 
   /** The bound of the in-process LRU. */
@@ -105,7 +117,8 @@ export class RedisTokenStore implements TokenStore {
     this.#local.save(key, token);
     if (this.#shared.has(token) || this.#closed) return;
     this.#shared.add(token);
-    return this.#entries.write(this.#names.of(key), this.#names.channel, 0, token).then(noop);
+    const { names } = this.#bound;
+    return this.#entries.write(names.of(key), names.channel, 0, token).then(noop);
   }
 
   onEvict(listener: EvictionListener): void {
@@ -113,11 +126,16 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /**
-   * Refuses a manager of another client: key names hold this store's `clientId`, so a mismatch
-   * (a typo, a copied config) would share one client's tokens with another.
+   * Takes the manager's client id, which key names hold (hashed). With a `clientId` option, refuses a
+   * manager of another client: a mismatch (a typo, a copied config) would share one client's tokens
+   * with another.
    */
   bind(client: { clientId: string; tokenUrl: URL }): void {
-    if (client.clientId !== this.#settings.clientId) {
+    if (this.#client === undefined) {
+      this.#client = this.#clientOf(client.clientId);
+      return;
+    }
+    if (client.clientId !== this.#client.id) {
       throw new ConfigurationError(
         'store',
         'Expected the RedisTokenStore `clientId` to equal the TokenManager `clientId`: key names hold it, and tokens must never cross clients',
@@ -134,7 +152,8 @@ export class RedisTokenStore implements TokenStore {
    * lock holder (or alone, when Redis is unavailable). Never rejects because of Redis.
    */
   async coordinate(key: string, renewal: Renewal): Promise<RenewalResult> {
-    const keys = this.#names.of(key);
+    const { names, signal: writes } = this.#bound;
+    const keys = names.of(key);
     // A copy read from Redis is never the same object as the local token: compare the token itself,
     // so that the token the API just rejected is not taken back from Redis.
     const usable = (token: Token | undefined): token is Token =>
@@ -144,7 +163,7 @@ export class RedisTokenStore implements TokenStore {
     for (;;) {
       if (signal?.aborted) throw new AbortError(signal.reason);
       // Listen before reading, so that a write between the read and the wait wakes this one.
-      const wait = this.#signal.next(keys.entry, this.#settings.pollIntervalMs);
+      const wait = writes.next(keys.entry, this.#settings.pollIntervalMs);
       signal?.addEventListener('abort', wait.cancel, { once: true });
       try {
         const read = await this.#entries.read(keys);
@@ -168,7 +187,7 @@ export class RedisTokenStore implements TokenStore {
     this.#closed = true;
     this.#link.close();
     this.#local.close();
-    await this.#signal.close();
+    await this.#client?.signal.close();
   }
 
   /** A view for `console.log(store)`: no token, no key, no client id. */
@@ -181,7 +200,7 @@ export class RedisTokenStore implements TokenStore {
   toJSON(): Record<string, unknown> {
     return {
       keyPrefix: this.#settings.keyPrefix,
-      client: clientHash(this.#settings.clientId),
+      client: this.#client === undefined ? undefined : clientHash(this.#client.id),
       encrypted: this.#encrypted,
       degraded: this.#link.degraded,
       cached: this.size,
@@ -210,19 +229,19 @@ export class RedisTokenStore implements TokenStore {
       if (usable(read.token)) return this.#fromStore(read.token);
       const token = await renewal.fetch(read.token);
       // Refused means a newer token is there: this one is still valid, so it is used here anyway.
-      const written = await this.#entries.write(keys, this.#names.channel, read.version, token);
+      const written = await this.#entries.write(keys, this.#bound.names.channel, read.version, token);
       if (written !== UNAVAILABLE) this.#shared.add(token);
       return { token, source: 'fetch' };
     } finally {
       stopKeepAlive();
-      await this.#lock.release(keys, fence, this.#names.channel);
+      await this.#lock.release(keys, fence, this.#bound.names.channel);
     }
   }
 
   /** Waited past the bound for a live but slow holder: fetch with client credentials, write if still newest. */
   async #renewUncoordinated(keys: ScopeKeys, readVersion: number, renewal: Renewal): Promise<RenewalResult> {
     const token = await renewal.fetch(undefined);
-    const written = await this.#entries.write(keys, this.#names.channel, readVersion, token);
+    const written = await this.#entries.write(keys, this.#bound.names.channel, readVersion, token);
     if (written !== UNAVAILABLE) this.#shared.add(token);
     return { token, source: 'fetch' };
   }
