@@ -13,9 +13,9 @@
  * - `ANY /redirect?to=<url>&status=<3xx>` — redirects there (302 by default).
  * - `POST /auth/oauth/token` — forwarded to `tokenServer` when one is given.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { scopeOfTestToken } from './scripted-token-server.js';
+import { readBody, scopeOfTestToken } from './scripted-token-server.js';
 
 /** One request that reached the API. */
 export interface SeenRequest {
@@ -47,16 +47,6 @@ export interface ApiServer {
   /** Pages of `/users/:id/items`. */
   pages: number;
   close(): Promise<void>;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let data = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (data += chunk));
-    req.on('end', () => resolve(data));
-    req.on('error', reject);
-  });
 }
 
 function userOf(token: string): { ok: true; user: string | undefined } | { ok: false } {

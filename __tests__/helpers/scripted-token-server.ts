@@ -45,7 +45,8 @@ export interface TokenServer {
   close(): Promise<void>;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** Reads a request's whole body as UTF-8 text (the test servers' bodies are small). */
+export function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let data = '';
     req.setEncoding('utf8');
