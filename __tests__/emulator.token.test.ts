@@ -253,7 +253,20 @@ describe('the emulator token endpoint', () => {
       // The reused refresh token is unknown by then, so it has no scope to count under.
       expect(tokenCalls.byScope).toEqual({ 'user-1': 3, '*': 2 });
       expect(tokenCalls.byStatus).toEqual({ '200': 4, '400': 2, '401': 1 });
+      expect(tokenCalls.issuedByScope).toEqual({ 'user-1': 3, '*': 1 });
       expect(tokenCalls.invalidGrant).toBe(1);
+    });
+
+    it('counts as issued only the answers that carried a well-formed new token', async () => {
+      emulator.setFault('500', { count: 1 });
+      await postToken(emulator, clientCredentials(emulator, { scope: 'user-1' }));
+      emulator.setFault('no-access-token', { count: 1 });
+      await postToken(emulator, clientCredentials(emulator, { scope: 'user-1' }));
+      await issue(emulator, 'user-1');
+      const { tokenCalls } = emulator.stats();
+      expect(tokenCalls.byScope).toEqual({ 'user-1': 3 });
+      expect(tokenCalls.byStatus).toEqual({ '500': 1, '200': 2 });
+      expect(tokenCalls.issuedByScope).toEqual({ 'user-1': 1 });
     });
 
     it('counts user ids that collide with Object.prototype like any other', async () => {
@@ -273,7 +286,7 @@ describe('the emulator token endpoint', () => {
       expect(emulator.stats().tokenCalls.total).toBe(1);
       emulator.resetStats();
       expect(emulator.stats()).toEqual({
-        tokenCalls: { total: 0, byGrant: { client_credentials: 0, refresh_token: 0 }, byScope: {}, byStatus: {}, invalidGrant: 0 },
+        tokenCalls: { total: 0, byGrant: { client_credentials: 0, refresh_token: 0 }, byScope: {}, byStatus: {}, issuedByScope: {}, invalidGrant: 0 },
         api: { total: 0, byStatus: {}, unauthorized: { missing: 0, unknown: 0, expired: 0, 'wrong-user': 0, forced: 0 } },
         concurrentTokenCalls: 0,
         peakConcurrentTokenCalls: 0,

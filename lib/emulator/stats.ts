@@ -23,6 +23,11 @@ export interface EmulatorStats {
     byScope: Record<string, number>;
     /** Answers per HTTP status (`'200'`, `'400'`, ...). Hung and reset requests have none. Null-prototype object. */
     byStatus: Record<string, number>;
+    /**
+     * Tokens issued per user id, `*` for client-wide ones: answers that carried a new, well-formed
+     * access token. Unlike `byScope`, failed and faulted calls are not in it. Null-prototype object.
+     */
+    issuedByScope: Record<string, number>;
     /** `invalid_grant` answers: refresh tokens reused, unknown or forgotten. */
     invalidGrant: number;
   };
@@ -61,6 +66,7 @@ export class StatsRecorder {
   #byGrant = { client_credentials: 0, refresh_token: 0 };
   #byScope = new Map<string, number>();
   #tokenByStatus = new Map<string, number>();
+  #issuedByScope = new Map<string, number>();
   #invalidGrant = 0;
   #apiTotal = 0;
   #apiByStatus = new Map<string, number>();
@@ -91,6 +97,11 @@ export class StatsRecorder {
     if (oauthError === 'invalid_grant') this.#invalidGrant++;
   }
 
+  /** A token answer carried a new access token for `scope` (null for a client-wide one). */
+  tokenIssued(scope: string | null): void {
+    increment(this.#issuedByScope, scope ?? '*');
+  }
+
   apiAnswered(status: number, reason?: UnauthorizedReason): void {
     this.#apiTotal++;
     increment(this.#apiByStatus, String(status));
@@ -104,6 +115,7 @@ export class StatsRecorder {
         byGrant: { ...this.#byGrant },
         byScope: toRecord(this.#byScope),
         byStatus: toRecord(this.#tokenByStatus),
+        issuedByScope: toRecord(this.#issuedByScope),
         invalidGrant: this.#invalidGrant,
       },
       api: { total: this.#apiTotal, byStatus: toRecord(this.#apiByStatus), unauthorized: { ...this.#unauthorized } },
@@ -118,6 +130,7 @@ export class StatsRecorder {
     this.#byGrant = { client_credentials: 0, refresh_token: 0 };
     this.#byScope.clear();
     this.#tokenByStatus.clear();
+    this.#issuedByScope.clear();
     this.#invalidGrant = 0;
     this.#apiTotal = 0;
     this.#apiByStatus.clear();

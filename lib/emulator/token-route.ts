@@ -76,5 +76,6 @@ export async function handleTokenRequest(ctx: EmulatorContext, req: IncomingMess
   };
   if (faulted) malform(answer, fault, options.expiresIn);
   stats.tokenAnswered(200);
+  if (!faulted) stats.tokenIssued(decision.scope);
   sendJson(res, 200, answer);
 }
