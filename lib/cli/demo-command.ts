@@ -1,26 +1,50 @@
 /**
  * `flux-token demo`: runs the demo with a live progress line on a TTY (plain lines otherwise) and
- * prints the summary. Resolves to whether every request succeeded.
+ * prints the summary; with `--report FILE`, also writes the run's timeline as one HTML page.
+ * Resolves to whether every request succeeded.
  */
+import { open } from 'node:fs/promises';
+import { reportHtml } from '../demo/report/html.js';
+import { TimelineRecorder } from '../demo/report/timeline-data.js';
 import { runDemo, type DemoOptions } from '../demo/run-demo.js';
 import { progressLine, summaryLines } from '../demo/summary.js';
 
+/** The demo's flags: its options, and where to write the HTML report, if anywhere. */
+export interface DemoFlags extends DemoOptions {
+  report?: string;
+}
+
 /** Runs the demo and prints it. */
-export async function demoCommand(options: DemoOptions, out: (line: string) => void): Promise<boolean> {
+export async function demoCommand(flags: DemoFlags, out: (line: string) => void): Promise<boolean> {
+  const { report, ...options } = flags;
   const tty = process.stdout.isTTY === true;
   out(
     `Demo: ${options.users} users, ${options.concurrency} workers (half got, half fetch), ${options.duration} s, ` +
       `${options.tokenLifetime} s tokens, against an embedded Flux emulator. No network, no credentials.`,
   );
+  // Opened before the run, so that a path that cannot be written fails now, not after the run.
+  const file = report === undefined ? undefined : await open(report, 'w');
+  const timeline = file === undefined ? undefined : new TimelineRecorder();
   let lastPrinted = 0;
-  const result = await runDemo(options, (p) => {
-    if (tty) process.stdout.write(`\r\x1b[2K${progressLine(p)}`);
-    else if (p.elapsed - lastPrinted >= 1) {
-      lastPrinted = Math.floor(p.elapsed);
-      out(progressLine(p));
+  try {
+    const result = await runDemo(options, {
+      timeline,
+      onProgress: (p) => {
+        if (tty) process.stdout.write(`\r\x1b[2K${progressLine(p)}`);
+        else if (p.elapsed - lastPrinted >= 1) {
+          lastPrinted = Math.floor(p.elapsed);
+          out(progressLine(p));
+        }
+      },
+    });
+    if (tty) process.stdout.write('\n');
+    for (const line of summaryLines(result)) out(line);
+    if (file !== undefined && timeline !== undefined) {
+      await file.writeFile(reportHtml(result, timeline.data()));
+      out(`Report: ${report}`);
     }
-  });
-  if (tty) process.stdout.write('\n');
-  for (const line of summaryLines(result)) out(line);
-  return result.requests.failed === 0;
+    return result.requests.failed === 0;
+  } finally {
+    await file?.close();
+  }
 }

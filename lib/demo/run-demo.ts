@@ -4,14 +4,15 @@
  * and the token endpoint goes down for a while in the middle. The result proves the point: zero
  * failed requests, and the token calls next to their floor.
  */
-import got from 'got';
+import got, { type Got } from 'got';
 import { startEmulator, type EmulatorStats } from '../emulator/index.js';
 import { DEFAULT_REFRESH_WINDOW_MS, MAX_WINDOW_FRACTION } from '../expiry.js';
 import { authFetch } from '../fetch.js';
-import { gotAuth } from '../got.js';
+import { gotAuth, type TokenSource } from '../got.js';
 import type { TokenManagerStats } from '../manager-events.js';
 import { TokenManager } from '../token-manager.js';
 import { LatencyRecorder } from './latency.js';
+import type { TimelineRecorder } from './report/timeline-data.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -27,6 +28,22 @@ export interface DemoOptions {
   outage: number;
   /** Pause of each worker between two requests, in ms, so that the demo does not saturate the CPU. */
   pauseMs?: number;
+}
+
+/** What watches the demo while it runs. */
+export interface DemoObservers {
+  /** Called every 50 ms with the counts so far. */
+  onProgress?: (progress: DemoProgress) => void;
+  /**
+   * Records the run for the HTML report: the manager's events, every token-endpoint answer, the
+   * outage, each request and each `getToken` wait. Its clock must be the manager's, `Date.now`.
+   */
+  timeline?: TimelineRecorder;
+  /**
+   * The got instance the manager's token endpoint sends with (default: got), e.g. one with a hook
+   * that watches the endpoint's answers. The demo extends it; it must not set `prefixUrl`.
+   */
+  tokenGot?: Got;
 }
 
 /** Progress while the demo runs. */
@@ -61,6 +78,8 @@ export interface DemoResult {
      */
     refreshAheadFloor: number;
     refreshWindowSeconds: number;
+    /** Tokens the emulator issued, per user id (`*`: client-wide); failed calls are not in it. */
+    issuedByScope: Record<string, number>;
   };
   backgroundRefreshes: number;
   unauthorized: EmulatorStats['api']['unauthorized'];
@@ -71,12 +90,55 @@ export interface DemoResult {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** How long the end of the run waits for the manager's token requests in flight to land. */
+const SETTLE_MS = 2_000;
+
+/** The manager, with each `getToken` call's wait recorded on the timeline. */
+function timedSource(manager: TokenManager, timeline: TimelineRecorder): TokenSource {
+  return {
+    tokenUrl: manager.tokenUrl,
+    invalidate: (...args) => manager.invalidate(...args),
+    getToken: async (...args) => {
+      const t0 = performance.now();
+      try {
+        return await manager.getToken(...args);
+      } finally {
+        timeline.tokenWait(performance.now() - t0);
+      }
+    },
+  };
+}
+
+/** The got instance of the token endpoint: `base`, with each answer recorded on the timeline. */
+function watchedGot(base: Got, timeline: TimelineRecorder): Got {
+  return base.extend({
+    hooks: {
+      // Every answer, retried ones included (these hooks run before got throws on a 5xx).
+      afterResponse: [
+        (response) => {
+          timeline.tokenCall(response.statusCode);
+          return response;
+        },
+      ],
+      // A retried attempt without any answer (reset, timeout).
+      beforeRetry: [
+        (error) => {
+          if (error.response === undefined) timeline.tokenCall(0);
+        },
+      ],
+    },
+  });
+}
+
 /** Runs the demo against an embedded emulator. Bounded by `duration`; stops by itself. */
-export async function runDemo(options: DemoOptions, onProgress?: (progress: DemoProgress) => void): Promise<DemoResult> {
+export async function runDemo(options: DemoOptions, observers: DemoObservers = {}): Promise<DemoResult> {
   const { users, concurrency, duration, tokenLifetime, outage } = options;
+  const { onProgress, timeline } = observers;
   const pauseMs = options.pauseMs ?? 5;
   const emulator = await startEmulator({ expiresIn: tokenLifetime });
+  const tokenGot = timeline === undefined ? observers.tokenGot : watchedGot(observers.tokenGot ?? got, timeline);
   const manager = new TokenManager({
+    ...(tokenGot === undefined ? {} : { got: tokenGot }),
     clientId: emulator.clientId,
     clientSecret: emulator.clientSecret,
     tokenUrl: emulator.tokenUrl,
@@ -85,14 +147,17 @@ export async function runDemo(options: DemoOptions, onProgress?: (progress: Demo
     retry: 4,
     timeout: 2_000,
   });
-  const api = got.extend(gotAuth(manager), { prefixUrl: emulator.url, retry: { limit: 0 }, timeout: { request: 5_000 } });
-  const fetchAs = authFetch(manager, { scope: (request) => /\/users\/([^/]+)\//.exec(new URL(request.url).pathname)?.[1] });
+  const detach = timeline?.attach(manager);
+  const source = timeline === undefined ? manager : timedSource(manager, timeline);
+  const api = got.extend(gotAuth(source), { prefixUrl: emulator.url, retry: { limit: 0 }, timeout: { request: 5_000 } });
+  const fetchAs = authFetch(source, { scope: (request) => /\/users\/([^/]+)\//.exec(new URL(request.url).pathname)?.[1] });
 
   // The manager's default window, capped at 25% of the lifetime (lib/expiry.ts), in seconds.
   const refreshWindow = Math.min(DEFAULT_REFRESH_WINDOW_MS / 1000, tokenLifetime * MAX_WINDOW_FRACTION);
   const latency = new LatencyRecorder();
   const requests = { ok: 0, failed: 0, viaGot: 0, viaFetch: 0 };
   const failures: Record<string, number> = {};
+  timeline?.start();
   const started = performance.now();
   const deadline = started + duration * 1000;
   const outageStart = started + (duration * 1000) / 2 - (outage * 1000) / 2;
@@ -101,8 +166,14 @@ export async function runDemo(options: DemoOptions, onProgress?: (progress: Demo
   let next = 0;
 
   const fail = (reason: string) => {
+    timeline?.request(false);
     requests.failed++;
     failures[reason] = (failures[reason] ?? 0) + 1;
+  };
+
+  const succeed = () => {
+    timeline?.request(true);
+    requests.ok++;
   };
 
   const worker = async (index: number) => {
@@ -114,13 +185,13 @@ export async function runDemo(options: DemoOptions, onProgress?: (progress: Demo
         if (viaGot) {
           requests.viaGot++;
           const res = await api.get(`users/${user}/receipts`, { context: { scope: user }, throwHttpErrors: false });
-          if (res.statusCode === 200) requests.ok++;
+          if (res.statusCode === 200) succeed();
           else fail(`HTTP ${res.statusCode}`);
         } else {
           requests.viaFetch++;
           const res = await fetchAs(`${emulator.url}/users/${user}/receipts`);
           await res.arrayBuffer();
-          if (res.status === 200) requests.ok++;
+          if (res.status === 200) succeed();
           else fail(`HTTP ${res.status}`);
         }
       } catch (error) {
@@ -136,9 +207,11 @@ export async function runDemo(options: DemoOptions, onProgress?: (progress: Demo
     if (outage > 0 && !inOutage && now >= outageStart && now < outageEnd) {
       inOutage = true;
       emulator.setFault('500');
+      timeline?.outage(true);
     } else if (inOutage && now >= outageEnd) {
       inOutage = false;
       emulator.setFault('none');
+      timeline?.outage(false);
     }
     onProgress?.({
       elapsed: (now - started) / 1000,
@@ -155,11 +228,18 @@ export async function runDemo(options: DemoOptions, onProgress?: (progress: Demo
   } finally {
     clearInterval(ticker);
     emulator.setFault('none');
+    timeline?.finish();
   }
   const wallSeconds = (performance.now() - started) / 1000;
-  const stats = emulator.stats();
+  // A background renewal may be on the wire: let it land, so that the emulator issued no token the
+  // manager did not receive (close() would abort it). Bounded; then close at once, before another starts.
+  const settleBy = performance.now() + SETTLE_MS;
+  while (manager.stats().inFlight > 0 && performance.now() < settleBy) await sleep(5);
   const managerStats = manager.stats();
-  await manager.close();
+  const closing = manager.close();
+  detach?.();
+  await closing;
+  const stats = emulator.stats();
   await emulator.close();
 
   return {
@@ -175,6 +255,7 @@ export async function runDemo(options: DemoOptions, onProgress?: (progress: Demo
       floor: Math.ceil((users * duration) / tokenLifetime),
       refreshAheadFloor: users * Math.ceil(duration / (tokenLifetime - refreshWindow)),
       refreshWindowSeconds: refreshWindow,
+      issuedByScope: stats.tokenCalls.issuedByScope,
     },
     backgroundRefreshes: managerStats.backgroundRefreshes,
     unauthorized: stats.api.unauthorized,

@@ -11,11 +11,11 @@ export function progressLine(p: DemoProgress): string {
 
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 
-/** The summary table, as lines. */
-export function summaryLines(r: DemoResult): string[] {
+/** The rows of the summary table: label, value. */
+export function summaryRows(r: DemoResult): [string, string][] {
   const o = r.options;
   const u = r.unauthorized;
-  const rows: [string, string][] = [
+  return [
     ['requests ok', String(r.requests.ok)],
     ['requests failed', String(r.requests.failed) + (r.requests.failed ? `  (${Object.entries(r.failures).map(([k, v]) => `${k}: ${v}`).join(', ')})` : '')],
     ['  via got / via fetch', `${r.requests.viaGot} / ${r.requests.viaFetch}`],
@@ -34,17 +34,26 @@ export function summaryLines(r: DemoResult): string[] {
     ['latency p50 / p99 / max', `${ms(r.latencyMs.p50)} / ${ms(r.latencyMs.p99)} / ${ms(r.latencyMs.max)}`],
     ['peak concurrent token calls', String(r.peakConcurrentTokenCalls)],
   ];
+}
+
+/** The title line of the summary: the run's settings. */
+export function summaryTitle(r: DemoResult): string {
+  const o = r.options;
+  return `Summary: ${o.users} users, ${o.concurrency} workers, ${o.duration} s, ${o.tokenLifetime} s tokens, ${o.outage} s endpoint outage`;
+}
+
+/** The closing line: OK, or how many requests failed. */
+export function verdict(r: DemoResult): string {
+  // "token-endpoint calls", not "renewals": the total includes each user's first issue, which in a
+  // run shorter than a token lifetime is every call.
+  return r.requests.failed === 0
+    ? `OK: no request failed; the outage and ${r.tokenCalls.total} token-endpoint calls stayed invisible to the workers.`
+    : `FAILED: ${r.requests.failed} request(s) failed.`;
+}
+
+/** The summary table, as lines. */
+export function summaryLines(r: DemoResult): string[] {
+  const rows = summaryRows(r);
   const width = Math.max(...rows.map(([k]) => k.length));
-  const lines = [
-    '',
-    `Summary: ${o.users} users, ${o.concurrency} workers, ${o.duration} s, ${o.tokenLifetime} s tokens, ${o.outage} s endpoint outage`,
-    ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
-    '',
-    // "token-endpoint calls", not "renewals": the total includes each user's first issue, which in a
-    // run shorter than a token lifetime is every call.
-    r.requests.failed === 0
-      ? `OK: no request failed; the outage and ${r.tokenCalls.total} token-endpoint calls stayed invisible to the workers.`
-      : `FAILED: ${r.requests.failed} request(s) failed.`,
-  ];
-  return lines;
+  return ['', summaryTitle(r), ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`), '', verdict(r)];
 }

@@ -1,0 +1,69 @@
+/**
+ * The legend of the report's SVG: what each colour and shape means, in one row above the lanes.
+ */
+import { WAIT_COLORS } from './charts.js';
+import { LANE_COLORS } from './lanes.js';
+import { el, text } from './svg.js';
+
+/** Height of the legend, in px. */
+export const LEGEND_HEIGHT = 46;
+
+/** The average width of a character of the legend's 12 px text, to space its items. */
+const LEGEND_CHAR_WIDTH = 6.8;
+
+type Swatch = (x: number, y: number) => string;
+
+const box =
+  (fill: string): Swatch =>
+  (x, y) =>
+    el('rect', { x, y: y - 5, width: 16, height: 9, fill });
+const circle =
+  (fill: string): Swatch =>
+  (x, y) =>
+    el('circle', { cx: x + 8, cy: y, r: 4, fill });
+const diamond =
+  (fill: string): Swatch =>
+  (x, y) =>
+    el('path', { d: `M${x + 3} ${y}L${x + 8} ${y - 5}L${x + 13} ${y}L${x + 8} ${y + 5}Z`, fill });
+const line =
+  (stroke: string, width = 2): Swatch =>
+  (x, y) =>
+    el('line', { x1: x, x2: x + 16, y1: y, y2: y, stroke, 'stroke-width': width });
+const cross: Swatch = (x, y) =>
+  el('path', { d: `M${x + 4} ${y - 4}L${x + 12} ${y + 4}M${x + 4} ${y + 4}L${x + 12} ${y - 4}`, stroke: LANE_COLORS.failure, 'stroke-width': 2 });
+const band: Swatch = (x, y) => el('rect', { x, y: y - 7, width: 16, height: 14, fill: LANE_COLORS.failure, 'fill-opacity': 0.12 });
+
+const ROWS: [Swatch, string][][] = [
+  [
+    [box(LANE_COLORS.served), 'token served'],
+    [box(LANE_COLORS.window), 'refresh window'],
+    [box(LANE_COLORS.margin), 'margin (not served)'],
+    [circle('#555'), 'new token, background'],
+    [diamond('#555'), 'new token, a caller waited'],
+    [box(LANE_COLORS.client_credentials), 'grant client_credentials'],
+    [box(LANE_COLORS.refresh_token), 'grant refresh_token'],
+  ],
+  [
+    [band, 'token endpoint down'],
+    [cross, 'token request failed'],
+    [line(LANE_COLORS.callOk, 1), 'endpoint answer ok'],
+    [line(LANE_COLORS.failure, 2), 'endpoint answer failed'],
+    [line(WAIT_COLORS.p50), 'wait p50'],
+    [line(WAIT_COLORS.p99), 'wait p99'],
+    [line(WAIT_COLORS.max), 'wait max'],
+  ],
+];
+
+/** The legend, from (`left`, `top`). */
+export function drawLegend(left: number, top: number): string {
+  const items = ROWS.flatMap((row, r) => {
+    let x = left;
+    return row.map(([swatch, label]) => {
+      const y = top + 10 + r * 20;
+      const item = swatch(x, y) + text(x + 22, y + 4, label, { class: 'legend' });
+      x += 22 + label.length * LEGEND_CHAR_WIDTH + 22;
+      return item;
+    });
+  });
+  return el('g', { class: 'legend' }, items);
+}
