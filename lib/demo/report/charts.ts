@@ -82,5 +82,5 @@ export function drawWaitChart(data: TimelineData, frame: Frame, top: number): st
     const pick = (s: SecondStats) => (key === 'p50' ? s.waitP50 : key === 'p99' ? s.waitP99 : s.waitMax);
     return el('path', { class: `wait-${key}`, d: stepPath(data.seconds, frame, y, pick), fill: 'none', stroke: WAIT_COLORS[key], 'stroke-width': 2 });
   });
-  return el('g', { class: 'chart waits' }, [title(frame, top, 'getToken wait per second: p50, p99 and max (log scale)'), ...grid, ...lines]);
+  return el('g', { class: 'chart waits' }, [title(frame, top, 'getToken wait, by the second the call returned: p50, p99 and max (log scale)'), ...grid, ...lines]);
 }

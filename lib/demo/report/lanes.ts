@@ -20,6 +20,9 @@ export const LANE_COLORS = {
   callOk: '#9e9e9e',
 } as const;
 
+/** How much of a replaced token's bar is washed out (white over it) after its replacement. */
+export const FADE_OPACITY = 0.65;
+
 /** Height of one lane, in px. */
 export const LANE_HEIGHT = 24;
 /** Height of the strip of token-endpoint answers above the lanes. */
@@ -67,7 +70,7 @@ function tokenBar(frame: Frame, token: TokenSpan, y: number, height: number): st
   ];
   // Once replaced, the rest of its life is faded: it is no longer handed out.
   if (token.replacedAt !== undefined && token.replacedAt < token.expiresAt) {
-    parts.push(el('rect', { x: x(token.replacedAt), y, width: x(token.expiresAt) - x(token.replacedAt), height, fill: '#fff', 'fill-opacity': 0.65 }));
+    parts.push(el('rect', { x: x(token.replacedAt), y, width: x(token.expiresAt) - x(token.replacedAt), height, fill: '#fff', 'fill-opacity': FADE_OPACITY }));
   }
   parts.push(marker(x(token.issuedAt), y + height / 2, token));
   return el('g', { class: 'token', 'data-grant': token.grant, 'data-background': String(token.background) }, parts);

@@ -2,14 +2,16 @@
  * The legend of the report's SVG: what each colour and shape means, in one row above the lanes.
  */
 import { WAIT_COLORS } from './charts.js';
-import { LANE_COLORS } from './lanes.js';
+import { FADE_OPACITY, LANE_COLORS } from './lanes.js';
 import { el, text } from './svg.js';
 
 /** Height of the legend, in px. */
-export const LEGEND_HEIGHT = 46;
+export const LEGEND_HEIGHT = 64;
+/** Height of one row of the legend. */
+const LEGEND_ROW = 20;
 
 /** The average width of a character of the legend's 12 px text, to space its items. */
-const LEGEND_CHAR_WIDTH = 6.8;
+const LEGEND_CHAR_WIDTH = 7;
 
 type Swatch = (x: number, y: number) => string;
 
@@ -33,37 +35,53 @@ const cross: Swatch = (x, y) =>
   el('path', { d: `M${x + 4} ${y - 4}L${x + 12} ${y + 4}M${x + 4} ${y + 4}L${x + 12} ${y - 4}`, stroke: LANE_COLORS.failure, 'stroke-width': 2 });
 const band: Swatch = (x, y) => el('rect', { x, y: y - 7, width: 16, height: 14, fill: LANE_COLORS.failure, 'fill-opacity': 0.12 });
 
-const ROWS: [Swatch, string][][] = [
+const faded: Swatch = (x, y) =>
+  box(LANE_COLORS.served)(x, y) + el('rect', { x, y: y - 5, width: 16, height: 9, fill: '#fff', 'fill-opacity': FADE_OPACITY });
+
+const ROWS: [string, [Swatch, string][]][] = [
   [
-    [box(LANE_COLORS.served), 'token served'],
-    [box(LANE_COLORS.window), 'refresh window'],
-    [box(LANE_COLORS.margin), 'margin (not served)'],
-    [circle('#555'), 'new token, background'],
-    [diamond('#555'), 'new token, a caller waited'],
-    [box(LANE_COLORS.client_credentials), 'grant client_credentials'],
-    [box(LANE_COLORS.refresh_token), 'grant refresh_token'],
+    'token bars',
+    [
+      [box(LANE_COLORS.served), 'served'],
+      [box(LANE_COLORS.window), 'refresh window'],
+      [box(LANE_COLORS.margin), 'margin: no longer served'],
+      [faded, 'after its replacement'],
+    ],
   ],
   [
-    [band, 'token endpoint down'],
-    [cross, 'token request failed'],
-    [line(LANE_COLORS.callOk, 1), 'endpoint answer ok'],
-    [line(LANE_COLORS.failure, 2), 'endpoint answer failed'],
-    [line(WAIT_COLORS.p50), 'wait p50'],
-    [line(WAIT_COLORS.p99), 'wait p99'],
-    [line(WAIT_COLORS.max), 'wait max'],
+    'marks',
+    [
+      [circle('#555'), 'new token, in the background'],
+      [diamond('#555'), 'new token, a caller waited'],
+      [box(LANE_COLORS.client_credentials), 'client_credentials grant'],
+      [box(LANE_COLORS.refresh_token), 'refresh_token grant'],
+      [cross, 'token request failed'],
+    ],
+  ],
+  [
+    'endpoint, charts',
+    [
+      [band, 'token endpoint down'],
+      [line(LANE_COLORS.callOk, 1), 'answer ok'],
+      [line(LANE_COLORS.failure, 2), 'answer failed'],
+      [line(WAIT_COLORS.p50), 'wait p50'],
+      [line(WAIT_COLORS.p99), 'wait p99'],
+      [line(WAIT_COLORS.max), 'wait max'],
+    ],
   ],
 ];
 
-/** The legend, from (`left`, `top`). */
+/** The legend: a row per kind of thing, its name in the gutter left of `left`. */
 export function drawLegend(left: number, top: number): string {
-  const items = ROWS.flatMap((row, r) => {
+  const items = ROWS.flatMap(([heading, row], r) => {
+    const y = top + 10 + r * LEGEND_ROW;
     let x = left;
-    return row.map(([swatch, label]) => {
-      const y = top + 10 + r * 20;
+    const cells = row.map(([swatch, label]) => {
       const item = swatch(x, y) + text(x + 22, y + 4, label, { class: 'legend' });
-      x += 22 + label.length * LEGEND_CHAR_WIDTH + 22;
+      x += 22 + label.length * LEGEND_CHAR_WIDTH + 24;
       return item;
     });
+    return [text(left - 8, y + 4, heading, { 'text-anchor': 'end', class: 'label' }), ...cells];
   });
   return el('g', { class: 'legend' }, items);
 }

@@ -64,7 +64,7 @@ export function timelineSvg(data: TimelineData, shown: readonly string[]): strin
       'aria-label': 'Token timeline of the demo run',
     },
     [
-      drawLegend(20, 8),
+      drawLegend(frame.left, 8),
       timeAxis(frame, axisTop, bottom),
       drawTokenCallStrip(data, frame, stripTop),
       lanes.svg,
