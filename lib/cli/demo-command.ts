@@ -3,7 +3,7 @@
  * prints the summary; with `--report FILE`, also writes the run's timeline as one HTML page.
  * Resolves to whether every request succeeded.
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { reportHtml } from '../demo/report/html.js';
 import { TimelineRecorder } from '../demo/report/timeline-data.js';
 import { runDemo, type DemoOptions } from '../demo/run-demo.js';
@@ -14,16 +14,24 @@ export interface DemoFlags extends DemoOptions {
   report?: string;
 }
 
+async function openReport(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'w');
+  } catch (error) {
+    throw new Error(`Cannot write the report to ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 /** Runs the demo and prints it. */
 export async function demoCommand(flags: DemoFlags, out: (line: string) => void): Promise<boolean> {
   const { report, ...options } = flags;
   const tty = process.stdout.isTTY === true;
+  // Opened before the run, so that a path that cannot be written fails now, not after the run.
+  const file = report === undefined ? undefined : await openReport(report);
   out(
     `Demo: ${options.users} users, ${options.concurrency} workers (half got, half fetch), ${options.duration} s, ` +
       `${options.tokenLifetime} s tokens, against an embedded Flux emulator. No network, no credentials.`,
   );
-  // Opened before the run, so that a path that cannot be written fails now, not after the run.
-  const file = report === undefined ? undefined : await open(report, 'w');
   const timeline = file === undefined ? undefined : new TimelineRecorder();
   let lastPrinted = 0;
   try {
