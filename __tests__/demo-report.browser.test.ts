@@ -11,7 +11,7 @@ import { EMULATOR_DEFAULTS } from '../lib/emulator/index.js';
 import { reportHtml } from '../lib/demo/report/html.js';
 import { TimelineRecorder } from '../lib/demo/report/timeline-data.js';
 import { runDemo, type DemoResult } from '../lib/demo/run-demo.js';
-import { findChromium, launchChromium } from '../scripts/chromium.js';
+import { findChromium, launchChromium } from './helpers/chromium.js';
 import { IN_CI } from './helpers/redis.js';
 
 const USERS = 3;

@@ -2,13 +2,13 @@
  * `npm run report:png`: runs the demo with its defaults, writes its HTML report, and screenshots the
  * page in chromium into docs/demo-report.png (the picture in the README).
  *
- *   node --import tsx scripts/report-png.ts [out.png]
+ *   node --import tsx __tests__/helpers/report-png.ts [out.png]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { demoCommand } from '../lib/cli/demo-command.js';
+import { demoCommand } from '../../lib/cli/demo-command.js';
 import { findChromium, launchChromium } from './chromium.js';
 
 const out = resolve(process.argv[2] ?? 'docs/demo-report.png');
