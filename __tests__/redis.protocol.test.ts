@@ -275,9 +275,9 @@ describeWithRedis('RedisTokenStore: compare-and-set writes and the lock', () => 
   });
 
   it('lets one holder in, releases only with its own fence, and keeps the lock alive while it works', async () => {
-    const fence = await lock.acquire(keys);
+    const fence = await lock.acquire(keys, channel);
     expect(typeof fence).toBe('string');
-    expect(await lock.acquire(keys)).toBeUndefined();
+    expect(await lock.acquire(keys, channel)).toBeUndefined();
     await lock.release(keys, 'not-the-fence', channel);
     expect(await redis.get(keys.lock)).toBe(fence);
 

@@ -169,7 +169,7 @@ export class RedisTokenStore implements TokenStore {
         const read = await this.#entries.read(keys);
         if (read === UNAVAILABLE) return await this.#alone(renewal);
         if (usable(read.token)) return this.#fromStore(read.token);
-        const fence = await this.#lock.acquire(keys);
+        const fence = await this.#lock.acquire(keys, names.channel);
         if (fence === UNAVAILABLE) return await this.#alone(renewal);
         if (fence !== undefined) return await this.#renewAsHolder(keys, fence, renewal, usable);
         if (Date.now() >= deadline) return await this.#renewUncoordinated(keys, read.version, renewal);
