@@ -68,7 +68,7 @@ describe('RedisTokenStore options', () => {
     const store = new RedisTokenStore({ redis });
     expect(store.toJSON().client).toBeUndefined();
     const manager = new TokenManager({ clientId: CLIENT_ID, clientSecret: 's', tokenUrl: 'http://127.0.0.1:9/t', store });
-    expect(store.toJSON().client).toBe(clientHash(CLIENT_ID));
+    expect(store.toJSON().client).toBe(clientHash(CLIENT_ID, 'http://127.0.0.1:9/t'));
     await manager.close();
   });
 

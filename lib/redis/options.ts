@@ -36,10 +36,11 @@ export interface RedisTokenStoreOptions {
    */
   redis: Redis;
   /**
-   * The client id whose tokens this store keeps: key names are derived from its hash (the id itself
-   * never appears in Redis), so that two clients sharing one Redis never see each other's tokens.
-   * Optional: the TokenManager the store is given to passes its own. When given, it must equal the
-   * manager's `clientId`, or the manager's constructor throws.
+   * The client id whose tokens this store keeps: key names are derived from a hash of it and of the
+   * manager's token URL (neither appears in Redis), so that two clients, or two token endpoints of
+   * one client id, sharing one Redis never see each other's tokens. Optional: the TokenManager the
+   * store is given to passes its own. When given, it must equal the manager's `clientId`, or the
+   * manager's constructor throws.
    */
   clientId?: string;
   /**

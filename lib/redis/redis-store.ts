@@ -51,8 +51,12 @@ const noop = () => {};
 export class RedisTokenStore implements TokenStore {
   readonly #settings: RedisStoreSettings;
   readonly #local: LruTokenStore;
-  /** Key names and the write signal depend on the client id: set by the constructor or bind(). */
-  #client: { id: string; names: KeyNames; signal: WriteSignal } | undefined;
+  /** The client id: from the `clientId` option, or from the manager in bind(). */
+  #clientId: string | undefined;
+  /** The manager's token URL, from bind(): key names hold it (hashed) with the client id. */
+  #tokenUrl: URL | undefined;
+  /** Key names and the write signal, fixed at first use (see `#bound`). */
+  #client: { names: KeyNames; signal: WriteSignal } | undefined;
   readonly #link: RedisLink;
   readonly #entries: SharedEntries;
   readonly #lock: RenewalLock;
@@ -73,18 +77,20 @@ export class RedisTokenStore implements TokenStore {
     this.#encrypted = codec.encrypted;
     this.#entries = new SharedEntries(this.#link, codec, report);
     this.#lock = new RenewalLock(this.#link, s.lockTtlMs);
-    if (s.clientId !== undefined) this.#client = this.#clientOf(s.clientId);
+    this.#clientId = s.clientId;
   }
 
-  #clientOf(id: string): { id: string; names: KeyNames; signal: WriteSignal } {
-    const names = new KeyNames(this.#settings.keyPrefix, id);
-    return { id, names, signal: new WriteSignal(this.#settings.redis, names.channel) };
-  }
-
-  /** The client's key names and signal; the manager binds the store before it uses it. */
+  /**
+   * The key names and signal of this store's namespace (client id and token URL). The manager binds
+   * the store in its constructor, before any use; from then on the namespace never changes.
+   */
   get #bound(): { names: KeyNames; signal: WriteSignal } {
     if (this.#client === undefined) {
-      throw new ConfigurationError('store', 'Expected the RedisTokenStore to be given to a TokenManager (or a `clientId`) before use');
+      if (this.#clientId === undefined) {
+        throw new ConfigurationError('store', 'Expected the RedisTokenStore to be given to a TokenManager (or a `clientId`) before use');
+      }
+      const names = new KeyNames(this.#settings.keyPrefix, this.#clientId, this.#tokenUrl);
+      this.#client = { names, signal: new WriteSignal(this.#settings.redis, names.channel) };
     }
     return this.#client;
   }
@@ -126,21 +132,28 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /**
-   * Takes the manager's client id, which key names hold (hashed). With a `clientId` option, refuses a
-   * manager of another client: a mismatch (a typo, a copied config) would share one client's tokens
-   * with another.
+   * Takes the manager's client id and token URL, which key names hold (hashed): two managers of one
+   * client id but different token endpoints (staging, production) sharing a Redis and a prefix
+   * never see each other's tokens. With a `clientId` option, refuses a manager of another client: a
+   * mismatch (a typo, a copied config) would share one client's tokens with another. Refuses a
+   * second endpoint once the namespace is in use: a store serves one endpoint.
    */
   bind(client: { clientId: string; tokenUrl: URL }): void {
-    if (this.#client === undefined) {
-      this.#client = this.#clientOf(client.clientId);
-      return;
-    }
-    if (client.clientId !== this.#client.id) {
+    if (this.#clientId !== undefined && client.clientId !== this.#clientId) {
       throw new ConfigurationError(
         'store',
         'Expected the RedisTokenStore `clientId` to equal the TokenManager `clientId`: key names hold it, and tokens must never cross clients',
       );
     }
+    const otherEndpoint = this.#tokenUrl !== undefined && this.#tokenUrl.href !== client.tokenUrl.href;
+    if (otherEndpoint || (this.#client !== undefined && this.#client.names.hash !== clientHash(client.clientId, client.tokenUrl))) {
+      throw new ConfigurationError(
+        'store',
+        'Expected the RedisTokenStore to serve one token endpoint: it is already in use for another `tokenUrl` (give each TokenManager a store of its own)',
+      );
+    }
+    this.#clientId = client.clientId;
+    this.#tokenUrl = client.tokenUrl;
   }
 
   onStoreEvent(listener: (event: StoreEvent) => void): void {
@@ -200,7 +213,7 @@ export class RedisTokenStore implements TokenStore {
   toJSON(): Record<string, unknown> {
     return {
       keyPrefix: this.#settings.keyPrefix,
-      client: this.#client === undefined ? undefined : clientHash(this.#client.id),
+      client: this.#clientId === undefined ? undefined : (this.#client?.names.hash ?? clientHash(this.#clientId, this.#tokenUrl)),
       encrypted: this.#encrypted,
       degraded: this.#link.degraded,
       cached: this.size,
