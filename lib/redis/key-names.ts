@@ -9,6 +9,7 @@
  *   <prefix><namespace>:token:user:<id>    the token of user <id>
  *   <prefix><namespace>:lock:client        the renewal lock of the client-wide token
  *   <prefix><namespace>:lock:user:<id>     the renewal lock of user <id>
+ *   <prefix><namespace>:budget             the fleet's recent token requests (rateLimit), a sorted set
  *   <prefix><namespace>:changes            pub/sub channel: an entry was written or its lock released
  *                                          (message: the entry's key name)
  *
@@ -47,12 +48,15 @@ export class KeyNames {
   readonly hash: string;
   /** The pub/sub channel on which every write and every lock release is announced. */
   readonly channel: string;
+  /** The sorted set of the fleet's recent token requests, with `rateLimit` (see fleet-budget.ts). */
+  readonly budget: string;
   readonly #base: string;
 
   constructor(keyPrefix: string, clientId: string, tokenUrl?: URL | string) {
     this.hash = clientHash(clientId, tokenUrl);
     this.#base = `${keyPrefix}${this.hash}:`;
     this.channel = `${this.#base}changes`;
+    this.budget = `${this.#base}budget`;
   }
 
   /** The names for the manager's `key`: `''` is the client-wide token, anything else a user id. */

@@ -13,6 +13,7 @@ import { LruTokenStore } from '../lru-store.js';
 import type { Token } from '../token.js';
 import type { EvictionListener, Renewal, RenewalResult, StoreEvent, TokenStore } from '../token-store.js';
 import { EntryCodec } from './entry-codec.js';
+import { costOf, FleetBudget, type BudgetGrant } from './fleet-budget.js';
 import { clientHash, KeyNames, type ScopeKeys } from './key-names.js';
 import { resolveRedisStoreOptions, type RedisStoreSettings, type RedisTokenStoreOptions } from './options.js';
 import { RedisLink, UNAVAILABLE } from './redis-link.js';
@@ -29,6 +30,9 @@ import { WriteSignal } from './write-signal.js';
 const MAX_WAIT_LOCK_TTLS = 2;
 
 const noop = () => {};
+
+/** What a `degraded` event adds when the store has a `rateLimit`. */
+export const RATE_LIMIT_SUSPENDED = 'suspended, each process keeps to its own queue limits until Redis answers';
 
 /**
  * A token store shared through Redis (ioredis), for a fleet of workers with the same client.
@@ -60,6 +64,8 @@ export class RedisTokenStore implements TokenStore {
   readonly #link: RedisLink;
   readonly #entries: SharedEntries;
   readonly #lock: RenewalLock;
+  /** The fleet-wide budget on the token endpoint, with `rateLimit`. */
+  readonly #budget: FleetBudget | undefined;
   readonly #encrypted: boolean;
   readonly #listeners: ((event: StoreEvent) => void)[] = [];
   /** Tokens that coordinate() read from Redis or wrote there: save() has nothing to share for them. */
@@ -77,6 +83,7 @@ export class RedisTokenStore implements TokenStore {
     this.#encrypted = codec.encrypted;
     this.#entries = new SharedEntries(this.#link, codec, report);
     this.#lock = new RenewalLock(this.#link, s.lockTtlMs);
+    this.#budget = s.rateLimit === undefined ? undefined : new FleetBudget(this.#link, s.rateLimit, s.lockTtlMs);
     this.#clientId = s.clientId;
   }
 
@@ -172,25 +179,66 @@ export class RedisTokenStore implements TokenStore {
     const usable = (token: Token | undefined): token is Token =>
       token !== undefined && token.accessToken !== renewal.local?.accessToken && renewal.isFresh(token);
     const { signal } = renewal;
-    const deadline = Date.now() + this.#settings.lockTtlMs * MAX_WAIT_LOCK_TTLS;
+    const budgetKey = names.budget;
+    /** Since when this process waits for another one's lock; a wait for budget starts it again. */
+    let lockWaitSince: number | undefined;
     for (;;) {
       if (signal?.aborted) throw new AbortError(signal.reason);
       // Listen before reading, so that a write between the read and the wait wakes this one.
       const wait = writes.next(keys.entry, this.#settings.pollIntervalMs);
       signal?.addEventListener('abort', wait.cancel, { once: true });
+      /** Budget taken in this turn and not yet handed on: given back when the turn ends. */
+      let grant: BudgetGrant | undefined;
       try {
         const read = await this.#entries.read(keys);
         if (read === UNAVAILABLE) return await this.#alone(renewal);
         if (usable(read.token)) return this.#fromStore(read.token);
+        if (this.#budget !== undefined) {
+          // Before the lock, so that a lock is only held while its request can be sent.
+          const attempt = await this.#budget.take(budgetKey, costOf(read.token), renewal.background === true);
+          if (attempt === UNAVAILABLE) return await this.#alone(renewal);
+          if ('waitMs' in attempt) {
+            lockWaitSince = undefined;
+            await this.#waitForBudget(keys, attempt.waitMs, signal);
+            continue;
+          }
+          grant = attempt.grant;
+        }
         const fence = await this.#lock.acquire(keys, names.channel);
         if (fence === UNAVAILABLE) return await this.#alone(renewal);
-        if (fence !== undefined) return await this.#renewAsHolder(keys, fence, renewal, usable);
-        if (Date.now() >= deadline) return await this.#renewUncoordinated(keys, read.version, renewal);
+        const handOn = grant;
+        if (fence !== undefined) {
+          grant = undefined;
+          return await this.#renewAsHolder(keys, fence, renewal, usable, handOn);
+        }
+        lockWaitSince ??= Date.now();
+        if (Date.now() >= lockWaitSince + this.#settings.lockTtlMs * MAX_WAIT_LOCK_TTLS) {
+          grant = undefined;
+          return await this.#renewUncoordinated(keys, read.version, renewal, handOn);
+        }
+        if (grant !== undefined) await this.#budget?.giveBack(budgetKey, grant);
+        grant = undefined;
         await wait.promise;
       } finally {
         wait.cancel();
         signal?.removeEventListener('abort', wait.cancel);
+        if (grant !== undefined) void this.#budget?.giveBack(budgetKey, grant);
       }
+    }
+  }
+
+  /**
+   * No budget left for now: wait until Redis expects a slot to free (a slot whose request is still
+   * out may free sooner, so at most `pollInterval` then), or until another process writes the entry.
+   */
+  async #waitForBudget(keys: ScopeKeys, waitMs: number, signal: AbortSignal | undefined): Promise<void> {
+    const exact = waitMs <= (this.#budget?.intervalMs ?? 0);
+    const wait = this.#bound.signal.next(keys.entry, exact ? waitMs : Math.min(waitMs, this.#settings.pollIntervalMs));
+    signal?.addEventListener('abort', wait.cancel, { once: true });
+    try {
+      await wait.promise;
+    } finally {
+      signal?.removeEventListener('abort', wait.cancel);
     }
   }
 
@@ -234,29 +282,46 @@ export class RedisTokenStore implements TokenStore {
     fence: string,
     renewal: Renewal,
     usable: (token: Token | undefined) => token is Token,
+    grant: BudgetGrant | undefined,
   ): Promise<RenewalResult> {
     const stopKeepAlive = this.#lock.keepAlive(keys, fence);
+    let fetched = false;
     try {
       const read = await this.#entries.read(keys);
       if (read === UNAVAILABLE) return await this.#alone(renewal);
       if (usable(read.token)) return this.#fromStore(read.token);
-      const token = await renewal.fetch(read.token);
+      // The budget taken covers one request only when the entry had no refresh token: if one was
+      // written since, client credentials (exactly one request) keep within it.
+      const base = grant !== undefined && grant.cost < costOf(read.token) ? undefined : read.token;
+      fetched = true;
+      const token = await renewal.fetch(base);
       // Refused means a newer token is there: this one is still valid, so it is used here anyway.
       const written = await this.#entries.write(keys, this.#bound.names.channel, read.version, token);
       if (written !== UNAVAILABLE) this.#shared.add(token);
       return { token, source: 'fetch' };
     } finally {
       stopKeepAlive();
-      await this.#lock.release(keys, fence, this.#bound.names.channel);
+      await Promise.all([this.#lock.release(keys, fence, this.#bound.names.channel), this.#endGrant(grant, fetched)]);
     }
   }
 
   /** Waited past the bound for a live but slow holder: fetch with client credentials, write if still newest. */
-  async #renewUncoordinated(keys: ScopeKeys, readVersion: number, renewal: Renewal): Promise<RenewalResult> {
-    const token = await renewal.fetch(undefined);
-    const written = await this.#entries.write(keys, this.#bound.names.channel, readVersion, token);
-    if (written !== UNAVAILABLE) this.#shared.add(token);
-    return { token, source: 'fetch' };
+  async #renewUncoordinated(keys: ScopeKeys, readVersion: number, renewal: Renewal, grant: BudgetGrant | undefined): Promise<RenewalResult> {
+    try {
+      const token = await renewal.fetch(undefined);
+      const written = await this.#entries.write(keys, this.#bound.names.channel, readVersion, token);
+      if (written !== UNAVAILABLE) this.#shared.add(token);
+      return { token, source: 'fetch' };
+    } finally {
+      await this.#endGrant(grant, true);
+    }
+  }
+
+  /** Settles the budget a renewal used (its requests were answered), or gives it back unused. */
+  async #endGrant(grant: BudgetGrant | undefined, used: boolean): Promise<void> {
+    if (grant === undefined || this.#budget === undefined) return;
+    const key = this.#bound.names.budget;
+    await (used ? this.#budget.settle(key, grant) : this.#budget.giveBack(key, grant));
   }
 
   /** Redis is unavailable: renew as a store of one process would (save() shares it later if it can). */
@@ -269,7 +334,12 @@ export class RedisTokenStore implements TokenStore {
     return { token, source: 'store' };
   }
 
-  #report(event: StoreEvent): void {
+  #report(news: StoreEvent): void {
+    // Without Redis there is no fleet-wide budget: say so where the loss of Redis is reported.
+    const event =
+      news.kind === 'degraded' && this.#budget !== undefined
+        ? { ...news, detail: `${news.detail}; rateLimit: ${RATE_LIMIT_SUSPENDED}` }
+        : news;
     for (const listener of this.#listeners) {
       try {
         listener(event);
