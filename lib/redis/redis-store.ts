@@ -8,26 +8,19 @@
  * its token. Redis trouble never fails a renewal: the store then works alone, and says so.
  */
 import { inspect } from 'node:util';
-import { AbortError, ConfigurationError } from '../errors.js';
+import { ConfigurationError } from '../errors.js';
 import { LruTokenStore } from '../lru-store.js';
 import type { Token } from '../token.js';
 import type { EvictionListener, Renewal, RenewalResult, StoreEvent, TokenStore } from '../token-store.js';
 import { EntryCodec } from './entry-codec.js';
-import { costOf, FleetBudget, type BudgetGrant } from './fleet-budget.js';
-import { clientHash, KeyNames, type ScopeKeys } from './key-names.js';
+import { FleetBudget } from './fleet-budget.js';
+import { FleetRenewal } from './fleet-renewal.js';
+import { clientHash, KeyNames } from './key-names.js';
 import { resolveRedisStoreOptions, type RedisStoreSettings, type RedisTokenStoreOptions } from './options.js';
-import { RedisLink, UNAVAILABLE } from './redis-link.js';
+import { RedisLink } from './redis-link.js';
 import { RenewalLock } from './renewal-lock.js';
 import { SharedEntries } from './shared-entries.js';
 import { WriteSignal } from './write-signal.js';
-
-/**
- * A process waiting for another one's renewal gives up coordinating after this many lock
- * lifetimes: enough to see a dead holder's lock expire and take over; past it, the holder is alive
- * but slow, and the waiter gets its own token with client credentials (spending no shared refresh
- * token), so that a caller's wait stays bounded.
- */
-const MAX_WAIT_LOCK_TTLS = 2;
 
 const noop = () => {};
 
@@ -63,9 +56,9 @@ export class RedisTokenStore implements TokenStore {
   #client: { names: KeyNames; signal: WriteSignal } | undefined;
   readonly #link: RedisLink;
   readonly #entries: SharedEntries;
-  readonly #lock: RenewalLock;
-  /** The fleet-wide budget on the token endpoint, with `rateLimit`. */
-  readonly #budget: FleetBudget | undefined;
+  /** The protocol of a renewal across the fleet: lock, budget, holder and waiter. */
+  readonly #protocol: FleetRenewal;
+  readonly #rateLimited: boolean;
   readonly #encrypted: boolean;
   readonly #listeners: ((event: StoreEvent) => void)[] = [];
   /** Tokens that coordinate() read from Redis or wrote there: save() has nothing to share for them. */
@@ -82,8 +75,15 @@ export class RedisTokenStore implements TokenStore {
     const codec = new EntryCodec(s.encryptionKey);
     this.#encrypted = codec.encrypted;
     this.#entries = new SharedEntries(this.#link, codec, report);
-    this.#lock = new RenewalLock(this.#link, s.lockTtlMs);
-    this.#budget = s.rateLimit === undefined ? undefined : new FleetBudget(this.#link, s.rateLimit, s.lockTtlMs);
+    this.#rateLimited = s.rateLimit !== undefined;
+    this.#protocol = new FleetRenewal({
+      entries: this.#entries,
+      lock: new RenewalLock(this.#link, s.lockTtlMs),
+      budget: s.rateLimit === undefined ? undefined : new FleetBudget(this.#link, s.rateLimit, s.lockTtlMs),
+      lockTtlMs: s.lockTtlMs,
+      pollIntervalMs: s.pollIntervalMs,
+      shared: (token) => this.#shared.add(token),
+    });
     this.#clientId = s.clientId;
   }
 
@@ -171,75 +171,9 @@ export class RedisTokenStore implements TokenStore {
    * One renewal for the fleet: a fresh token from Redis, or the token this process fetched as the
    * lock holder (or alone, when Redis is unavailable). Never rejects because of Redis.
    */
-  async coordinate(key: string, renewal: Renewal): Promise<RenewalResult> {
-    const { names, signal: writes } = this.#bound;
-    const keys = names.of(key);
-    // A copy read from Redis is never the same object as the local token: compare the token itself,
-    // so that the token the API just rejected is not taken back from Redis.
-    const usable = (token: Token | undefined): token is Token =>
-      token !== undefined && token.accessToken !== renewal.local?.accessToken && renewal.isFresh(token);
-    const { signal } = renewal;
-    const budgetKey = names.budget;
-    /** Since when this process waits for another one's lock; a wait for budget starts it again. */
-    let lockWaitSince: number | undefined;
-    for (;;) {
-      if (signal?.aborted) throw new AbortError(signal.reason);
-      // Listen before reading, so that a write between the read and the wait wakes this one.
-      const wait = writes.next(keys.entry, this.#settings.pollIntervalMs);
-      signal?.addEventListener('abort', wait.cancel, { once: true });
-      /** Budget taken in this turn and not yet handed on: given back when the turn ends. */
-      let grant: BudgetGrant | undefined;
-      try {
-        const read = await this.#entries.read(keys);
-        if (read === UNAVAILABLE) return await this.#alone(renewal);
-        if (usable(read.token)) return this.#fromStore(read.token);
-        if (this.#budget !== undefined) {
-          // Before the lock, so that a lock is only held while its request can be sent.
-          const attempt = await this.#budget.take(budgetKey, costOf(read.token), renewal.background === true);
-          if (attempt === UNAVAILABLE) return await this.#alone(renewal);
-          if ('waitMs' in attempt) {
-            lockWaitSince = undefined;
-            await this.#waitForBudget(keys, attempt.waitMs, signal);
-            continue;
-          }
-          grant = attempt.grant;
-        }
-        const fence = await this.#lock.acquire(keys, names.channel);
-        if (fence === UNAVAILABLE) return await this.#alone(renewal);
-        const handOn = grant;
-        if (fence !== undefined) {
-          grant = undefined;
-          return await this.#renewAsHolder(keys, fence, renewal, usable, handOn);
-        }
-        lockWaitSince ??= Date.now();
-        if (Date.now() >= lockWaitSince + this.#settings.lockTtlMs * MAX_WAIT_LOCK_TTLS) {
-          grant = undefined;
-          return await this.#renewUncoordinated(keys, read.version, renewal, handOn);
-        }
-        if (grant !== undefined) await this.#budget?.giveBack(budgetKey, grant);
-        grant = undefined;
-        await wait.promise;
-      } finally {
-        wait.cancel();
-        signal?.removeEventListener('abort', wait.cancel);
-        if (grant !== undefined) void this.#budget?.giveBack(budgetKey, grant);
-      }
-    }
-  }
-
-  /**
-   * No budget left for now: wait until Redis expects a slot to free (a slot whose request is still
-   * out may free sooner, so at most `pollInterval` then), or until another process writes the entry.
-   */
-  async #waitForBudget(keys: ScopeKeys, waitMs: number, signal: AbortSignal | undefined): Promise<void> {
-    const exact = waitMs <= (this.#budget?.intervalMs ?? 0);
-    const wait = this.#bound.signal.next(keys.entry, exact ? waitMs : Math.min(waitMs, this.#settings.pollIntervalMs));
-    signal?.addEventListener('abort', wait.cancel, { once: true });
-    try {
-      await wait.promise;
-    } finally {
-      signal?.removeEventListener('abort', wait.cancel);
-    }
+  coordinate(key: string, renewal: Renewal): Promise<RenewalResult> {
+    const { names, signal } = this.#bound;
+    return this.#protocol.renew(names, signal, key, renewal);
   }
 
   /** Stops the store's own pub/sub connection and timers, and empties the LRU. Leaves `redis` open. */
@@ -269,75 +203,10 @@ export class RedisTokenStore implements TokenStore {
     };
   }
 
-  // ── the protocol ──────────────────────────────────────────────────────────────────────────────
-
-  /**
-   * This process holds the lock: read again (a holder may have written between our read and our
-   * lock), else fetch from the shared token — only a lock holder spends a shared refresh token;
-   * with no shared token, client credentials (never a local refresh token, which the fleet may
-   * have rotated since) — then write it if no newer token was written meanwhile.
-   */
-  async #renewAsHolder(
-    keys: ScopeKeys,
-    fence: string,
-    renewal: Renewal,
-    usable: (token: Token | undefined) => token is Token,
-    grant: BudgetGrant | undefined,
-  ): Promise<RenewalResult> {
-    const stopKeepAlive = this.#lock.keepAlive(keys, fence);
-    let fetched = false;
-    try {
-      const read = await this.#entries.read(keys);
-      if (read === UNAVAILABLE) return await this.#alone(renewal);
-      if (usable(read.token)) return this.#fromStore(read.token);
-      // The budget taken covers one request only when the entry had no refresh token: if one was
-      // written since, client credentials (exactly one request) keep within it.
-      const base = grant !== undefined && grant.cost < costOf(read.token) ? undefined : read.token;
-      fetched = true;
-      const token = await renewal.fetch(base);
-      // Refused means a newer token is there: this one is still valid, so it is used here anyway.
-      const written = await this.#entries.write(keys, this.#bound.names.channel, read.version, token);
-      if (written !== UNAVAILABLE) this.#shared.add(token);
-      return { token, source: 'fetch' };
-    } finally {
-      stopKeepAlive();
-      await Promise.all([this.#lock.release(keys, fence, this.#bound.names.channel), this.#endGrant(grant, fetched)]);
-    }
-  }
-
-  /** Waited past the bound for a live but slow holder: fetch with client credentials, write if still newest. */
-  async #renewUncoordinated(keys: ScopeKeys, readVersion: number, renewal: Renewal, grant: BudgetGrant | undefined): Promise<RenewalResult> {
-    try {
-      const token = await renewal.fetch(undefined);
-      const written = await this.#entries.write(keys, this.#bound.names.channel, readVersion, token);
-      if (written !== UNAVAILABLE) this.#shared.add(token);
-      return { token, source: 'fetch' };
-    } finally {
-      await this.#endGrant(grant, true);
-    }
-  }
-
-  /** Settles the budget a renewal used (its requests were answered), or gives it back unused. */
-  async #endGrant(grant: BudgetGrant | undefined, used: boolean): Promise<void> {
-    if (grant === undefined || this.#budget === undefined) return;
-    const key = this.#bound.names.budget;
-    await (used ? this.#budget.settle(key, grant) : this.#budget.giveBack(key, grant));
-  }
-
-  /** Redis is unavailable: renew as a store of one process would (save() shares it later if it can). */
-  async #alone(renewal: Renewal): Promise<RenewalResult> {
-    return { token: await renewal.fetch(renewal.local), source: 'fetch' };
-  }
-
-  #fromStore(token: Token): RenewalResult {
-    this.#shared.add(token);
-    return { token, source: 'store' };
-  }
-
   #report(news: StoreEvent): void {
     // Without Redis there is no fleet-wide budget: say so where the loss of Redis is reported.
     const event =
-      news.kind === 'degraded' && this.#budget !== undefined
+      news.kind === 'degraded' && this.#rateLimited
         ? { ...news, detail: `${news.detail}; rateLimit: ${RATE_LIMIT_SUSPENDED}` }
         : news;
     for (const listener of this.#listeners) {
