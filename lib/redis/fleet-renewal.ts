@@ -82,8 +82,11 @@ export class FleetRenewal {
           grant = attempt.grant;
         }
         const fence = await lock.acquire(keys, names.channel);
-        if (fence === UNAVAILABLE) return await this.#alone(renewal);
         const handOn = grant;
+        if (fence === UNAVAILABLE) {
+          grant = undefined;
+          return await this.#alone(renewal, names, handOn);
+        }
         if (fence !== undefined) {
           grant = undefined;
           return await this.#renewAsHolder(scope, fence, renewal, usable, handOn);
@@ -137,7 +140,10 @@ export class FleetRenewal {
     let fetched = false;
     try {
       const read = await this.#p.entries.read(keys);
-      if (read === UNAVAILABLE) return await this.#alone(renewal);
+      if (read === UNAVAILABLE) {
+        fetched = true;
+        return await this.#alone(renewal);
+      }
       if (usable(read.token)) return this.#fromStore(read.token);
       // The budget taken covers one request only when the entry had no refresh token: if one was
       // written since, client credentials (exactly one request) keep within it.
@@ -178,9 +184,16 @@ export class FleetRenewal {
     await (used ? budget.settle(names.budget, grant) : budget.giveBack(names.budget, grant));
   }
 
-  /** Redis is unavailable: renew as a store of one process would (save() shares it later if it can). */
-  async #alone(renewal: Renewal): Promise<RenewalResult> {
-    return { token: await renewal.fetch(renewal.local), source: 'fetch' };
+  /**
+   * Redis is unavailable: renew as a store of one process would (save() shares it later if it can).
+   * Budget already taken is settled, in case Redis answers again: the request was made.
+   */
+  async #alone(renewal: Renewal, names?: KeyNames, grant?: BudgetGrant): Promise<RenewalResult> {
+    try {
+      return { token: await renewal.fetch(renewal.local), source: 'fetch' };
+    } finally {
+      if (names !== undefined) await this.#endGrant(names, grant, true);
+    }
   }
 
   #fromStore(token: Token): RenewalResult {
