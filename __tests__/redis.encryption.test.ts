@@ -75,7 +75,7 @@ describeWithRedis('RedisTokenStore: secrets at rest', () => {
 
     const values = await rawValues();
     expect(values.size).toBe(3);
-    const hash = clientHash(emulator.clientId);
+    const hash = clientHash(emulator.clientId, emulator.tokenUrl);
     for (const [key, value] of values) {
       expect(key.startsWith(`${PREFIX}${hash}:token:`)).toBe(true);
       expect(key).not.toContain(emulator.clientId);

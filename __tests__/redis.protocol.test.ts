@@ -159,14 +159,16 @@ describeWithRedis('RedisTokenStore: the fleet protocol', () => {
   });
 
   it('lets TokenManager.close() end a wait for another process at once (the manager passes its shutdown signal)', async () => {
+    const tokenUrl = 'http://127.0.0.1:9/token';
     const holder = process_();
+    holder.store.bind({ clientId: TEST_CLIENT_ID, tokenUrl: new URL(tokenUrl) }); // the waiter's manager's namespace
     const slow = deferred<Token>();
     const holding = holder.store.coordinate('user-1', scriptedRenewal({ fetch: () => slow.promise }));
     await holder.next((c) => c.name === 'set' && c.reply === 'OK');
 
     const waiter = process_();
     // Never asked: its store finds the lock taken and waits.
-    const manager = new TokenManager({ clientId: TEST_CLIENT_ID, clientSecret: 'unused', tokenUrl: 'http://127.0.0.1:9/token', store: waiter.store });
+    const manager = new TokenManager({ clientId: TEST_CLIENT_ID, clientSecret: 'unused', tokenUrl, store: waiter.store });
     const call = manager.getToken('user-1');
     call.catch(() => {});
     await waiter.next(lockRefused);
@@ -275,9 +277,9 @@ describeWithRedis('RedisTokenStore: compare-and-set writes and the lock', () => 
   });
 
   it('lets one holder in, releases only with its own fence, and keeps the lock alive while it works', async () => {
-    const fence = await lock.acquire(keys);
+    const fence = await lock.acquire(keys, channel);
     expect(typeof fence).toBe('string');
-    expect(await lock.acquire(keys)).toBeUndefined();
+    expect(await lock.acquire(keys, channel)).toBeUndefined();
     await lock.release(keys, 'not-the-fence', channel);
     expect(await redis.get(keys.lock)).toBe(fence);
 

@@ -12,9 +12,10 @@ import { parseEncryptionKey } from '../lib/redis/cipher.js';
 import { EntryCodec } from '../lib/redis/entry-codec.js';
 import { clientHash, KeyNames } from '../lib/redis/key-names.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, DEFAULT_LOCK_TTL_MS, RedisTokenStore } from '../lib/redis/index.js';
+import { RATE_LIMIT_SUSPENDED } from '../lib/redis/redis-store.js';
 import { TokenManager } from '../lib/token-manager.js';
 import type { StoreEvent } from '../lib/token-store.js';
-import { makeToken } from './helpers/redis-stores.js';
+import { makeToken, scriptedRenewal } from './helpers/redis-stores.js';
 
 const KEY_HEX = 'a1'.repeat(32);
 const CLIENT_ID = 'acme-billing-worker';
@@ -68,7 +69,7 @@ describe('RedisTokenStore options', () => {
     const store = new RedisTokenStore({ redis });
     expect(store.toJSON().client).toBeUndefined();
     const manager = new TokenManager({ clientId: CLIENT_ID, clientSecret: 's', tokenUrl: 'http://127.0.0.1:9/t', store });
-    expect(store.toJSON().client).toBe(clientHash(CLIENT_ID));
+    expect(store.toJSON().client).toBe(clientHash(CLIENT_ID, 'http://127.0.0.1:9/t'));
     await manager.close();
   });
 
@@ -87,11 +88,30 @@ describe('RedisTokenStore options', () => {
     ['pollInterval', { pollInterval: 2 }, 'Expected `pollInterval` to be an integer from 5 to 60000'],
     ['pollInterval', { pollInterval: 1_000, lockTtl: 1_000 }, 'to be less than `lockTtl` (1000 ms)'],
     ['keyprefix', { keyprefix: 'x:' }, 'Unknown option `keyprefix` in RedisTokenStore options'],
+    ['rateLimit', { rateLimit: 40 }, 'Expected `rateLimit` to be an object { limit, interval } or undefined, got `40` (number)'],
+    ['rateLimit', { rateLimit: null }, 'Expected `rateLimit` to be an object { limit, interval } or undefined, got `null`'],
+    ['rateLimit.limit', { rateLimit: { interval: 1000 } }, 'Expected `rateLimit.limit` to be an integer from 2 to 100000, got `undefined`'],
+    ['rateLimit.limit', { rateLimit: { limit: 1, interval: 1000 } }, 'Expected `rateLimit.limit` to be an integer from 2 to 100000, got `1` (number)'],
+    ['rateLimit.limit', { rateLimit: { limit: 2.5, interval: 1000 } }, 'got `2.5` (number)'],
+    ['rateLimit.limit', { rateLimit: { limit: '40', interval: 1000 } }, 'got `"40"` (string)'],
+    ['rateLimit.interval', { rateLimit: { limit: 40 } }, 'Expected `rateLimit.interval` to be an integer from 1 to 3600000, got `undefined`'],
+    ['rateLimit.interval', { rateLimit: { limit: 40, interval: 0 } }, 'got `0` (number)'],
+    ['rateLimit.interval', { rateLimit: { limit: 40, interval: Infinity } }, 'got `Infinity` (number)'],
+    ['rateLimit.reserve', { rateLimit: { limit: 40, interval: 1000, reserve: 39 } }, 'Expected `rateLimit.reserve` to be an integer from 0 to 38, got `39` (number)'],
+    ['rateLimit.reserve', { rateLimit: { limit: 40, interval: 1000, reserve: -1 } }, 'got `-1` (number)'],
+    ['intervalCap', { rateLimit: { limit: 40, interval: 1000, intervalCap: 5 } }, 'Unknown option `intervalCap` in rateLimit'],
   ])('rejects a bad `%s`, naming it: %j', (option, overrides, message) => {
     const error = configError(() => new RedisTokenStore({ ...base(), ...(overrides as object) } as never));
     expect(error.option).toBe(option);
     expect(error.message).toContain(message);
   });
+
+  it.each([[{ limit: 2, interval: 1 }], [{ limit: 40, interval: 1000 }], [{ limit: 40, interval: 1000, reserve: 0 }], [{ limit: 40, interval: 1000, reserve: 38 }]])(
+    'accepts rateLimit %j',
+    (rateLimit) => {
+      expect(() => new RedisTokenStore({ ...base(), rateLimit })).not.toThrow();
+    },
+  );
 
   it('rejects a missing options object', () => {
     expect(configError(() => new RedisTokenStore(undefined as never)).option).toBe('redis');
@@ -238,5 +258,19 @@ describe('RedisTokenStore with no Redis at all', () => {
       manager = undefined;
       await emulator.close();
     }
+  });
+
+  it('with rateLimit, renews under the local limits only, and says so in its degraded event', async () => {
+    const store = new RedisTokenStore({ redis: idleClient(), clientId: CLIENT_ID, rateLimit: { limit: 2, interval: 60_000 } });
+    const events: StoreEvent[] = [];
+    store.onStoreEvent((e) => events.push(e));
+    // More renewals than the fleet's budget allows: with no Redis to count them, none waits.
+    for (const scope of ['a', 'b', 'c']) {
+      const renewal = scriptedRenewal({ fetch: async () => makeToken(scope) });
+      expect((await store.coordinate(scope, renewal)).source).toBe('fetch');
+      expect(renewal.bases).toEqual([undefined]);
+    }
+    expect(events).toEqual([{ kind: 'degraded', detail: expect.stringMatching(new RegExp(`; rateLimit: ${RATE_LIMIT_SUSPENDED}$`)) }]);
+    await store.close();
   });
 });

@@ -370,6 +370,7 @@ export class TokenManager extends EventEmitter {
             isFresh: (candidate) =>
               candidate.accessToken !== current?.accessToken && this.#isFresh(candidate, flight.background),
             local: current,
+            get background() { return flight.background; },
             signal: this.#shutdown.signal,
           });
           return this.#accept(key, token, current, source === 'store' ? 'store' : flight.grant, flight);

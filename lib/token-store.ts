@@ -27,6 +27,12 @@ export interface Renewal {
   /** The token this process holds for the key, if any (expired, rejected or about to be). */
   local: Token | undefined;
   /**
+   * Whether no caller waits for this renewal (a refresh ahead of expiry). It turns false as soon as
+   * a caller starts waiting, so read it when it matters. A store with a shared budget on the token
+   * endpoint lets background renewals use only what waiting callers leave.
+   */
+  readonly background?: boolean;
+  /**
    * Aborted when the manager closes: a store that waits for another process stops waiting (the
    * manager's own `fetch` is aborted by then too).
    */

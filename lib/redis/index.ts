@@ -10,6 +10,7 @@ export {
   DEFAULT_COMMAND_TIMEOUT_MS,
   DEFAULT_POLL_INTERVAL_MS,
   type RedisTokenStoreOptions,
+  type RateLimitOptions,
 } from './options.js';
 export { ENTRY_GRACE_MS } from './shared-entries.js';
 export { clientHash } from './key-names.js';

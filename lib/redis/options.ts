@@ -36,10 +36,11 @@ export interface RedisTokenStoreOptions {
    */
   redis: Redis;
   /**
-   * The client id whose tokens this store keeps: key names are derived from its hash (the id itself
-   * never appears in Redis), so that two clients sharing one Redis never see each other's tokens.
-   * Optional: the TokenManager the store is given to passes its own. When given, it must equal the
-   * manager's `clientId`, or the manager's constructor throws.
+   * The client id whose tokens this store keeps: key names are derived from a hash of it and of the
+   * manager's token URL (neither appears in Redis), so that two clients, or two token endpoints of
+   * one client id, sharing one Redis never see each other's tokens. Optional: the TokenManager the
+   * store is given to passes its own. When given, it must equal the manager's `clientId`, or the
+   * manager's constructor throws.
    */
   clientId?: string;
   /**
@@ -77,6 +78,41 @@ export interface RedisTokenStoreOptions {
    * @default 100
    */
   pollInterval?: number;
+  /**
+   * A budget on the token endpoint shared by every process of the fleet (every store with the same
+   * prefix, client id and token URL): at most `limit` requests in any `interval` ms, counted in
+   * Redis with Redis's own clock. Waiting callers go first: background refreshes leave `reserve`
+   * requests of each interval to them. While Redis is unavailable, each process keeps to its own
+   * queue limits (`concurrency`, `intervalCap`) and says so in its `degraded` store event.
+   * See docs/fleet.md, "A budget for the whole fleet", to choose the figures.
+   * @example rateLimit: { limit: 40, interval: 1000 } // at most 40 token requests per second, fleet-wide
+   */
+  rateLimit?: RateLimitOptions;
+}
+
+/** The fleet-wide budget on the token endpoint; see {@link RedisTokenStoreOptions.rateLimit}. */
+export interface RateLimitOptions {
+  /**
+   * At most this many token requests in any `interval`, across the fleet. At least 2: a renewal
+   * that spends a refresh token counts as two requests, the refresh and the client-credentials
+   * request that follows when the refresh token is refused.
+   */
+  limit: number;
+  /** The window, in ms. */
+  interval: number;
+  /**
+   * How many requests of each interval only callers who wait for a token may use: background
+   * refreshes stop at `limit - reserve`. From 0 to `limit - 2`.
+   * @default Math.min(Math.ceil(limit / 4), limit - 2)
+   */
+  reserve?: number;
+}
+
+/** The validated rate limit. */
+export interface RateLimitSettings {
+  limit: number;
+  intervalMs: number;
+  reserve: number;
 }
 
 /** The validated settings a store runs with. */
@@ -90,6 +126,7 @@ export interface RedisStoreSettings {
   lockTtlMs: number;
   commandTimeoutMs: number;
   pollIntervalMs: number;
+  rateLimit: RateLimitSettings | undefined;
 }
 
 const KNOWN_OPTIONS = [
@@ -101,7 +138,31 @@ const KNOWN_OPTIONS = [
   'lockTtl',
   'commandTimeout',
   'pollInterval',
+  'rateLimit',
 ] as const;
+
+const RATE_LIMIT_OPTIONS = ['limit', 'interval', 'reserve'] as const;
+/** Above this, `rateLimit.limit` is no limit at all, and the budget's sorted set would grow large. */
+const MAX_RATE_LIMIT = 100_000;
+/** The longest `rateLimit.interval`, in ms: an hour. */
+const MAX_RATE_INTERVAL_MS = 3_600_000;
+
+function resolveRateLimit(value: unknown): RateLimitSettings | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigurationError('rateLimit', `Expected \`rateLimit\` to be an object { limit, interval } or undefined, got ${describe(value)}`);
+  }
+  const o = value as Record<string, unknown>;
+  rejectUnknownOptions('rateLimit', o, RATE_LIMIT_OPTIONS);
+  const limit = requireNumber('rateLimit.limit', o.limit, { min: 2, max: MAX_RATE_LIMIT, integer: true });
+  const intervalMs = requireNumber('rateLimit.interval', o.interval, { min: 1, max: MAX_RATE_INTERVAL_MS, integer: true });
+  const reserve = requireNumber('rateLimit.reserve', orDefault(o.reserve, Math.min(Math.ceil(limit / 4), limit - 2)), {
+    min: 0,
+    max: limit - 2,
+    integer: true,
+  });
+  return { limit, intervalMs, reserve };
+}
 
 /** What the store calls on the client; checked by shape, so that ioredis is never loaded here. */
 const CLIENT_METHODS = ['get', 'set', 'eval', 'duplicate'] as const;
@@ -165,5 +226,6 @@ export function resolveRedisStoreOptions(options: RedisTokenStoreOptions): Redis
       integer: true,
     }),
     pollIntervalMs,
+    rateLimit: resolveRateLimit(o.rateLimit),
   };
 }

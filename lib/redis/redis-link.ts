@@ -41,6 +41,21 @@ export interface RedisLinkOptions {
   now?: () => number;
 }
 
+/** How {@link RedisLink.run} treats one command. */
+export interface RunOptions<T> {
+  /**
+   * Send it even while a recent failure holds other commands back, whatever the connection's
+   * state, and after close: for clean-up that must reach Redis (a lock release), since nothing else
+   * would undo what it undoes. The caller still waits no longer than the command timeout.
+   */
+  always?: boolean;
+  /**
+   * Called with the answer when the command succeeds after the caller gave up on it (Redis ran it
+   * late): for a command whose effect must be undone if nobody is left to use it (a lock taken).
+   */
+  onLate?: (value: T) => void;
+}
+
 /** One ioredis client, seen through timeouts and a degraded flag. */
 export class RedisLink {
   readonly #redis: Redis;
@@ -73,16 +88,16 @@ export class RedisLink {
   /**
    * Runs `command` (named `label` in reports) on Redis, or returns {@link UNAVAILABLE} at once when
    * the client is down, when a recent failure holds further probes back, or after the store
-   * closed; or when the command fails or outlives the timeout.
+   * closed (unless `always`); or when the command fails or outlives the timeout.
    */
-  async run<T>(label: string, command: (redis: Redis) => Promise<T>): Promise<T | Unavailable> {
-    if (this.#closed) return UNAVAILABLE;
+  async run<T>(label: string, command: (redis: Redis) => Promise<T>, { always = false, onLate }: RunOptions<T> = {}): Promise<T | Unavailable> {
+    if (this.#closed && !always) return UNAVAILABLE;
     const status = this.#redis.status;
-    if (status !== 'ready' && (this.#degraded || !CONNECTING.has(status))) {
+    if (!always && status !== 'ready' && (this.#degraded || !CONNECTING.has(status))) {
       this.#fail(`connection ${status}`);
       return UNAVAILABLE;
     }
-    if (this.#degraded) {
+    if (this.#degraded && !always) {
       const now = this.#now();
       if (now < this.#probeAt) return UNAVAILABLE;
       this.#probeAt = now + PROBE_INTERVAL_MS; // one probe at a time
@@ -104,6 +119,8 @@ export class RedisLink {
       }
       return outcome.value;
     }
+    // Given up on, but Redis may still run it: whoever must undo its effect hears of it.
+    if (outcome.timedOut && onLate !== undefined) pending.then(onLate, () => {});
     this.#fail(outcome.timedOut ? `${label}: no answer within ${this.#timeoutMs} ms` : `${label}: ${reasonOf(outcome.error)}`);
     return UNAVAILABLE;
   }

@@ -8,27 +8,24 @@
  * its token. Redis trouble never fails a renewal: the store then works alone, and says so.
  */
 import { inspect } from 'node:util';
-import { AbortError, ConfigurationError } from '../errors.js';
+import { ConfigurationError } from '../errors.js';
 import { LruTokenStore } from '../lru-store.js';
 import type { Token } from '../token.js';
 import type { EvictionListener, Renewal, RenewalResult, StoreEvent, TokenStore } from '../token-store.js';
 import { EntryCodec } from './entry-codec.js';
-import { clientHash, KeyNames, type ScopeKeys } from './key-names.js';
+import { FleetBudget } from './fleet-budget.js';
+import { FleetRenewal } from './fleet-renewal.js';
+import { clientHash, KeyNames } from './key-names.js';
 import { resolveRedisStoreOptions, type RedisStoreSettings, type RedisTokenStoreOptions } from './options.js';
-import { RedisLink, UNAVAILABLE } from './redis-link.js';
+import { RedisLink } from './redis-link.js';
 import { RenewalLock } from './renewal-lock.js';
 import { SharedEntries } from './shared-entries.js';
 import { WriteSignal } from './write-signal.js';
 
-/**
- * A process waiting for another one's renewal gives up coordinating after this many lock
- * lifetimes: enough to see a dead holder's lock expire and take over; past it, the holder is alive
- * but slow, and the waiter gets its own token with client credentials (spending no shared refresh
- * token), so that a caller's wait stays bounded.
- */
-const MAX_WAIT_LOCK_TTLS = 2;
-
 const noop = () => {};
+
+/** What a `degraded` event adds when the store has a `rateLimit`. */
+export const RATE_LIMIT_SUSPENDED = 'suspended, each process keeps to its own queue limits until Redis answers';
 
 /**
  * A token store shared through Redis (ioredis), for a fleet of workers with the same client.
@@ -51,11 +48,17 @@ const noop = () => {};
 export class RedisTokenStore implements TokenStore {
   readonly #settings: RedisStoreSettings;
   readonly #local: LruTokenStore;
-  /** Key names and the write signal depend on the client id: set by the constructor or bind(). */
-  #client: { id: string; names: KeyNames; signal: WriteSignal } | undefined;
+  /** The client id: from the `clientId` option, or from the manager in bind(). */
+  #clientId: string | undefined;
+  /** The manager's token URL, from bind(): key names hold it (hashed) with the client id. */
+  #tokenUrl: URL | undefined;
+  /** Key names and the write signal, fixed at first use (see `#bound`). */
+  #client: { names: KeyNames; signal: WriteSignal } | undefined;
   readonly #link: RedisLink;
   readonly #entries: SharedEntries;
-  readonly #lock: RenewalLock;
+  /** The protocol of a renewal across the fleet: lock, budget, holder and waiter. */
+  readonly #protocol: FleetRenewal;
+  readonly #rateLimited: boolean;
   readonly #encrypted: boolean;
   readonly #listeners: ((event: StoreEvent) => void)[] = [];
   /** Tokens that coordinate() read from Redis or wrote there: save() has nothing to share for them. */
@@ -72,19 +75,29 @@ export class RedisTokenStore implements TokenStore {
     const codec = new EntryCodec(s.encryptionKey);
     this.#encrypted = codec.encrypted;
     this.#entries = new SharedEntries(this.#link, codec, report);
-    this.#lock = new RenewalLock(this.#link, s.lockTtlMs);
-    if (s.clientId !== undefined) this.#client = this.#clientOf(s.clientId);
+    this.#rateLimited = s.rateLimit !== undefined;
+    this.#protocol = new FleetRenewal({
+      entries: this.#entries,
+      lock: new RenewalLock(this.#link, s.lockTtlMs),
+      budget: s.rateLimit === undefined ? undefined : new FleetBudget(this.#link, s.rateLimit, s.lockTtlMs),
+      lockTtlMs: s.lockTtlMs,
+      pollIntervalMs: s.pollIntervalMs,
+      shared: (token) => this.#shared.add(token),
+    });
+    this.#clientId = s.clientId;
   }
 
-  #clientOf(id: string): { id: string; names: KeyNames; signal: WriteSignal } {
-    const names = new KeyNames(this.#settings.keyPrefix, id);
-    return { id, names, signal: new WriteSignal(this.#settings.redis, names.channel) };
-  }
-
-  /** The client's key names and signal; the manager binds the store before it uses it. */
+  /**
+   * The key names and signal of this store's namespace (client id and token URL). The manager binds
+   * the store in its constructor, before any use; from then on the namespace never changes.
+   */
   get #bound(): { names: KeyNames; signal: WriteSignal } {
     if (this.#client === undefined) {
-      throw new ConfigurationError('store', 'Expected the RedisTokenStore to be given to a TokenManager (or a `clientId`) before use');
+      if (this.#clientId === undefined) {
+        throw new ConfigurationError('store', 'Expected the RedisTokenStore to be given to a TokenManager (or a `clientId`) before use');
+      }
+      const names = new KeyNames(this.#settings.keyPrefix, this.#clientId, this.#tokenUrl);
+      this.#client = { names, signal: new WriteSignal(this.#settings.redis, names.channel) };
     }
     return this.#client;
   }
@@ -126,21 +139,28 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /**
-   * Takes the manager's client id, which key names hold (hashed). With a `clientId` option, refuses a
-   * manager of another client: a mismatch (a typo, a copied config) would share one client's tokens
-   * with another.
+   * Takes the manager's client id and token URL, which key names hold (hashed): two managers of one
+   * client id but different token endpoints (staging, production) sharing a Redis and a prefix
+   * never see each other's tokens. With a `clientId` option, refuses a manager of another client: a
+   * mismatch (a typo, a copied config) would share one client's tokens with another. Refuses a
+   * second endpoint once the namespace is in use: a store serves one endpoint.
    */
   bind(client: { clientId: string; tokenUrl: URL }): void {
-    if (this.#client === undefined) {
-      this.#client = this.#clientOf(client.clientId);
-      return;
-    }
-    if (client.clientId !== this.#client.id) {
+    if (this.#clientId !== undefined && client.clientId !== this.#clientId) {
       throw new ConfigurationError(
         'store',
         'Expected the RedisTokenStore `clientId` to equal the TokenManager `clientId`: key names hold it, and tokens must never cross clients',
       );
     }
+    const otherEndpoint = this.#tokenUrl !== undefined && this.#tokenUrl.href !== client.tokenUrl.href;
+    if (otherEndpoint || (this.#client !== undefined && this.#client.names.hash !== clientHash(client.clientId, client.tokenUrl))) {
+      throw new ConfigurationError(
+        'store',
+        'Expected the RedisTokenStore to serve one token endpoint: it is already in use for another `tokenUrl` (give each TokenManager a store of its own)',
+      );
+    }
+    this.#clientId = client.clientId;
+    this.#tokenUrl = client.tokenUrl;
   }
 
   onStoreEvent(listener: (event: StoreEvent) => void): void {
@@ -151,34 +171,9 @@ export class RedisTokenStore implements TokenStore {
    * One renewal for the fleet: a fresh token from Redis, or the token this process fetched as the
    * lock holder (or alone, when Redis is unavailable). Never rejects because of Redis.
    */
-  async coordinate(key: string, renewal: Renewal): Promise<RenewalResult> {
-    const { names, signal: writes } = this.#bound;
-    const keys = names.of(key);
-    // A copy read from Redis is never the same object as the local token: compare the token itself,
-    // so that the token the API just rejected is not taken back from Redis.
-    const usable = (token: Token | undefined): token is Token =>
-      token !== undefined && token.accessToken !== renewal.local?.accessToken && renewal.isFresh(token);
-    const { signal } = renewal;
-    const deadline = Date.now() + this.#settings.lockTtlMs * MAX_WAIT_LOCK_TTLS;
-    for (;;) {
-      if (signal?.aborted) throw new AbortError(signal.reason);
-      // Listen before reading, so that a write between the read and the wait wakes this one.
-      const wait = writes.next(keys.entry, this.#settings.pollIntervalMs);
-      signal?.addEventListener('abort', wait.cancel, { once: true });
-      try {
-        const read = await this.#entries.read(keys);
-        if (read === UNAVAILABLE) return await this.#alone(renewal);
-        if (usable(read.token)) return this.#fromStore(read.token);
-        const fence = await this.#lock.acquire(keys);
-        if (fence === UNAVAILABLE) return await this.#alone(renewal);
-        if (fence !== undefined) return await this.#renewAsHolder(keys, fence, renewal, usable);
-        if (Date.now() >= deadline) return await this.#renewUncoordinated(keys, read.version, renewal);
-        await wait.promise;
-      } finally {
-        wait.cancel();
-        signal?.removeEventListener('abort', wait.cancel);
-      }
-    }
+  coordinate(key: string, renewal: Renewal): Promise<RenewalResult> {
+    const { names, signal } = this.#bound;
+    return this.#protocol.renew(names, signal, key, renewal);
   }
 
   /** Stops the store's own pub/sub connection and timers, and empties the LRU. Leaves `redis` open. */
@@ -200,7 +195,7 @@ export class RedisTokenStore implements TokenStore {
   toJSON(): Record<string, unknown> {
     return {
       keyPrefix: this.#settings.keyPrefix,
-      client: this.#client === undefined ? undefined : clientHash(this.#client.id),
+      client: this.#clientId === undefined ? undefined : (this.#client?.names.hash ?? clientHash(this.#clientId, this.#tokenUrl)),
       encrypted: this.#encrypted,
       degraded: this.#link.degraded,
       cached: this.size,
@@ -208,55 +203,12 @@ export class RedisTokenStore implements TokenStore {
     };
   }
 
-  // ── the protocol ──────────────────────────────────────────────────────────────────────────────
-
-  /**
-   * This process holds the lock: read again (a holder may have written between our read and our
-   * lock), else fetch from the shared token — only a lock holder spends a shared refresh token;
-   * with no shared token, client credentials (never a local refresh token, which the fleet may
-   * have rotated since) — then write it if no newer token was written meanwhile.
-   */
-  async #renewAsHolder(
-    keys: ScopeKeys,
-    fence: string,
-    renewal: Renewal,
-    usable: (token: Token | undefined) => token is Token,
-  ): Promise<RenewalResult> {
-    const stopKeepAlive = this.#lock.keepAlive(keys, fence);
-    try {
-      const read = await this.#entries.read(keys);
-      if (read === UNAVAILABLE) return await this.#alone(renewal);
-      if (usable(read.token)) return this.#fromStore(read.token);
-      const token = await renewal.fetch(read.token);
-      // Refused means a newer token is there: this one is still valid, so it is used here anyway.
-      const written = await this.#entries.write(keys, this.#bound.names.channel, read.version, token);
-      if (written !== UNAVAILABLE) this.#shared.add(token);
-      return { token, source: 'fetch' };
-    } finally {
-      stopKeepAlive();
-      await this.#lock.release(keys, fence, this.#bound.names.channel);
-    }
-  }
-
-  /** Waited past the bound for a live but slow holder: fetch with client credentials, write if still newest. */
-  async #renewUncoordinated(keys: ScopeKeys, readVersion: number, renewal: Renewal): Promise<RenewalResult> {
-    const token = await renewal.fetch(undefined);
-    const written = await this.#entries.write(keys, this.#bound.names.channel, readVersion, token);
-    if (written !== UNAVAILABLE) this.#shared.add(token);
-    return { token, source: 'fetch' };
-  }
-
-  /** Redis is unavailable: renew as a store of one process would (save() shares it later if it can). */
-  async #alone(renewal: Renewal): Promise<RenewalResult> {
-    return { token: await renewal.fetch(renewal.local), source: 'fetch' };
-  }
-
-  #fromStore(token: Token): RenewalResult {
-    this.#shared.add(token);
-    return { token, source: 'store' };
-  }
-
-  #report(event: StoreEvent): void {
+  #report(news: StoreEvent): void {
+    // Without Redis there is no fleet-wide budget: say so where the loss of Redis is reported.
+    const event =
+      news.kind === 'degraded' && this.#rateLimited
+        ? { ...news, detail: `${news.detail}; rateLimit: ${RATE_LIMIT_SUSPENDED}` }
+        : news;
     for (const listener of this.#listeners) {
       try {
         listener(event);

@@ -20,17 +20,32 @@ export class RenewalLock {
     this.#ttlMs = ttlMs;
   }
 
-  /** Takes the lock: its fence when taken, undefined when another process holds it. */
-  async acquire(keys: ScopeKeys): Promise<string | undefined | Unavailable> {
+  /**
+   * Takes the lock: its fence when taken, undefined when another process holds it. When Redis
+   * answers too late, the `SET NX` may still have taken the lock after this process moved on: with
+   * a fence nobody else knows, the fleet would wait `lockTtl` for it. So a late `OK` is released at
+   * once (and announced on `channel`).
+   */
+  async acquire(keys: ScopeKeys, channel: string): Promise<string | undefined | Unavailable> {
     const fence = randomBytes(16).toString('hex');
-    const reply = await this.#link.run('SET NX', (redis) => redis.set(keys.lock, fence, 'PX', this.#ttlMs, 'NX'));
+    const reply = await this.#link.run('SET NX', (redis) => redis.set(keys.lock, fence, 'PX', this.#ttlMs, 'NX'), {
+      onLate: (late) => {
+        if (late === 'OK') void this.release(keys, fence, channel);
+      },
+    });
     if (reply === UNAVAILABLE) return UNAVAILABLE;
     return reply === 'OK' ? fence : undefined;
   }
 
-  /** Releases the lock if it still holds `fence`, and announces it on `channel`. Never throws. */
+  /**
+   * Releases the lock if it still holds `fence`, and announces it on `channel`. Never throws. Always
+   * sent, even while a recent failure holds other commands back: a holder whose write just timed
+   * out would otherwise leave its lock to expire, and the fleet would wait `lockTtl` for the scope.
+   */
   async release(keys: ScopeKeys, fence: string, channel: string): Promise<void> {
-    await this.#link.run('EVAL release', (redis) => redis.eval(RELEASE_LOCK, 1, keys.lock, fence, channel, keys.entry));
+    await this.#link.run('EVAL release', (redis) => redis.eval(RELEASE_LOCK, 1, keys.lock, fence, channel, keys.entry), {
+      always: true,
+    });
   }
 
   /**

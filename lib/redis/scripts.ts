@@ -1,5 +1,6 @@
 /**
- * The Lua scripts, each atomic in Redis. Each touches one key, so they also run on a cluster.
+ * The Lua scripts, each atomic in Redis. Each touches one key (KEYS[1]; a PUBLISH names a
+ * channel, not a key), so they also run on a cluster.
  */
 
 /**
@@ -39,4 +40,48 @@ return 1
 export const EXTEND_LOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
+`;
+
+/**
+ * Takes `cost` requests from the fleet's budget, atomically, on Redis's clock (TIME): no process's
+ * own clock is ever used, so a process whose clock is off cannot widen the window.
+ * KEYS[1] the budget: a sorted set of requests, each scored with the instant its slot frees.
+ * ARGV: the cap for this caller (the limit, or less for a background refresh), cost, interval,
+ * lease, member prefix. Slots that have freed are dropped; when `cost` more fit under the cap, they
+ * are added, held for interval + lease (until the holder settles them), and {1, 0} is returned.
+ * Otherwise {0, ms}: the time until enough slots free, as far as the set knows (a slot still on its
+ * lease may free sooner, when its request is settled).
+ */
+export const TAKE_BUDGET = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local used = redis.call('ZCARD', KEYS[1])
+local cap = tonumber(ARGV[1])
+local cost = tonumber(ARGV[2])
+local hold = tonumber(ARGV[3]) + tonumber(ARGV[4])
+if used + cost <= cap then
+  for i = 1, cost do redis.call('ZADD', KEYS[1], now + hold, ARGV[5] .. ':' .. i) end
+  redis.call('PEXPIRE', KEYS[1], hold)
+  return {1, 0}
+end
+local slot = redis.call('ZRANGE', KEYS[1], used + cost - cap - 1, used + cost - cap - 1, 'WITHSCORES')
+local wait = 1
+if slot[2] then wait = math.max(1, tonumber(slot[2]) - now) end
+return {0, wait}
+`;
+
+/**
+ * Settles requests taken from the budget: each slot now frees `interval` ms after this instant
+ * (Redis's clock), its request having reached the endpoint by now. KEYS[1] the budget; ARGV:
+ * interval, then the members. A slot whose lease already ran out is put back: its request may have
+ * reached the endpoint late, and counts until interval after now.
+ */
+export const SETTLE_BUDGET = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now + interval, ARGV[i]) end
+if redis.call('PTTL', KEYS[1]) < interval then redis.call('PEXPIRE', KEYS[1], interval) end
+return 1
 `;

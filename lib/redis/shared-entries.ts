@@ -3,7 +3,7 @@
  * be used is reported once (as `rejected`) and read as absent.
  */
 import type { StoreEvent } from '../token-store.js';
-import type { Token } from '../token.js';
+import { MAX_EXPIRES_IN_SECONDS, type Token } from '../token.js';
 import type { EntryCodec } from './entry-codec.js';
 import type { ScopeKeys } from './key-names.js';
 import { UNAVAILABLE, type RedisLink, type Unavailable } from './redis-link.js';
@@ -15,6 +15,23 @@ import { WRITE_IF_VERSION } from './scripts.js';
  * clock difference between machines cannot drop an entry before its token stops being used.
  */
 export const ENTRY_GRACE_MS = 60_000;
+
+/**
+ * The longest lifetime an entry is ever given, in ms: the library's cap on a token's lifetime, plus
+ * the grace. Nothing a token says (an `exp` far in the future) makes a write carry more.
+ */
+export const MAX_ENTRY_TTL_MS = MAX_EXPIRES_IN_SECONDS * 1000 + ENTRY_GRACE_MS;
+
+/**
+ * The `PX` of an entry for `token`: its remaining life (never more than its lifetime) plus the
+ * grace, a whole number of ms within [ENTRY_GRACE_MS, MAX_ENTRY_TTL_MS]; or undefined when the token's
+ * expiry is not a finite number, which no reader would accept (the value would be read as invalid).
+ */
+export function entryTtlMs(token: Token, now: number): number | undefined {
+  if (!Number.isFinite(token.expiresIn) || !Number.isFinite(token.expiresAt) || !Number.isFinite(token.issuedAt)) return undefined;
+  const left = Math.min(Math.max(token.expiresAt - now, 0), token.expiresIn * 1000);
+  return Math.min(Math.ceil(left) + ENTRY_GRACE_MS, MAX_ENTRY_TTL_MS);
+}
 
 /** How many (entry, version) pairs are remembered as already reported, so a bad value is reported once. */
 const MAX_REMEMBERED_REJECTIONS = 1_000;
@@ -59,13 +76,14 @@ export class SharedEntries {
 
   /**
    * Writes `token` as the successor of version `readVersion` (0: the entry was absent), unless
-   * another writer got there first. Announces the write on `channel`. Returns whether it was written.
+   * another writer got there first. Announces the write on `channel`. Returns whether it was written:
+   * a token whose expiry is not a finite number is never written (see {@link entryTtlMs}).
    */
   async write(keys: ScopeKeys, channel: string, readVersion: number, token: Token): Promise<boolean | Unavailable> {
+    const px = entryTtlMs(token, this.#now());
+    if (px === undefined) return false;
     const version = Math.max(readVersion, 0) + 1;
     const value = this.#codec.encode(keys.entry, version, token);
-    const lifetimeMs = token.expiresIn * 1000;
-    const px = Math.ceil(Math.min(Math.max(token.expiresAt - this.#now(), 0), lifetimeMs)) + ENTRY_GRACE_MS;
     const written = await this.#link.run('EVAL write', (redis) =>
       redis.eval(WRITE_IF_VERSION, 1, keys.entry, String(readVersion), value, String(px), channel, keys.entry),
     );

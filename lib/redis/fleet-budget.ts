@@ -1,0 +1,91 @@
+/**
+ * The fleet's budget on the token endpoint (`rateLimit`): at most `limit` requests in any
+ * `interval` ms, across every process of one namespace. Kept in one sorted set in Redis and changed
+ * only by scripts that read Redis's clock, so that processes whose clocks disagree still count in
+ * one window.
+ *
+ * A request holds its slot from the moment it is granted until `interval` after it is settled
+ * (its answer came back, so it reached the endpoint by then). Counting from the grant alone would
+ * let a request granted early but delayed on its way (a busy event loop, a slow network) land in
+ * the same window at the endpoint as one granted a full interval later. Until it is settled, a
+ * slot is held on a lease: a process that dies mid-request frees its slots after
+ * `interval + lease`.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Token } from '../token.js';
+import type { RateLimitSettings } from './options.js';
+import { UNAVAILABLE, type RedisLink, type Unavailable } from './redis-link.js';
+import { SETTLE_BUDGET, TAKE_BUDGET } from './scripts.js';
+
+/**
+ * An unsettled request holds its slot for at least this long past `interval` (the store's `lockTtl`
+ * when longer): far more than a granted request takes to reach the endpoint, even on a busy machine.
+ */
+const MIN_LEASE_MS = 5_000;
+
+/**
+ * How many token requests a renewal from `base` may make: with a refresh token, two (the refresh,
+ * and the client-credentials request the manager falls back to when the refresh token is refused);
+ * without, one.
+ */
+export function costOf(base: Token | undefined): number {
+  return base?.refreshToken === undefined ? 1 : 2;
+}
+
+/** Requests taken from the budget, to settle once they are answered, or to give back unused. */
+export interface BudgetGrant {
+  /** How many requests it covers. */
+  readonly cost: number;
+  /** Their members in the sorted set. */
+  readonly members: readonly string[];
+}
+
+/** The answer of one attempt: the grant, or how long until enough slots free, as far as Redis knows. */
+export type BudgetAttempt = { grant: BudgetGrant } | { waitMs: number };
+
+export class FleetBudget {
+  readonly #link: RedisLink;
+  readonly #settings: RateLimitSettings;
+  readonly #leaseMs: number;
+
+  /** `lockTtlMs`: the store's lock lifetime, which the lease of an unsettled request is at least. */
+  constructor(link: RedisLink, settings: RateLimitSettings, lockTtlMs: number) {
+    this.#link = link;
+    this.#settings = settings;
+    this.#leaseMs = Math.max(lockTtlMs, MIN_LEASE_MS);
+  }
+
+  /** The window, in ms. */
+  get intervalMs(): number {
+    return this.#settings.intervalMs;
+  }
+
+  /**
+   * One attempt at `cost` requests from the budget at `key`. A background refresh may only fill the
+   * window up to `limit - reserve`; a renewal a caller waits for may fill it up to `limit`.
+   */
+  async take(key: string, cost: number, background: boolean): Promise<BudgetAttempt | Unavailable> {
+    const { limit, reserve, intervalMs } = this.#settings;
+    const cap = background ? limit - reserve : limit;
+    const prefix = randomBytes(12).toString('hex');
+    const reply = await this.#link.run('EVAL budget', (redis) =>
+      redis.eval(TAKE_BUDGET, 1, key, String(cap), String(cost), String(intervalMs), String(this.#leaseMs), prefix),
+    );
+    if (reply === UNAVAILABLE) return UNAVAILABLE;
+    const [granted, waitMs] = reply as [number, number];
+    if (granted !== 1) return { waitMs: Math.max(1, Number(waitMs)) };
+    return { grant: { cost, members: Array.from({ length: cost }, (_, i) => `${prefix}:${i + 1}`) } };
+  }
+
+  /** The requests of `grant` were answered: their slots free `interval` from now. Always sent. */
+  async settle(key: string, grant: BudgetGrant): Promise<void> {
+    await this.#link.run('EVAL settle', (redis) => redis.eval(SETTLE_BUDGET, 1, key, String(this.#settings.intervalMs), ...grant.members), {
+      always: true,
+    });
+  }
+
+  /** The requests of `grant` were never sent: their slots free now. Always sent. */
+  async giveBack(key: string, grant: BudgetGrant): Promise<void> {
+    await this.#link.run('ZREM budget', (redis) => redis.zrem(key, ...grant.members), { always: true });
+  }
+}

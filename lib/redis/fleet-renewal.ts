@@ -1,0 +1,203 @@
+/**
+ * The protocol of one renewal across the fleet (docs/fleet.md, "The protocol"): read the shared
+ * entry; else take the fleet's budget (with `rateLimit`) and the scope's lock; as the holder, read
+ * again, fetch, write, release; as a waiter, wait for the holder's announcement. Redis trouble never
+ * fails a renewal: the process then renews alone.
+ */
+import { AbortError } from '../errors.js';
+import type { Token } from '../token.js';
+import type { Renewal, RenewalResult } from '../token-store.js';
+import { costOf, type BudgetGrant, type FleetBudget } from './fleet-budget.js';
+import type { KeyNames, ScopeKeys } from './key-names.js';
+import { UNAVAILABLE } from './redis-link.js';
+import type { RenewalLock } from './renewal-lock.js';
+import type { SharedEntries } from './shared-entries.js';
+import type { WriteSignal } from './write-signal.js';
+
+/**
+ * A process waiting for another one's renewal gives up coordinating after this many lock
+ * lifetimes: enough to see a dead holder's lock expire and take over; past it, the holder is alive
+ * but slow, and the waiter gets its own token with client credentials (spending no shared refresh
+ * token), so that a caller's wait stays bounded.
+ */
+const MAX_WAIT_LOCK_TTLS = 2;
+
+/** What the protocol works with; owned by the store. */
+export interface FleetRenewalParts {
+  entries: SharedEntries;
+  lock: RenewalLock;
+  budget: FleetBudget | undefined;
+  lockTtlMs: number;
+  pollIntervalMs: number;
+  /** Marks a token as read from Redis or written there: the store's save() has nothing to share for it. */
+  shared(token: Token): void;
+}
+
+/** The namespace of one renewal: its key names, and the signal of writes to them. */
+interface Scope {
+  names: KeyNames;
+  writes: WriteSignal;
+  keys: ScopeKeys;
+}
+
+export class FleetRenewal {
+  readonly #p: FleetRenewalParts;
+
+  constructor(parts: FleetRenewalParts) {
+    this.#p = parts;
+  }
+
+  /** One renewal of `key` for the fleet. Never rejects because of Redis. */
+  async renew(names: KeyNames, writes: WriteSignal, key: string, renewal: Renewal): Promise<RenewalResult> {
+    const scope: Scope = { names, writes, keys: names.of(key) };
+    const { keys } = scope;
+    const { entries, lock, budget } = this.#p;
+    // A copy read from Redis is never the same object as the local token: compare the token itself,
+    // so that the token the API just rejected is not taken back from Redis.
+    const usable = (token: Token | undefined): token is Token =>
+      token !== undefined && token.accessToken !== renewal.local?.accessToken && renewal.isFresh(token);
+    const { signal } = renewal;
+    /** Since when this process waits for another one's lock; a wait for budget starts it again. */
+    let lockWaitSince: number | undefined;
+    for (;;) {
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      // Listen before reading, so that a write between the read and the wait wakes this one.
+      const wait = writes.next(keys.entry, this.#p.pollIntervalMs);
+      signal?.addEventListener('abort', wait.cancel, { once: true });
+      /** Budget taken in this turn and not yet handed on: given back when the turn ends. */
+      let grant: BudgetGrant | undefined;
+      try {
+        const read = await entries.read(keys);
+        if (read === UNAVAILABLE) return await this.#alone(renewal);
+        if (usable(read.token)) return this.#fromStore(read.token);
+        if (budget !== undefined) {
+          // Before the lock, so that a lock is only held while its request can be sent.
+          const attempt = await budget.take(names.budget, costOf(read.token), renewal.background === true);
+          if (attempt === UNAVAILABLE) return await this.#alone(renewal);
+          if ('waitMs' in attempt) {
+            lockWaitSince = undefined;
+            await this.#waitForBudget(scope, attempt.waitMs, signal);
+            continue;
+          }
+          grant = attempt.grant;
+        }
+        const fence = await lock.acquire(keys, names.channel);
+        const handOn = grant;
+        if (fence === UNAVAILABLE) {
+          grant = undefined;
+          return await this.#alone(renewal, names, handOn);
+        }
+        if (fence !== undefined) {
+          grant = undefined;
+          return await this.#renewAsHolder(scope, fence, renewal, usable, handOn);
+        }
+        lockWaitSince ??= Date.now();
+        if (Date.now() >= lockWaitSince + this.#p.lockTtlMs * MAX_WAIT_LOCK_TTLS) {
+          grant = undefined;
+          return await this.#renewUncoordinated(scope, read.version, renewal, handOn);
+        }
+        // Not this process's turn: the budget goes back while it waits for the holder.
+        grant = undefined;
+        if (handOn !== undefined) await budget?.giveBack(names.budget, handOn);
+        await wait.promise;
+      } finally {
+        wait.cancel();
+        signal?.removeEventListener('abort', wait.cancel);
+        if (grant !== undefined) void budget?.giveBack(names.budget, grant);
+      }
+    }
+  }
+
+  /**
+   * No budget left for now: wait until Redis expects a slot to free (a slot whose request is still
+   * out may free sooner, so at most `pollInterval` then), or until another process writes the entry.
+   */
+  async #waitForBudget({ writes, keys }: Scope, waitMs: number, signal: AbortSignal | undefined): Promise<void> {
+    const exact = waitMs <= (this.#p.budget?.intervalMs ?? 0);
+    const wait = writes.next(keys.entry, exact ? waitMs : Math.min(waitMs, this.#p.pollIntervalMs));
+    signal?.addEventListener('abort', wait.cancel, { once: true });
+    try {
+      await wait.promise;
+    } finally {
+      signal?.removeEventListener('abort', wait.cancel);
+    }
+  }
+
+  /**
+   * This process holds the lock: read again (a holder may have written between our read and our
+   * lock), else fetch from the shared token — only a lock holder spends a shared refresh token;
+   * with no shared token, client credentials (never a local refresh token, which the fleet may
+   * have rotated since) — then write it if no newer token was written meanwhile.
+   */
+  async #renewAsHolder(
+    { names, keys }: Scope,
+    fence: string,
+    renewal: Renewal,
+    usable: (token: Token | undefined) => token is Token,
+    grant: BudgetGrant | undefined,
+  ): Promise<RenewalResult> {
+    const stopKeepAlive = this.#p.lock.keepAlive(keys, fence);
+    let fetched = false;
+    try {
+      const read = await this.#p.entries.read(keys);
+      if (read === UNAVAILABLE) {
+        fetched = true;
+        return await this.#alone(renewal);
+      }
+      if (usable(read.token)) return this.#fromStore(read.token);
+      // The budget taken covers one request only when the entry had no refresh token: if one was
+      // written since, client credentials (exactly one request) keep within it.
+      const base = grant !== undefined && grant.cost < costOf(read.token) ? undefined : read.token;
+      fetched = true;
+      const token = await renewal.fetch(base);
+      // Refused means a newer token is there: this one is still valid, so it is used here anyway.
+      const written = await this.#p.entries.write(keys, names.channel, read.version, token);
+      if (written !== UNAVAILABLE) this.#p.shared(token);
+      return { token, source: 'fetch' };
+    } finally {
+      stopKeepAlive();
+      await Promise.all([this.#p.lock.release(keys, fence, names.channel), this.#endGrant(names, grant, fetched)]);
+    }
+  }
+
+  /** Waited past the bound for a live but slow holder: fetch with client credentials, write if still newest. */
+  async #renewUncoordinated(
+    { names, keys }: Scope,
+    readVersion: number,
+    renewal: Renewal,
+    grant: BudgetGrant | undefined,
+  ): Promise<RenewalResult> {
+    try {
+      const token = await renewal.fetch(undefined);
+      const written = await this.#p.entries.write(keys, names.channel, readVersion, token);
+      if (written !== UNAVAILABLE) this.#p.shared(token);
+      return { token, source: 'fetch' };
+    } finally {
+      await this.#endGrant(names, grant, true);
+    }
+  }
+
+  /** Settles the budget a renewal used (its requests were answered), or gives it back unused. */
+  async #endGrant(names: KeyNames, grant: BudgetGrant | undefined, used: boolean): Promise<void> {
+    const { budget } = this.#p;
+    if (grant === undefined || budget === undefined) return;
+    await (used ? budget.settle(names.budget, grant) : budget.giveBack(names.budget, grant));
+  }
+
+  /**
+   * Redis is unavailable: renew as a store of one process would (save() shares it later if it can).
+   * Budget already taken is settled, in case Redis answers again: the request was made.
+   */
+  async #alone(renewal: Renewal, names?: KeyNames, grant?: BudgetGrant): Promise<RenewalResult> {
+    try {
+      return { token: await renewal.fetch(renewal.local), source: 'fetch' };
+    } finally {
+      if (names !== undefined) await this.#endGrant(names, grant, true);
+    }
+  }
+
+  #fromStore(token: Token): RenewalResult {
+    this.#p.shared(token);
+    return { token, source: 'store' };
+  }
+}
