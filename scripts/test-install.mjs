@@ -37,12 +37,21 @@ function check(condition, message) {
   if (!condition) throw new CheckFailed(message);
 }
 
+/**
+ * The environment of every command: this one, without what `npm run` adds about the repository
+ * (its root as `npm_config_local_prefix`, `INIT_CWD`), so that npm in the clone or a scratch
+ * project works on that directory and nothing else.
+ */
+const baseEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => !/^(npm_config_local_prefix|npm_package_|npm_lifecycle_|INIT_CWD$)/i.test(name)),
+);
+
 /** Runs a command, returns its stdout; on failure prints its output and throws. */
 function run(command, commandArgs, cwd, env = {}) {
   try {
     return execFileSync(command, commandArgs, {
       cwd,
-      env: { ...process.env, ...env },
+      env: { ...baseEnv, ...env },
       encoding: 'utf8',
       timeout: STEP_TIMEOUT_MS,
       stdio: ['ignore', 'pipe', 'pipe'],
