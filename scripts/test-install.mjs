@@ -65,6 +65,19 @@ function run(command, commandArgs, cwd, env = {}) {
   }
 }
 
+/**
+ * `npm` with one more attempt after a failure: a registry hiccup (EIDLETIMEOUT, ECONNRESET) is not
+ * the package's fault. A failure that repeats is reported with the second attempt's output.
+ */
+function npm(npmArgs, cwd, env = {}) {
+  try {
+    return run('npm', npmArgs, cwd, env);
+  } catch (error) {
+    log(`npm ${npmArgs[0]} failed once; trying again. First attempt: ${String(error.message).split('\n').slice(0, 3).join(' | ')}`);
+    return run('npm', npmArgs, cwd, env);
+  }
+}
+
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const commit = run('git', ['rev-parse', 'HEAD'], repo).trim();
 if (run('git', ['status', '--porcelain', '--untracked-files=no'], repo).trim() !== '') {
@@ -173,7 +186,7 @@ function scratchProject(root, name, spec, peers) {
   const project = join(root, name);
   mkdirSync(project);
   writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name, version: '1.0.0', private: true }, null, 2)}\n`);
-  run('npm', ['install', ...NPM_FLAGS, spec, ...peers], project);
+  npm(['install', ...NPM_FLAGS, spec, ...peers], project);
   return project;
 }
 
@@ -189,9 +202,9 @@ try {
   const peers = Object.entries(pkg.peerDependencies ?? {}).map(([name, range]) => `${name}@${range}`);
   log('cloned; installing its dependencies without scripts');
 
-  run('npm', ['ci', ...NPM_FLAGS, '--ignore-scripts'], clone);
+  npm(['ci', ...NPM_FLAGS, '--ignore-scripts'], clone);
   log('npm pack (its prepare script builds dist/)');
-  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', root, '--loglevel=error'], clone, { npm_config_foreground_scripts: 'false' }));
+  const packed = JSON.parse(npm(['pack', '--json', '--pack-destination', root, '--loglevel=error'], clone, { npm_config_foreground_scripts: 'false' }));
   const tarball = join(root, packed[0].filename);
   log(`  ${packed[0].filename}: ${packed[0].entryCount} files, ${packed[0].size} bytes packed, ${packed[0].unpackedSize} unpacked`);
   check(packed[0].files.some((file) => file.path === 'dist/index.js'), 'the tarball has no dist/index.js');
