@@ -46,17 +46,21 @@ const allRuns: Promise<CliResult>[] = [];
 /** The test process's environment without jest's NODE_OPTIONS and without any real FLUX_* value. */
 function baseEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const name of ['NODE_OPTIONS', 'FLUX_TOKEN_URL', 'FLUX_CLIENT_ID', 'FLUX_CLIENT_SECRET']) delete env[name];
+  for (const name of ['NODE_OPTIONS', 'FLUX_TOKEN_URL', 'FLUX_CLIENT_ID', 'FLUX_CLIENT_SECRET', 'FLUX_REFRESH_TOKEN']) delete env[name];
   return env;
 }
 
-/** Runs `flux-token ...args` to completion; never rejects, so that a failed run fails only its own test. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+/**
+ * Runs `flux-token ...args` to completion, with `stdin` piped in (none: an empty stdin); never
+ * rejects, so that a failed run fails only its own test. `next` jumps the queue: for a run that
+ * depends on another, started late, whose test would otherwise wait for every run queued before it.
+ */
+function cli(args: string[], env: Record<string, string> = {}, stdin?: string, { next = false } = {}): Promise<CliResult> {
   const run = (async () => {
-    if (slots.free === 0) await new Promise<void>((resolve) => slots.waiting.push(resolve));
+    if (slots.free === 0) await new Promise<void>((resolve) => (next ? slots.waiting.unshift(resolve) : slots.waiting.push(resolve)));
     else slots.free--;
     try {
-      return await spawnCli(args, env);
+      return await spawnCli(args, env, stdin);
     } finally {
       const next = slots.waiting.shift();
       if (next) next();
@@ -67,13 +71,15 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<CliResul
   return run;
 }
 
-function spawnCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+function spawnCli(args: string[], env: Record<string, string>, stdin: string | undefined): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli.ts', ...args], {
       cwd: ROOT,
       env: { ...baseEnv(), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    child.stdin.on('error', () => {}); // a CLI that exits before reading stdin closes the pipe
+    child.stdin.end(stdin ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -111,6 +117,17 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/** The entries of a help text's Options section, each on one line (commander wraps long ones). */
+function helpOptions(help: string): string[] {
+  const section = help.split(/^Options:\n/m)[1]?.split(/\n\n|^Commands:/m)[0] ?? '';
+  const entries: string[] = [];
+  for (const line of section.split('\n')) {
+    if (/^ {2}-/.test(line)) entries.push(line.trim());
+    else if (line.trim() !== '' && entries.length > 0) entries[entries.length - 1] += ` ${line.trim()}`;
+  }
+  return entries;
+}
+
 const SEED_SHAPE = {
   access_token: expect.stringMatching(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/),
   refresh_token: expect.stringMatching(/^[A-Za-z0-9+/]+=*$/),
@@ -124,15 +141,25 @@ describe('the flux-token CLI', () => {
   let runs: Record<string, Promise<CliResult>>;
   /** The refresh token spent by the `refresh` test, issued in-process. */
   let spentRefreshToken: string;
+  /** Refresh tokens for the runs that read it from stdin and from FLUX_REFRESH_TOKEN. */
+  let stdinRefreshToken: string;
+  let envRefreshToken: string;
 
   beforeAll(async () => {
     emulator = await startEmulator({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
     credentials = { FLUX_TOKEN_URL: emulator.tokenUrl, FLUX_CLIENT_ID: CLIENT_ID, FLUX_CLIENT_SECRET: CLIENT_SECRET };
-    const issued = await fetch(emulator.tokenUrl, {
-      method: 'POST',
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET, scope: 'refresher' }),
-    });
-    spentRefreshToken = ((await issued.json()) as { refresh_token: string }).refresh_token;
+    const issueRefreshToken = async (scope: string) => {
+      const issued = await fetch(emulator.tokenUrl, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET, scope }),
+      });
+      return ((await issued.json()) as { refresh_token: string }).refresh_token;
+    };
+    [spentRefreshToken, stdinRefreshToken, envRefreshToken] = await Promise.all([
+      issueRefreshToken('refresher'),
+      issueRefreshToken('stdin-refresher'),
+      issueRefreshToken('env-refresher'),
+    ]);
     const port = await closedPort();
 
     runs = {
@@ -141,6 +168,11 @@ describe('the flux-token CLI', () => {
       // The same refresh token twice, one after the other: the first spends it.
       refresh: cli(['refresh', '--refresh-token', spentRefreshToken], credentials),
       decodeSeed: cli(['decode', SEED_ACCESS_TOKEN]),
+      decodeStdin: cli(['decode', '-'], {}, `${SEED_ACCESS_TOKEN}\n`),
+      decodeEmptyStdin: cli(['decode', '-'], {}, ''),
+      refreshStdin: cli(['refresh', '--refresh-token', '-'], credentials, `${stdinRefreshToken}\n`),
+      refreshEnv: cli(['refresh'], { ...credentials, FLUX_REFRESH_TOKEN: envRefreshToken }),
+      emptyScope: cli(['token', '--scope', ''], credentials),
       decodeGarbage: cli(['decode', 'garbage']),
       noClientId: cli(['token'], { FLUX_TOKEN_URL: emulator.tokenUrl }),
       noClientSecret: cli(['token', '--client-id', CLIENT_ID, '--token-url', emulator.tokenUrl]),
@@ -154,7 +186,7 @@ describe('the flux-token CLI', () => {
       version: cli(['--version']),
       ...Object.fromEntries(Object.keys(HELP).map((command) => [`help:${command}`, cli([command, '--help'].filter(Boolean))])),
     };
-    runs.refreshReused = runs.refresh!.then(() => cli(['refresh', '--refresh-token', spentRefreshToken], credentials));
+    runs.refreshReused = runs.refresh!.then(() => cli(['refresh', '--refresh-token', spentRefreshToken], credentials, undefined, { next: true }));
   });
 
   afterAll(async () => {
@@ -217,9 +249,33 @@ describe('the flux-token CLI', () => {
     );
 
     it(
-      'without --refresh-token, names the missing option and exits 2',
+      'without --refresh-token or FLUX_REFRESH_TOKEN, names both and exits 2',
       async () => {
-        expectOneLineError(await runs.noRefreshToken!, 2, /--refresh-token/);
+        expectOneLineError(await runs.noRefreshToken!, 2, /--refresh-token.*FLUX_REFRESH_TOKEN/);
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      '--refresh-token - reads the refresh token from stdin, so that it stays out of ps',
+      async () => {
+        const result = await runs.refreshStdin!;
+        expect(result).toMatchObject({ code: 0, stderr: '' });
+        const body = JSON.parse(result.stdout) as Record<string, unknown>;
+        expect(body).toEqual(SEED_SHAPE);
+        expect(decodeJws(body.access_token as string).claims.restrictedTo).toBe('stdin-refresher');
+        expect(emulator.stats().tokenCalls.byScope['stdin-refresher']).toBe(2); // the issue, then this refresh
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      'reads FLUX_REFRESH_TOKEN when --refresh-token is not given',
+      async () => {
+        const result = await runs.refreshEnv!;
+        expect(result).toMatchObject({ code: 0, stderr: '' });
+        expect(decodeJws((JSON.parse(result.stdout) as { access_token: string }).access_token).claims.restrictedTo).toBe('env-refresher');
+        expect(emulator.stats().tokenCalls.byScope['env-refresher']).toBe(2);
       },
       TEST_TIMEOUT_MS,
     );
@@ -241,6 +297,24 @@ describe('the flux-token CLI', () => {
           }),
           times: { exp: '2017-11-12T12:37:52.000Z', nbf: '2017-11-12T11:37:52.000Z', expired: true },
         });
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      'decode - reads the token from stdin and prints the same as with the token as an argument',
+      async () => {
+        const [fromStdin, fromArgument] = await Promise.all([runs.decodeStdin!, runs.decodeSeed!]);
+        expect(fromStdin).toMatchObject({ code: 0, stderr: '' });
+        expect(JSON.parse(fromStdin.stdout)).toEqual(JSON.parse(fromArgument.stdout));
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      'decode - with nothing on stdin: a usage error, exit 2',
+      async () => {
+        expectOneLineError(await runs.decodeEmptyStdin!, 2, /expected an access token on stdin, got nothing/);
       },
       TEST_TIMEOUT_MS,
     );
@@ -286,6 +360,15 @@ describe('the flux-token CLI', () => {
       'a flag value that does not parse (--retry x): exit 2, naming the flag',
       async () => {
         expectOneLineError(await runs.badRetry!, 2, /--retry expects an integer .* got "x"/);
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      '--scope "": exit 2, in the words of the command line, before any request',
+      async () => {
+        expectOneLineError(await runs.emptyScope!, 2, /^flux-token: --scope expects a user id, got an empty string/);
+        expect(emulator.stats().tokenCalls.byScope['']).toBeUndefined();
       },
       TEST_TIMEOUT_MS,
     );
@@ -340,6 +423,18 @@ describe('the flux-token CLI', () => {
         expect(result).toMatchObject({ code: 0, stderr: '' });
         expect(result.stdout).toMatch(new RegExp(`^Usage: flux-token${command ? ` ${command}` : ''} `));
         for (const option of options) expect(result.stdout).toContain(option);
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it.each(Object.keys(HELP).map((command) => [`flux-token ${command}`.trim(), command] as const))(
+      '`%s --help` shows the default of every option',
+      async (_label, command) => {
+        const options = helpOptions((await runs[`help:${command}`]!).stdout);
+        expect(options.length).toBeGreaterThan(0);
+        for (const option of options.filter((line) => !/^-h, --help|^-V, --version/.test(line))) {
+          expect(option).toMatch(/\(default: [^)]+\)/);
+        }
       },
       TEST_TIMEOUT_MS,
     );

@@ -95,14 +95,14 @@ describe('the emulator per-user API', () => {
       expect(emulator.stats().api.unauthorized.expired).toBe(1);
     });
 
-    it('`expired` for sub-second lifetimes too', async () => {
-      let t = START;
+    it('`expired` for sub-second lifetimes too, at exp: the whole second after the lifetime ends', async () => {
+      let t = START + 250;
       const short = await startEmulator({ expiresIn: 0.5, now: () => t });
       try {
         const { accessToken } = await issue(short);
-        t = START + 499;
+        t = START + 999;
         expect((await callApi(short, '/users/1', `Bearer ${accessToken}`)).status).toBe(200);
-        t = START + 500;
+        t = START + 1000;
         expect((await callApi(short, '/users/1', `Bearer ${accessToken}`)).json).toMatchObject({ reason: 'expired' });
       } finally {
         await short.close();

@@ -10,16 +10,28 @@ import { emulatorCommand } from './cli/emulator-command.js';
 import { oneLine, UsageError } from './cli/errors.js';
 import { decodeCommand, refreshCommand, tokenCommand } from './cli/token-commands.js';
 import { demoCommand } from './cli/demo-command.js';
+import { EMULATOR_DEFAULTS } from './emulator/options.js';
+import { DEFAULT_TIMEOUT_MS, DEFAULT_TOKEN_URL } from './token-endpoint.js';
 import { VERSION } from './version.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
+/** `--scope` takes a user id; an empty one is a usage mistake, worded for the command line. */
+function scopeFlag(value: string): string {
+  if (value === '') throw new UsageError('--scope expects a user id, got an empty string (leave --scope out for a client-wide token)');
+  return value;
+}
+
+/**
+ * Every option's help shows its default. Commander prints `(default: ...)` only for a defined
+ * value, so the options that default to the environment or to nothing say so in their text.
+ */
 function endpointOptions(command: Command): Command {
   return command
     .option('--client-id <id>', 'OAuth2 client id (default: $FLUX_CLIENT_ID)')
-    .option('--client-secret <secret>', 'OAuth2 client secret (default: $FLUX_CLIENT_SECRET)')
-    .option('--token-url <url>', 'token endpoint (default: $FLUX_TOKEN_URL, else Flux test)')
-    .addOption(new Option('--timeout <ms>', 'per-attempt timeout in ms').argParser(numberFlag('--timeout', { min: 1 })))
+    .option('--client-secret <secret>', 'OAuth2 client secret; prefer the environment (default: $FLUX_CLIENT_SECRET)')
+    .option('--token-url <url>', `token endpoint (default: $FLUX_TOKEN_URL, else Flux's test environment, ${DEFAULT_TOKEN_URL})`)
+    .addOption(new Option('--timeout <ms>', 'per-attempt timeout in ms').default(DEFAULT_TIMEOUT_MS).argParser(numberFlag('--timeout', { min: 1 })))
     .addOption(new Option('--retry <n>', 'retries on transient failures').default(0).argParser(numberFlag('--retry', { integer: true, max: 10 })));
 }
 
@@ -39,27 +51,28 @@ function buildProgram(): Command {
     });
 
   endpointOptions(program.command('token').description('issue a token (client_credentials grant), print the JSON'))
-    .option('--scope <user>', 'restrict the token to this user id')
+    .addOption(new Option('--scope <user>', 'restrict the token to this user id (default: none, a client-wide token)').argParser(scopeFlag))
     .action((flags) => tokenCommand(flags, out));
 
   endpointOptions(program.command('refresh').description('renew a token (refresh_token grant), print the JSON'))
-    .requiredOption('--refresh-token <token>', 'the refresh token to spend')
-    .option('--with-client-credentials', 'also send client_id and client_secret')
+    .option('--refresh-token <token>', 'the refresh token to spend; - reads it from stdin (default: $FLUX_REFRESH_TOKEN)')
+    .addOption(new Option('--with-client-credentials', 'also send client_id and client_secret').default(false))
     .action((flags) => refreshCommand(flags, out));
 
   program
     .command('decode')
     .description('print the header and gunzipped claims of a Flux access token')
-    .argument('<token>', 'the access token (a JWS)')
+    .argument('<token>', 'the access token (a JWS); - reads it from stdin')
     .action((token: string) => decodeCommand(token, out));
 
+  const e = EMULATOR_DEFAULTS;
   program
     .command('emulator')
     .description('run the local Flux emulator in the foreground')
-    .addOption(new Option('--port <n>', 'TCP port (0 = any free port)').default(0).argParser(numberFlag('--port', { integer: true, max: 65535 })))
-    .addOption(new Option('--expires-in <s>', 'token lifetime in seconds').argParser(numberFlag('--expires-in', { min: 0.001 })))
-    .option('--client-id <id>', 'client id to accept')
-    .option('--client-secret <secret>', 'client secret to accept')
+    .addOption(new Option('--port <n>', 'TCP port (0 = any free port)').default(e.port).argParser(numberFlag('--port', { integer: true, max: 65535 })))
+    .addOption(new Option('--expires-in <s>', 'token lifetime in seconds').default(e.expiresIn).argParser(numberFlag('--expires-in', { min: 0.001 })))
+    .addOption(new Option('--client-id <id>', 'client id to accept').default(e.clientId))
+    .addOption(new Option('--client-secret <secret>', 'client secret to accept').default(e.clientSecret))
     .action((flags) => emulatorCommand(flags, out));
 
   program

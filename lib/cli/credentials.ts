@@ -1,9 +1,10 @@
 /**
- * Where the CLI finds its credentials and endpoint: flags first, then the environment. The secret
- * is never printed, not even in an error.
+ * Where the CLI finds its credentials and endpoint: flags first, then the environment. Secrets are
+ * never printed, not even in an error.
  */
 import { DEFAULT_TOKEN_URL } from '../token-endpoint.js';
 import { UsageError } from './errors.js';
+import { FROM_STDIN, readSecret, type SecretInput } from './stdin.js';
 
 /** Flags shared by the commands that talk to a token endpoint. */
 export interface EndpointFlags {
@@ -22,8 +23,8 @@ export interface ResolvedEndpoint {
 }
 
 /**
- * Placeholder credentials for a refresh call that sends none (the seed's refresh call): the endpoint
- * client needs values, and with `refreshWithClientCredentials` off they are never sent.
+ * Placeholder credentials for a refresh call that sends none (as Flux documents the refresh call):
+ * the endpoint client needs values, and with `refreshWithClientCredentials` off they are never sent.
  */
 const NOT_SENT = 'not-sent';
 
@@ -44,6 +45,20 @@ export function resolveEndpoint(
     clientSecret: clientSecret || NOT_SENT,
     tokenUrl: flags.tokenUrl ?? env.FLUX_TOKEN_URL ?? DEFAULT_TOKEN_URL,
   };
+}
+
+/**
+ * The refresh token to spend: `--refresh-token`, read from stdin when it is `-`, else
+ * FLUX_REFRESH_TOKEN. Both keep the token out of `ps`, unlike the flag with the token itself.
+ */
+export async function resolveRefreshToken(
+  flag: string | undefined,
+  { env = process.env, input }: { env?: NodeJS.ProcessEnv; input?: SecretInput } = {},
+): Promise<string> {
+  if (flag === FROM_STDIN) return readSecret('a refresh token', input);
+  const token = flag ?? env.FLUX_REFRESH_TOKEN;
+  if (!token) throw new UsageError('missing refresh token: pass --refresh-token (- reads it from stdin) or set FLUX_REFRESH_TOKEN');
+  return token;
 }
 
 /** Parses a flag value as a number within bounds, for commander's argParser. */

@@ -1,14 +1,15 @@
 /**
- * `flux-token token`, `refresh` and `decode`: the seed's two calls, and a reader for Flux tokens.
- * These print tokens on purpose: the person running them asked for one.
+ * `flux-token token`, `refresh` and `decode`: the two calls of Flux's token endpoint, and a reader
+ * for Flux tokens. These print tokens on purpose: the person running them asked for one.
  */
 import { decodeJws } from '../jws.js';
 import type { Token } from '../token.js';
 import { TokenEndpoint } from '../token-endpoint.js';
-import { resolveEndpoint, type EndpointFlags } from './credentials.js';
+import { resolveEndpoint, resolveRefreshToken, type EndpointFlags } from './credentials.js';
+import { FROM_STDIN, readSecret, type SecretInput } from './stdin.js';
 
-/** The answer in the endpoint's own JSON shape, as the seed shows it. */
-function asSeedJson(token: Token): string {
+/** The answer in the endpoint's own JSON shape, as Flux's documentation shows it. */
+function asEndpointJson(token: Token): string {
   const body: Record<string, unknown> = {
     access_token: token.accessToken,
     ...(token.refreshToken === undefined ? {} : { refresh_token: token.refreshToken }),
@@ -30,22 +31,31 @@ function endpointFrom(flags: EndpointFlags, { required = true, withClientCredent
 /** `token [--scope USER]`: the client-credentials grant. */
 export async function tokenCommand(flags: EndpointFlags & { scope?: string }, out: (line: string) => void): Promise<void> {
   const token = await endpointFrom(flags).clientCredentials(flags.scope === undefined ? {} : { scope: flags.scope });
-  out(asSeedJson(token));
+  out(asEndpointJson(token));
 }
 
-/** `refresh --refresh-token T`: the refresh grant. */
+/** `refresh [--refresh-token T|-]`: the refresh grant, with the token from the flag, stdin or FLUX_REFRESH_TOKEN. */
 export async function refreshCommand(
-  flags: EndpointFlags & { refreshToken: string; withClientCredentials?: boolean },
+  flags: EndpointFlags & { refreshToken?: string; withClientCredentials?: boolean },
   out: (line: string) => void,
 ): Promise<void> {
   const withClientCredentials = flags.withClientCredentials ?? false;
   const endpoint = endpointFrom(flags, { required: withClientCredentials, withClientCredentials });
-  out(asSeedJson(await endpoint.refresh({ refreshToken: flags.refreshToken })));
+  const refreshToken = await resolveRefreshToken(flags.refreshToken);
+  out(asEndpointJson(await endpoint.refresh({ refreshToken })));
 }
 
-/** `decode TOKEN`: header, gunzipped claims, `exp` and `nbf` as ISO times, and whether it expired. */
-export function decodeCommand(token: string, out: (line: string) => void, now: number = Date.now()): void {
-  const { header, claims } = decodeJws(token.trim());
+/**
+ * `decode TOKEN|-`: header, gunzipped claims, `exp`, `nbf` and `iat` as ISO times, and whether it
+ * expired. `-` reads the token from stdin.
+ */
+export async function decodeCommand(
+  argument: string,
+  out: (line: string) => void,
+  { now = Date.now(), input }: { now?: number; input?: SecretInput } = {},
+): Promise<void> {
+  const token = argument === FROM_STDIN ? await readSecret('an access token', input) : argument.trim();
+  const { header, claims } = decodeJws(token);
   const iso = (seconds: unknown) => (typeof seconds === 'number' ? new Date(seconds * 1000).toISOString() : undefined);
   const times: Record<string, unknown> = {};
   if (iso(claims.exp)) times.exp = iso(claims.exp);

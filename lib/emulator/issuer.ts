@@ -14,8 +14,19 @@ export const FLUX_ISSUER = 'tryflux.com';
 
 const HEADER_SEGMENT = Buffer.from(JSON.stringify({ alg: 'RS256', zip: 'GZIP' })).toString('base64url');
 
-/** 2048 bits: the RS256 minimum in RFC 7518 §3.3, and it gives tokens of Flux's size (~620 chars). */
+/** 2048 bits: the RS256 minimum in RFC 7518 §3.3, and it gives tokens of about 700 characters,
+ * the size class of Flux's (its sample is 532, with a shorter signature). */
 const MODULUS_LENGTH = 2048;
+
+/**
+ * Flux's `metadata` claim: a JSON string whose values are JSON texts in turn, as in Flux's sample.
+ * The values say what an emulated client may do; nothing reads them.
+ */
+const METADATA = JSON.stringify({
+  clientType: JSON.stringify('BANK'),
+  signingMode: JSON.stringify('OPTIONAL'),
+  permissions: JSON.stringify(['GET /users/.*', 'PUT /users/.*', 'POST /users/.*', 'DELETE /users/.*']),
+});
 
 /**
  * Verified tokens are remembered so that the API's hot path skips the RSA check; the bound keeps a
@@ -52,18 +63,21 @@ export class Issuer {
   }
 
   /**
-   * Mints an access token valid from `now` for `expiresIn` seconds. `nbf` and `exp` are in seconds
-   * and may be fractional (RFC 7519 NumericDate allows it), which keeps sub-second lifetimes exact.
+   * Mints an access token valid from `now` for `expiresIn` seconds, with the claims of Flux's sample
+   * token, each of the same type: `exp` and `nbf` are whole seconds, `metadata` is a JSON string,
+   * and `restrictedTo` is the user id, or `{}` for a client-wide token. `nbf` is rounded down and
+   * `exp` up, so that the API never refuses a token before the moment `expires_in` promised; with
+   * a sub-second lifetime it accepts the token up to a second longer.
    */
   issue({ now, expiresIn, restrictedTo }: { now: number; expiresIn: number; restrictedTo: string | null }): string {
     const claims = {
       jti: randomUUID(),
       iss: FLUX_ISSUER,
       aud: this.#audience,
-      exp: (now + expiresIn * 1000) / 1000,
-      nbf: now / 1000,
-      metadata: {},
-      restrictedTo,
+      exp: Math.ceil((now + expiresIn * 1000) / 1000),
+      nbf: Math.floor(now / 1000),
+      metadata: METADATA,
+      restrictedTo: restrictedTo ?? {},
     };
     const payload = gzipSync(JSON.stringify(claims)).toString('base64url');
     const signingInput = `${HEADER_SEGMENT}.${payload}`;

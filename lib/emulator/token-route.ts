@@ -1,5 +1,5 @@
 /**
- * `POST /auth/oauth/token`: Flux's token endpoint as the seed documents it, plus the switchable
+ * `POST /auth/oauth/token`: Flux's token endpoint as its documentation describes it, plus the switchable
  * faults. Every request is counted, faulted or not, so that a test can compare a client's calls
  * with the floor.
  */

@@ -1,0 +1,227 @@
+#!/usr/bin/env node
+/**
+ * The install test: what a user gets from this repository, checked the way a user gets it.
+ *
+ * 1. Clones the repository at HEAD into a temporary directory, so that only committed files count.
+ * 2. In the clone, installs the dependencies without running any script, then `npm pack`: the
+ *    `prepare` script alone must build dist/.
+ * 3. Checks the tarball: the code and LICENSE are in, no `.tsbuildinfo`, every source map carries
+ *    its sources, docs/benchmarks.md stays out.
+ * 4. Installs the tarball into a scratch project outside the repository, with the optional peer
+ *    dependencies, and there: imports every entry point of `exports` from ESM, requires the main
+ *    entry from CommonJS, gets a token from the packaged emulator through the packaged
+ *    TokenManager from both, and runs `npx flux-token --version`.
+ * 5. Unless `--skip-git`: `npm install git+file://<clone>#<commit>` into a second scratch project,
+ *    and the same checks there.
+ *
+ * Usage: `npm run test:install [-- --skip-git] [-- --keep]`. Exits 1 on the first failed check.
+ * Needs git, tar and the npm registry (or a warm npm cache).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import process from 'node:process';
+import { fileURLToPath, URL } from 'node:url';
+
+/** No single command may take longer than this: a hung install fails the test instead of CI. */
+const STEP_TIMEOUT_MS = 10 * 60_000;
+const NPM_FLAGS = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
+
+const args = new Set(process.argv.slice(2));
+const started = Date.now();
+const log = (line) => process.stdout.write(`[install-test +${((Date.now() - started) / 1000).toFixed(1)} s] ${line}\n`);
+
+class CheckFailed extends Error {}
+function check(condition, message) {
+  if (!condition) throw new CheckFailed(message);
+}
+
+/**
+ * The environment of every command: this one, without what `npm run` adds about the repository
+ * (its root as `npm_config_local_prefix`, `INIT_CWD`), so that npm in the clone or a scratch
+ * project works on that directory and nothing else.
+ */
+const baseEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => !/^(npm_config_local_prefix|npm_package_|npm_lifecycle_|INIT_CWD$)/i.test(name)),
+);
+
+/** Runs a command, returns its stdout; on failure prints its output and throws. */
+function run(command, commandArgs, cwd, env = {}) {
+  try {
+    return execFileSync(command, commandArgs, {
+      cwd,
+      env: { ...baseEnv, ...env },
+      encoding: 'utf8',
+      timeout: STEP_TIMEOUT_MS,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (error) {
+    throw new CheckFailed(
+      `\`${command} ${commandArgs.join(' ')}\` failed in ${cwd}` +
+        `${error.signal ? ` (killed by ${error.signal})` : ` (exit ${error.status})`}\n${error.stdout ?? ''}${error.stderr ?? ''}`,
+    );
+  }
+}
+
+/**
+ * `npm` with one more attempt after a failure: a registry hiccup (EIDLETIMEOUT, ECONNRESET) is not
+ * the package's fault. A failure that repeats is reported with the second attempt's output.
+ */
+function npm(npmArgs, cwd, env = {}) {
+  try {
+    return run('npm', npmArgs, cwd, env);
+  } catch (error) {
+    log(`npm ${npmArgs[0]} failed once; trying again. First attempt: ${String(error.message).split('\n').slice(0, 3).join(' | ')}`);
+    return run('npm', npmArgs, cwd, env);
+  }
+}
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const commit = run('git', ['rev-parse', 'HEAD'], repo).trim();
+if (run('git', ['status', '--porcelain', '--untracked-files=no'], repo).trim() !== '') {
+  log('warning: the working tree has uncommitted changes; this test checks the last commit only');
+}
+
+/** The ESM check: every entry point imports, and the packaged manager gets a token. */
+const ESM_CHECK = `
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+const pkg = JSON.parse(readFileSync(require.resolve('flux-token-manager/package.json'), 'utf8'));
+const entries = Object.keys(pkg.exports).filter((key) => key !== './package.json');
+const imported = {};
+for (const entry of entries) {
+  const specifier = entry === '.' ? pkg.name : pkg.name + entry.slice(1);
+  const module = await import(specifier);
+  imported[specifier] = Object.keys(module).sort();
+}
+const { TokenManager } = await import('flux-token-manager');
+const { startEmulator } = await import('flux-token-manager/emulator');
+const emulator = await startEmulator();
+const tokens = new TokenManager({ tokenUrl: emulator.tokenUrl, clientId: emulator.clientId, clientSecret: emulator.clientSecret });
+const token = await tokens.getToken('user-1');
+await tokens.close();
+await emulator.close();
+process.stdout.write(JSON.stringify({ imported, scope: token.scope, tokenCalls: emulator.stats().tokenCalls.total }));
+`;
+
+/** The CommonJS check: require() of the ES module main entry (Node >= 20.19), and a token. */
+const CJS_CHECK = `
+const { TokenManager, TokenEndpoint, authFetch } = require('flux-token-manager');
+const { startEmulator } = require('flux-token-manager/emulator');
+(async () => {
+  const emulator = await startEmulator();
+  const tokens = new TokenManager({ tokenUrl: emulator.tokenUrl, clientId: emulator.clientId, clientSecret: emulator.clientSecret });
+  const token = await tokens.getToken('user-2');
+  await tokens.close();
+  await emulator.close();
+  process.stdout.write(JSON.stringify({
+    types: [typeof TokenManager, typeof TokenEndpoint, typeof authFetch],
+    scope: token.scope,
+    tokenCalls: emulator.stats().tokenCalls.total,
+  }));
+})().catch((error) => { process.stderr.write(String(error && error.stack)); process.exitCode = 1; });
+`;
+
+/** Every file under `dir`, relative to it. */
+function listFiles(dir) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath ?? entry.path, entry.name)));
+}
+
+/** Checks what a package installed at `pkgDir` holds. */
+function checkPackageFiles(pkgDir) {
+  const files = listFiles(pkgDir);
+  const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+  check(files.includes('LICENSE'), 'LICENSE is missing from the package');
+  check(!files.some((file) => file.endsWith('.tsbuildinfo')), 'a .tsbuildinfo file is in the package');
+  check(!files.includes('docs/benchmarks.md'), 'docs/benchmarks.md is in the package');
+  check(!files.some((file) => file.startsWith('lib/') || file.startsWith('__tests__/')), 'sources or tests are in the package');
+  for (const [entry, target] of Object.entries(pkg.exports)) {
+    const paths = typeof target === 'string' ? [target] : Object.values(target);
+    for (const path of paths) check(existsSync(join(pkgDir, path)), `exports["${entry}"] names ${path}, which is not in the package`);
+  }
+  for (const bin of Object.values(pkg.bin)) check(existsSync(join(pkgDir, bin)), `bin ${bin} is not in the package`);
+  const maps = files.filter((file) => file.endsWith('.map'));
+  for (const file of maps) {
+    const map = JSON.parse(readFileSync(join(pkgDir, file), 'utf8'));
+    const complete = Array.isArray(map.sourcesContent) && map.sourcesContent.length === map.sources.length;
+    check(complete && map.sourcesContent.every((source) => typeof source === 'string'), `${file} does not carry its sources`);
+  }
+  return { files: files.length, maps: maps.length };
+}
+
+/** Runs the ESM, CommonJS and CLI checks in a project where the package is installed. */
+function checkProject(project, expectedVersion) {
+  const pkgDir = join(project, 'node_modules', 'flux-token-manager');
+  const contents = checkPackageFiles(pkgDir);
+  log(`  package: ${contents.files} files, ${contents.maps} source maps, each with its sources`);
+
+  writeFileSync(join(project, 'check.mjs'), ESM_CHECK);
+  const esm = JSON.parse(run(process.execPath, ['check.mjs'], project));
+  for (const [specifier, names] of Object.entries(esm.imported)) {
+    check(names.length > 0, `import('${specifier}') has no exports`);
+    log(`  ESM: import('${specifier}') -> ${names.length} exports`);
+  }
+  check(esm.imported['flux-token-manager'].includes('TokenManager'), 'the main entry does not export TokenManager');
+  check(esm.scope === 'user-1' && esm.tokenCalls === 1, `ESM: expected one token call for user-1, got ${JSON.stringify(esm)}`);
+  log('  ESM: a token for user-1 from the packaged emulator, 1 token call');
+
+  writeFileSync(join(project, 'check.cjs'), CJS_CHECK);
+  const cjs = JSON.parse(run(process.execPath, ['check.cjs'], project));
+  check(cjs.types.every((type) => type === 'function'), `CommonJS: expected three functions, got ${cjs.types}`);
+  check(cjs.scope === 'user-2' && cjs.tokenCalls === 1, `CommonJS: expected one token call for user-2, got ${JSON.stringify(cjs)}`);
+  log(`  CommonJS: require('flux-token-manager') on Node ${process.versions.node}, a token for user-2, 1 token call`);
+
+  const version = run('npx', ['--no-install', 'flux-token', '--version'], project).trim();
+  check(version === expectedVersion, `npx flux-token --version printed ${JSON.stringify(version)}, expected ${expectedVersion}`);
+  log(`  npx flux-token --version -> ${version}`);
+}
+
+/** A scratch project with the package (`spec`) and every optional peer dependency installed. */
+function scratchProject(root, name, spec, peers) {
+  const project = join(root, name);
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name, version: '1.0.0', private: true }, null, 2)}\n`);
+  npm(['install', ...NPM_FLAGS, spec, ...peers], project);
+  return project;
+}
+
+const root = mkdtempSync(join(tmpdir(), 'flux-token-install-'));
+let failed = false;
+try {
+  log(`commit ${commit}, Node ${process.versions.node}, scratch directory ${root}`);
+  const clone = join(root, 'clone');
+  run('git', ['clone', '--quiet', repo, clone], root);
+  run('git', ['checkout', '--quiet', '--detach', commit], clone);
+  check(!existsSync(join(clone, 'dist')), 'the fresh clone already has a dist/ directory');
+  const pkg = JSON.parse(readFileSync(join(clone, 'package.json'), 'utf8'));
+  const peers = Object.entries(pkg.peerDependencies ?? {}).map(([name, range]) => `${name}@${range}`);
+  log('cloned; installing its dependencies without scripts');
+
+  npm(['ci', ...NPM_FLAGS, '--ignore-scripts'], clone);
+  log('npm pack (its prepare script builds dist/)');
+  const packed = JSON.parse(npm(['pack', '--json', '--pack-destination', root, '--loglevel=error'], clone, { npm_config_foreground_scripts: 'false' }));
+  const tarball = join(root, packed[0].filename);
+  log(`  ${packed[0].filename}: ${packed[0].entryCount} files, ${packed[0].size} bytes packed, ${packed[0].unpackedSize} unpacked`);
+  check(packed[0].files.some((file) => file.path === 'dist/index.js'), 'the tarball has no dist/index.js');
+
+  log(`installing the tarball into a scratch project, with ${peers.join(', ') || 'no optional peers'}`);
+  checkProject(scratchProject(root, 'from-tarball', tarball, peers), pkg.version);
+
+  if (!args.has('--skip-git')) {
+    log(`npm install git+file://${clone}#${commit.slice(0, 12)} into a second scratch project`);
+    checkProject(scratchProject(root, 'from-git', `git+file://${clone}#${commit}`, peers), pkg.version);
+  }
+  log('OK: the package installs and works from a tarball' + (args.has('--skip-git') ? '' : ' and from git'));
+} catch (error) {
+  failed = true;
+  process.stderr.write(`[install-test] FAILED: ${error instanceof CheckFailed ? error.message : error?.stack}\n`);
+  process.exitCode = 1;
+} finally {
+  if (args.has('--keep') || (failed && process.env.CI === undefined)) log(`kept ${root} for inspection`);
+  else rmSync(root, { recursive: true, force: true });
+}
