@@ -27,6 +27,12 @@ export interface Renewal {
   /** The token this process holds for the key, if any (expired, rejected or about to be). */
   local: Token | undefined;
   /**
+   * Whether no caller waits for this renewal (the current token is still handed out); read it
+   * when deciding, as it turns false once a caller starts waiting. A shared store may let such a
+   * renewal wait out a short outage of its backend (a failover) instead of renewing alone.
+   */
+  readonly background?: boolean;
+  /**
    * Aborted when the manager closes: a store that waits for another process stops waiting (the
    * manager's own `fetch` is aborted by then too).
    */

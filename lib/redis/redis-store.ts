@@ -160,6 +160,9 @@ export class RedisTokenStore implements TokenStore {
       token !== undefined && token.accessToken !== renewal.local?.accessToken && renewal.isFresh(token);
     const { signal } = renewal;
     const deadline = Date.now() + this.#settings.lockTtlMs * MAX_WAIT_LOCK_TTLS;
+    // Redis down: a background renewal (its token is still served) waits for it as long as it would
+    // wait for a holder, since a failover takes seconds; one that a caller needs renews alone.
+    const waitForRedis = () => renewal.background === true && Date.now() < deadline;
     for (;;) {
       if (signal?.aborted) throw new AbortError(signal.reason);
       // Listen before reading, so that a write between the read and the wait wakes this one.
@@ -167,11 +170,15 @@ export class RedisTokenStore implements TokenStore {
       signal?.addEventListener('abort', wait.cancel, { once: true });
       try {
         const read = await this.#entries.read(keys);
-        if (read === UNAVAILABLE) return await this.#alone(renewal);
+        if (read === UNAVAILABLE && !waitForRedis()) return await this.#alone(renewal);
+        if (read === UNAVAILABLE) {
+          await wait.promise;
+          continue;
+        }
         if (usable(read.token)) return this.#fromStore(read.token);
         const fence = await this.#lock.acquire(keys);
-        if (fence === UNAVAILABLE) return await this.#alone(renewal);
-        if (fence !== undefined) return await this.#renewAsHolder(keys, fence, renewal, usable);
+        if (fence === UNAVAILABLE && !waitForRedis()) return await this.#alone(renewal);
+        if (fence !== undefined && fence !== UNAVAILABLE) return await this.#renewAsHolder(keys, fence, renewal, usable);
         if (Date.now() >= deadline) return await this.#renewUncoordinated(keys, read.version, renewal);
         await wait.promise;
       } finally {
