@@ -182,10 +182,13 @@ export const fleetScale: Scenario = async ({ quick, log }) => {
     const fromStore = sum(runs.map((r) => r.grants.store));
     const fetched = sum(runs.map((r) => r.grants.client_credentials + r.grants.refresh_token));
     const commands = totalOf(runCommands);
-    const maxPerUser = Math.max(0, ...Object.values(stats.tokenCalls.byScope));
+    // The users of this phase only: phase 2's users may come up for renewal meanwhile.
+    const steadyCalls = Object.entries(stats.tokenCalls.byScope).filter(([scope]) => scope.startsWith('user-'));
+    const tokenCalls = sum(steadyCalls.map(([, n]) => n));
+    const maxPerUser = Math.max(0, ...steadyCalls.map(([, n]) => n));
     log(
       `steady load: ${int(calls)} getToken calls in ${durationMs / 1000} s (${WORKERS} × ${int(users)} users, each asked every ${TICK_MS / 1000} s) → ` +
-        `${int(stats.tokenCalls.total)} token calls (floor ${int(floor)} = ${int(users)} × ${tokensPerUser}); at most ${maxPerUser} for one user; ` +
+        `${int(tokenCalls)} token calls for them (floor ${int(floor)} = ${int(users)} × ${tokensPerUser}; ${int(stats.tokenCalls.total)} in all); at most ${maxPerUser} for one user; ` +
         `${int(fetched)} fetched, ${int(fromStore)} taken from Redis; peak ${int(peakPerSecond)} token requests in one second`,
     );
     log(`  Redis commands: ${int(commands)} (${describeCounts(runCommands)}) → ${fixed(commands / calls, 4)} per getToken, ${fixed(commands / (fetched + fromStore), 2)} per renewal`);
@@ -214,7 +217,7 @@ export const fleetScale: Scenario = async ({ quick, log }) => {
     if (news.length > 0) log(`store news (${news.length}): ${news.slice(0, 4).join('; ')}${news.length > 4 ? ' …' : ''}`);
     const limitedFigure = limited === undefined ? 'rateLimit: not available in this build' : `${int(limited.peakPerSecond)}/s with rateLimit ${int(rateLimit.limit)}/s`;
     const checks = [
-      check('token calls against the floor', `${int(stats.tokenCalls.total)} (${fixed(stats.tokenCalls.total / floor, 2)} × floor)`, `≤ 1.2 × ${int(floor)}`, stats.tokenCalls.total <= 1.2 * floor),
+      check('token calls against the floor', `${int(tokenCalls)} (${fixed(tokenCalls / floor, 2)} × floor)`, `≤ 1.2 × ${int(floor)}`, tokenCalls <= 1.2 * floor),
       check('failed getToken calls', int(failures + (limited?.failures ?? 0)), '0', failures + (limited?.failures ?? 0) === 0),
       check('tokens handed to another user', int(wrongUser + (limited?.wrongUser ?? 0)), '0', wrongUser + (limited?.wrongUser ?? 0) === 0),
       check('Redis commands of local hits', int(totalOf(hitCommands)), `0 (${int(notHits)} renewals ran meanwhile)`, notHits > 0 || totalOf(hitCommands) === 0),
@@ -227,13 +230,13 @@ export const fleetScale: Scenario = async ({ quick, log }) => {
     return {
       title: 'fleet at scale',
       figure:
-        `${int(stats.tokenCalls.total)} token calls (${fixed(stats.tokenCalls.total / floor, 2)} × floor), ${WORKERS} processes × ${int(users)} users, ${durationMs / 1000} s; ` +
+        `${int(tokenCalls)} token calls (${fixed(tokenCalls / floor, 2)} × floor), ${WORKERS} processes × ${int(users)} users, ${durationMs / 1000} s; ` +
         `${fixed(commands / calls, 4)} Redis commands per getToken; miss answered by Redis p99 ${ms(missP99)}; peak ${int(peakPerSecond)} token requests/s`,
       baseline: `floor ${int(floor)}; separate caches would cost ${int(WORKERS * floor)}; ${limitedFigure}`,
       target: 'calls ≤ 1.2 × floor; local hits cost no Redis command; p99 and peaks reported',
       checks,
       metrics: {
-        steady: { getTokenCalls: calls, tokenCalls: stats.tokenCalls, floor, peakPerSecond, fetched, fromStore, maxPerUser, redisCommands: runCommands, commandsPerGetToken: commands / calls },
+        steady: { getTokenCalls: calls, tokenCalls, allTokenCalls: stats.tokenCalls, floor, peakPerSecond, fetched, fromStore, maxPerUser, redisCommands: runCommands, commandsPerGetToken: commands / calls },
         localHits: { calls: hitCalls, renewals: notHits, redisCommands: hitCommands },
         missAnsweredByRedis: { count: storeMiss.length, p50: missP50, p99: missP99, wrongKind: wrongKind.slice(0, 10) },
         rateLimit: limited === undefined ? 'not available in this build' : { ...rateLimit, ...limited },
