@@ -169,7 +169,7 @@ export const fleetScale: Scenario = async ({ quick, log }) => {
     const sampler = sampleRate(async () => (await emulator!.stats()).tokenCalls.total);
     let runs: RunReply[];
     try {
-      runs = await Promise.all(fleet.map((w) => w.run(userIds, durationMs, TICK_MS)));
+      runs = await Promise.all(fleet.map((w) => w.run(userIds, durationMs, TICK_MS, durationMs + COLD_GET_TIMEOUT_MS)));
     } finally {
       await sampler.stop(); // before the emulator closes, whatever happens
     }
@@ -192,7 +192,12 @@ export const fleetScale: Scenario = async ({ quick, log }) => {
         `${int(fetched)} fetched, ${int(fromStore)} taken from Redis; peak ${int(peakPerSecond)} token requests in one second`,
     );
     log(`  Redis commands: ${int(commands)} (${describeCounts(runCommands)}) → ${fixed(commands / calls, 4)} per getToken, ${fixed(commands / (fetched + fromStore), 2)} per renewal`);
-    log(`  getToken latency (all calls, nearly all local hits): worst p99 of a worker ${ms(Math.max(...runs.map((r) => r.p99)))}, max ${ms(Math.max(...runs.map((r) => r.max)))}`);
+    // The slowest call is a cold one of the first round: about how long the cold start took.
+    const coldMs = Math.max(...runs.map((r) => r.max));
+    log(`  getToken latency (all calls, nearly all local hits): worst p99 of a worker ${ms(Math.max(...runs.map((r) => r.p99)))}, max ${ms(coldMs)} (the cold start)`);
+    // Every user needs exactly 3 tokens in 60 s if its first came within 60 − 2 × 23.25 = 13.5 s.
+    const exactFloor = coldMs <= durationMs - 2 * periodMs;
+    if (!exactFloor) log(`  the cold start outlasted ${ms(durationMs - 2 * periodMs)}: the users served last need one renewal less, so the floor is too high for them`);
 
     // ── 4: the cold start under rateLimit ───────────────────────────────────────────────────────
     const scaleWorkers = fleet;
@@ -236,7 +241,7 @@ export const fleetScale: Scenario = async ({ quick, log }) => {
       target: 'calls ≤ 1.2 × floor; local hits cost no Redis command; p99 and peaks reported',
       checks,
       metrics: {
-        steady: { getTokenCalls: calls, tokenCalls, allTokenCalls: stats.tokenCalls, floor, peakPerSecond, fetched, fromStore, maxPerUser, redisCommands: runCommands, commandsPerGetToken: commands / calls },
+        steady: { getTokenCalls: calls, tokenCalls, allTokenCalls: stats.tokenCalls, coldStartMs: coldMs, floorIsExact: exactFloor, floor, peakPerSecond, fetched, fromStore, maxPerUser, redisCommands: runCommands, commandsPerGetToken: commands / calls },
         localHits: { calls: hitCalls, renewals: notHits, redisCommands: hitCommands },
         missAnsweredByRedis: { count: storeMiss.length, p50: missP50, p99: missP99, wrongKind: wrongKind.slice(0, 10) },
         rateLimit: limited === undefined ? 'not available in this build' : { ...rateLimit, ...limited },
