@@ -1,32 +1,32 @@
 /**
- * Secrets at rest, read back from a real Redis (REDIS_URL): with an encryption key, no stored value
- * holds a token or a refresh token; key names hold no client id; a value tampered with in Redis is
- * rejected (reported as a `rejected` store event) and the token fetched again.
+ * Secrets at rest, read back from a real Redis (REDIS_URL) and a real Redis Cluster
+ * (REDIS_CLUSTER_NODES): with an encryption key, no stored value holds a token or a refresh token;
+ * key names hold no client id; a value tampered with in Redis is rejected (reported as a `rejected`
+ * store event) and the token fetched again.
  */
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from '@jest/globals';
-import type { Redis } from 'ioredis';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
 import { clientHash, RedisTokenStore } from '../lib/redis/index.js';
 import type { Token } from '../lib/token.js';
 import { TokenManager } from '../lib/token-manager.js';
 import type { StoreEvent } from '../lib/token-store.js';
-import { connect, deleteUnder, describeWithRedis, keysUnder, REDIS_URL, uniquePrefix } from './helpers/redis.js';
+import { deleteUnder, describeEachRedis, keysUnder, uniquePrefix, type RedisClient } from './helpers/redis.js';
 
 const PREFIX = uniquePrefix('encryption');
 const ENCRYPTION_KEY = randomBytes(32).toString('hex');
 
-describeWithRedis('RedisTokenStore: secrets at rest', () => {
+describeEachRedis('RedisTokenStore: secrets at rest', (target) => {
   let emulator: Emulator;
-  let admin: Redis;
+  let admin: RedisClient;
   /** The clock of the emulator and the managers: moved instead of waiting for tokens to expire. */
   let now = Date.now();
-  const opened: { manager: TokenManager; redis: Redis }[] = [];
+  const opened: { manager: TokenManager; redis: RedisClient }[] = [];
 
   /** A manager of its own on its own connection, as a separate process would have. */
   const member = ({ encrypted = true, keyPrefix = PREFIX } = {}) => {
-    const redis = connect(REDIS_URL);
+    const redis = target.connect();
     const store = new RedisTokenStore({ redis, clientId: emulator.clientId, keyPrefix, ...(encrypted ? { encryptionKey: ENCRYPTION_KEY } : {}) });
     const manager = new TokenManager({
       clientId: emulator.clientId,
@@ -49,7 +49,7 @@ describeWithRedis('RedisTokenStore: secrets at rest', () => {
 
   beforeAll(async () => {
     emulator = await startEmulator({ expiresIn: 60, now: () => now });
-    admin = connect(REDIS_URL);
+    admin = target.connect();
   });
   beforeEach(() => emulator.resetStats());
   afterEach(async () => {

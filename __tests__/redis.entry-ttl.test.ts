@@ -4,10 +4,9 @@
  * refuses, and which would make the store work alone for a while.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
-import type { Redis } from 'ioredis';
 import { MAX_ENTRY_TTL_MS } from '../lib/redis/shared-entries.js';
 import { createToken, MAX_EXPIRES_IN_SECONDS, type Token } from '../lib/token.js';
-import { connect, deleteUnder, describeWithRedis, keysUnder, REDIS_URL, uniquePrefix } from './helpers/redis.js';
+import { deleteUnder, describeEachRedis, keysUnder, uniquePrefix, type RedisClient } from './helpers/redis.js';
 import { makeToken, openStore, scriptedRenewal, type SeenCommand, type StoreUnderTest } from './helpers/redis-stores.js';
 
 const PREFIX = uniquePrefix('entry-ttl');
@@ -21,17 +20,17 @@ function claiming(scope: string, seconds: number): Token {
 /** The PX argument of every write script the store sent. */
 const writePx = (seen: SeenCommand[]) => seen.filter((c) => c.name === 'eval' && c.args.length === 8).map((c) => String(c.args[5]));
 
-describeWithRedis('RedisTokenStore entry lifetimes', () => {
-  let admin: Redis;
+describeEachRedis('RedisTokenStore entry lifetimes', (target) => {
+  let admin: RedisClient;
   const open: StoreUnderTest[] = [];
   const process_ = () => {
-    const s = openStore(REDIS_URL!, { keyPrefix: PREFIX, commandTimeout: 5_000 });
+    const s = openStore(target, { keyPrefix: PREFIX, commandTimeout: 5_000 });
     open.push(s);
     return s;
   };
 
   beforeAll(() => {
-    admin = connect(REDIS_URL);
+    admin = target.connect();
   });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((s) => s.close()));

@@ -1,27 +1,27 @@
 /**
  * A fleet of worker processes (fixtures/fleet-worker.ts), each with its own TokenManager on a
- * RedisTokenStore shared through a real Redis (REDIS_URL), against the emulator's token endpoint.
+ * RedisTokenStore shared through a real Redis (REDIS_URL) and a real Redis Cluster
+ * (REDIS_CLUSTER_NODES), against the emulator's token endpoint.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from '@jest/globals';
-import type { Redis } from 'ioredis';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
 import { startFleet, stopFleet, type FleetWorker } from './fixtures/fleet-driver.js';
 import type { FleetWorkerConfig, GetReply } from './fixtures/fleet-protocol.js';
-import { connect, deleteUnder, describeWithRedis, keysUnder, REDIS_URL, uniquePrefix } from './helpers/redis.js';
+import { deleteUnder, describeEachRedis, keysUnder, uniquePrefix, type RedisClient } from './helpers/redis.js';
 import { until } from './helpers/until.js';
 
 const PREFIX = uniquePrefix('fleet');
 
-describeWithRedis('a fleet of processes on one RedisTokenStore', () => {
+describeEachRedis('a fleet of processes on one RedisTokenStore', (target) => {
   let emulator: Emulator;
-  let admin: Redis;
+  let admin: RedisClient;
   let workers: FleetWorker[] = [];
   const config = (): Omit<FleetWorkerConfig, 'name'> => ({
     tokenUrl: emulator.tokenUrl,
     clientId: emulator.clientId,
     clientSecret: emulator.clientSecret,
     store: 'redis',
-    redisUrl: REDIS_URL!,
+    redis: target.spec,
     keyPrefix: PREFIX,
     // Counting tests: a stall of a loaded machine must not read as Redis being down.
     commandTimeout: 5_000,
@@ -30,7 +30,7 @@ describeWithRedis('a fleet of processes on one RedisTokenStore', () => {
   beforeAll(async () => {
     // A little latency, so that the holders are still fetching when the other processes arrive.
     emulator = await startEmulator({ latency: 10 });
-    admin = connect(REDIS_URL);
+    admin = target.connect();
   });
   beforeEach(() => {
     emulator.setFault('none');

@@ -8,7 +8,7 @@
 import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import type { Token } from '../lib/token.js';
-import { connect, describeWithRedisServer, whenReady } from './helpers/redis.js';
+import { connect, describeWithRedisServer, redisAt, whenReady } from './helpers/redis.js';
 import { RedisServer } from './helpers/redis-server.js';
 import { deferred, lockRefused, makeToken, openStore, scriptedRenewal, type StoreUnderTest } from './helpers/redis-stores.js';
 
@@ -29,7 +29,7 @@ describeWithRedisServer('RedisTokenStore when Redis pauses writes during a renew
   let admin: Redis;
   const open: StoreUnderTest[] = [];
   const process_ = () => {
-    const s = openStore(server.url, { keyPrefix: PREFIX, commandTimeout: COMMAND_TIMEOUT_MS, lockTtl: LOCK_TTL_MS, pollInterval: POLL_MS });
+    const s = openStore(redisAt(server.url), { keyPrefix: PREFIX, commandTimeout: COMMAND_TIMEOUT_MS, lockTtl: LOCK_TTL_MS, pollInterval: POLL_MS });
     open.push(s);
     return s;
   };

@@ -1,5 +1,6 @@
 /**
- * The fleet protocol of RedisTokenStore, against a real Redis (REDIS_URL), one jest process
+ * The fleet protocol of RedisTokenStore, against a real Redis (REDIS_URL) and a real Redis Cluster
+ * (REDIS_CLUSTER_NODES), one jest process
  * standing for several: each store has its own connection, as a separate worker would. The
  * manager is left out: a scripted Renewal records what the store asks of it.
  */
@@ -13,7 +14,7 @@ import { RenewalLock } from '../lib/redis/renewal-lock.js';
 import { SharedEntries } from '../lib/redis/shared-entries.js';
 import type { Token } from '../lib/token.js';
 import { TokenManager } from '../lib/token-manager.js';
-import { connect, deleteUnder, describeWithRedis, REDIS_URL, uniquePrefix } from './helpers/redis.js';
+import { deleteUnder, describeEachRedis, uniquePrefix, type RedisClient } from './helpers/redis.js';
 import {
   deferred,
   lockRefused,
@@ -26,20 +27,19 @@ import {
 
 const PREFIX = uniquePrefix('protocol');
 
-describeWithRedis('RedisTokenStore: the fleet protocol', () => {
-  const url = REDIS_URL!;
-  let admin: Redis;
+describeEachRedis('RedisTokenStore: the fleet protocol', (target) => {
+  let admin: RedisClient;
   const open: StoreUnderTest[] = [];
   /** A store as one process of the fleet would have it. Long poll: only pub/sub can wake a waiter fast. */
   const process_ = (options: Parameters<typeof openStore>[1] = { keyPrefix: PREFIX }) => {
-    const s = openStore(url, { pollInterval: 5_000, lockTtl: 20_000, ...options });
+    const s = openStore(target, { pollInterval: 5_000, lockTtl: 20_000, ...options });
     open.push(s);
     return s;
   };
   const names = new KeyNames(PREFIX, TEST_CLIENT_ID);
 
   beforeAll(() => {
-    admin = connect(url);
+    admin = target.connect();
   });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((s) => s.close()));
@@ -209,9 +209,8 @@ describeWithRedis('RedisTokenStore: the fleet protocol', () => {
   });
 });
 
-describeWithRedis('RedisTokenStore: compare-and-set writes and the lock', () => {
-  const url = REDIS_URL!;
-  let redis: Redis;
+describeEachRedis('RedisTokenStore: compare-and-set writes and the lock', (target) => {
+  let redis: RedisClient;
   let entries: SharedEntries;
   let lock: RenewalLock;
   const keys = new KeyNames(PREFIX, TEST_CLIENT_ID).of('cas-user');
@@ -224,8 +223,9 @@ describeWithRedis('RedisTokenStore: compare-and-set writes and the lock', () => 
   };
 
   beforeAll(() => {
-    redis = connect(url);
-    const link = new RedisLink(redis, { commandTimeoutMs: 2_000, report: () => {} });
+    redis = target.connect();
+    // The store drives a cluster through the same command methods as one server.
+    const link = new RedisLink(redis as Redis, { commandTimeoutMs: 2_000, report: () => {} });
     entries = new SharedEntries(link, codec, () => {});
     lock = new RenewalLock(link, 900);
   });

@@ -5,12 +5,11 @@
  * of the emulator, and every sliding window is checked.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from '@jest/globals';
-import type { Redis } from 'ioredis';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
 import { startFleet, stopFleet, type FleetWorker } from './fixtures/fleet-driver.js';
 import type { FleetWorkerConfig } from './fixtures/fleet-protocol.js';
 import { busiestWindow, startArrivalClock, type ArrivalClock } from './helpers/arrival-clock.js';
-import { connect, deleteUnder, describeWithRedis, REDIS_URL, uniquePrefix } from './helpers/redis.js';
+import { deleteUnder, describeEachRedis, uniquePrefix, type RedisClient } from './helpers/redis.js';
 
 const PREFIX = uniquePrefix('rate-fleet');
 const PROCESSES = 4;
@@ -20,17 +19,17 @@ const INTERVAL_MS = 1_000;
 /** Bound on each worker's whole batch: 240 requests at 40 a second need about 6 s. */
 const BATCH_TIMEOUT_MS = 60_000;
 
-describeWithRedis('rateLimit across a fleet of processes', () => {
+describeEachRedis('rateLimit across a fleet of processes', (target) => {
   let emulator: Emulator;
   let clock: ArrivalClock;
-  let admin: Redis;
+  let admin: RedisClient;
   let workers: FleetWorker[] = [];
   const config = (extra: Partial<FleetWorkerConfig>): Omit<FleetWorkerConfig, 'name'> => ({
     tokenUrl: clock.tokenUrl,
     clientId: emulator.clientId,
     clientSecret: emulator.clientSecret,
     store: 'redis',
-    redisUrl: REDIS_URL!,
+    redis: target.spec,
     keyPrefix: PREFIX,
     // Counting tests: a stall of a loaded machine must not read as Redis being down.
     commandTimeout: 5_000,
@@ -40,7 +39,7 @@ describeWithRedis('rateLimit across a fleet of processes', () => {
   beforeAll(async () => {
     emulator = await startEmulator();
     clock = await startArrivalClock(emulator.tokenUrl);
-    admin = connect(REDIS_URL);
+    admin = target.connect();
   });
   beforeEach(() => emulator.resetStats());
   afterEach(async () => {

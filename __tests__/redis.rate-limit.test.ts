@@ -4,13 +4,12 @@
  * so that nothing frees during a test and every count is exact.
  */
 import { afterAll, afterEach, beforeAll, expect, it, jest } from '@jest/globals';
-import type { Redis } from 'ioredis';
 import { AbortError } from '../lib/errors.js';
 import { KeyNames } from '../lib/redis/key-names.js';
 import type { RateLimitOptions } from '../lib/redis/options.js';
 import type { Token } from '../lib/token.js';
 import type { Renewal } from '../lib/token-store.js';
-import { connect, deleteUnder, describeWithRedis, REDIS_URL, uniquePrefix } from './helpers/redis.js';
+import { deleteUnder, describeEachRedis, uniquePrefix, type RedisClient } from './helpers/redis.js';
 import {
   deferred,
   lockRefused,
@@ -29,12 +28,12 @@ const MINUTE = 60_000;
 /** Whether `c` is an attempt on the budget that Redis refused. */
 const budgetRefused = (c: SeenCommand) => c.name === 'eval' && Array.isArray(c.reply) && c.reply[0] === 0;
 
-describeWithRedis('RedisTokenStore rateLimit', () => {
-  let admin: Redis;
+describeEachRedis('RedisTokenStore rateLimit', (target) => {
+  let admin: RedisClient;
   const open: StoreUnderTest[] = [];
   const budgetKey = new KeyNames(PREFIX, TEST_CLIENT_ID).budget;
   const process_ = (rateLimit: RateLimitOptions) => {
-    const s = openStore(REDIS_URL!, { keyPrefix: PREFIX, commandTimeout: 5_000, pollInterval: 50, rateLimit });
+    const s = openStore(target, { keyPrefix: PREFIX, commandTimeout: 5_000, pollInterval: 50, rateLimit });
     open.push(s);
     return s;
   };
@@ -64,7 +63,7 @@ describeWithRedis('RedisTokenStore rateLimit', () => {
   };
 
   beforeAll(() => {
-    admin = connect(REDIS_URL);
+    admin = target.connect();
   });
   afterEach(async () => {
     for (const c of pending.splice(0)) c.abort();

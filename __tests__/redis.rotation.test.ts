@@ -4,10 +4,9 @@
  * lock holder spends the shared refresh token, and writes its successor for the others.
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import type { Redis } from 'ioredis';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
 import { startFleet, stopFleet, type FleetWorker } from './fixtures/fleet-driver.js';
-import { connect, deleteUnder, describeWithRedis, REDIS_URL, uniquePrefix } from './helpers/redis.js';
+import { deleteUnder, describeEachRedis, uniquePrefix, type RedisClient } from './helpers/redis.js';
 
 const PREFIX = uniquePrefix('rotation');
 /** The issue's numbers: a fleet refreshing for 15 s, with 2 s tokens. */
@@ -17,14 +16,14 @@ const WORKERS = 4;
 /** Ten users and the client-wide token. */
 const SCOPES: (string | null)[] = [...Array.from({ length: 10 }, (_, i) => `user-${i}`), null];
 
-describeWithRedis('strict refresh-token rotation across a fleet', () => {
+describeEachRedis('strict refresh-token rotation across a fleet', (target) => {
   let emulator: Emulator;
-  let admin: Redis;
+  let admin: RedisClient;
   let workers: FleetWorker[] = [];
 
   beforeAll(async () => {
     emulator = await startEmulator({ expiresIn: TOKEN_SECONDS });
-    admin = connect(REDIS_URL);
+    admin = target.connect();
   });
   afterAll(async () => {
     await stopFleet(workers);
@@ -39,7 +38,7 @@ describeWithRedis('strict refresh-token rotation across a fleet', () => {
       clientId: emulator.clientId,
       clientSecret: emulator.clientSecret,
       store: 'redis',
-      redisUrl: REDIS_URL!,
+      redis: target.spec,
       keyPrefix: PREFIX,
       // Counting test: a stall of a loaded machine must not read as Redis being down.
       commandTimeout: 5_000,

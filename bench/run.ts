@@ -21,6 +21,7 @@ import { hotPath } from './scenarios/hot-path.js';
 import { memory } from './scenarios/memory.js';
 import { outage } from './scenarios/outage.js';
 import { fleet } from './scenarios/fleet.js';
+import { fleetScale } from './scenarios/fleet-scale.js';
 import { soak } from './scenarios/soak.js';
 import { storm } from './scenarios/storm.js';
 
@@ -35,6 +36,8 @@ const SCENARIOS: ReadonlyArray<{ id: string; title: string; run: Scenario; limit
   { id: 'memory', title: 'memory', run: memory, limitMs: 90_000 },
   // Issue 7. Its own redis-server and fleet of worker processes; SKIPPED without redis-server.
   { id: 'fleet', title: 'fleet', run: fleet, limitMs: 60_000 },
+  // 8 processes × 5,000 users for 60 s on one Redis; SKIPPED without redis-server.
+  { id: 'fleet-scale', title: 'fleet at scale', run: fleetScale, limitMs: 300_000 },
 ];
 
 async function runOne(entry: (typeof SCENARIOS)[number], quick: boolean): Promise<ScenarioResult> {

@@ -370,7 +370,10 @@ export class TokenManager extends EventEmitter {
             isFresh: (candidate) =>
               candidate.accessToken !== current?.accessToken && this.#isFresh(candidate, flight.background),
             local: current,
-            get background() { return flight.background; },
+            // A getter: a caller who joins the flight makes it a foreground one.
+            get background() {
+              return flight.background;
+            },
             signal: this.#shutdown.signal,
           });
           return this.#accept(key, token, current, source === 'store' ? 'store' : flight.grant, flight);

@@ -29,7 +29,8 @@ export interface Renewal {
   /**
    * Whether no caller waits for this renewal (a refresh ahead of expiry). It turns false as soon as
    * a caller starts waiting, so read it when it matters. A store with a shared budget on the token
-   * endpoint lets background renewals use only what waiting callers leave.
+   * endpoint lets background renewals use only what waiting callers leave, and a shared store may
+   * let such a renewal wait out a short outage of its backend (a failover) instead of renewing alone.
    */
   readonly background?: boolean;
   /**

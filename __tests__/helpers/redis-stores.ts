@@ -8,14 +8,15 @@ import { RedisTokenStore } from '../../lib/redis/index.js';
 import type { RedisTokenStoreOptions } from '../../lib/redis/options.js';
 import { createToken, type Token } from '../../lib/token.js';
 import type { Renewal, StoreEvent } from '../../lib/token-store.js';
-import { connect } from './redis.js';
+import type { RedisClient } from './redis-client.js';
+import type { RedisTarget } from './redis.js';
 
 export const TEST_CLIENT_ID = 'fleet-test-client';
 
 /** A store on its own connection, as another process would have, and the events it reported. */
 export interface StoreUnderTest {
   /** The raw client (not spied). */
-  redis: Redis;
+  redis: RedisClient;
   store: RedisTokenStore;
   events: StoreEvent[];
   /** The commands the store sent, as answered. */
@@ -25,8 +26,8 @@ export interface StoreUnderTest {
   close(): Promise<void>;
 }
 
-export function openStore(url: string, options: Partial<RedisTokenStoreOptions> & { keyPrefix: string }): StoreUnderTest {
-  const redis = connect(url);
+export function openStore(target: RedisTarget, options: Partial<RedisTokenStoreOptions> & { keyPrefix: string }): StoreUnderTest {
+  const redis = target.connect();
   const spy = spyOn(redis);
   const store = new RedisTokenStore({ redis: spy.client, clientId: TEST_CLIENT_ID, ...options });
   const events: StoreEvent[] = [];
@@ -116,7 +117,7 @@ export interface SeenCommand {
  * Wraps an ioredis client so that a test can wait for a command the store sent (say, its failed
  * `SET NX` on a held lock) instead of sleeping. The store only needs the client's shape.
  */
-export function spyOn(redis: Redis): { client: Redis; seen: SeenCommand[]; next(match: (c: SeenCommand) => boolean, timeoutMs?: number): Promise<SeenCommand> } {
+export function spyOn(redis: RedisClient): { client: Redis; seen: SeenCommand[]; next(match: (c: SeenCommand) => boolean, timeoutMs?: number): Promise<SeenCommand> } {
   const seen: SeenCommand[] = [];
   const watchers = new Set<{ match: (c: SeenCommand) => boolean; resolve: (c: SeenCommand) => void }>();
   const record = (command: SeenCommand) => {
@@ -129,7 +130,8 @@ export function spyOn(redis: Redis): { client: Redis; seen: SeenCommand[]; next(
     }
   };
   const spied = new Set(['get', 'set', 'eval']);
-  const client = new Proxy(redis, {
+  // The store drives a cluster through the same command methods as one server.
+  const client = new Proxy(redis as Redis, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
       if (typeof value !== 'function') return value;

@@ -1,19 +1,27 @@
 /**
- * The Redis the tests run against: REDIS_URL (`.ci/run` starts one and sets it). A test file that
- * needs Redis wraps its tests in {@link describeWithRedis}: when Redis cannot be reached, the tests
- * FAIL when CI is set, and are skipped with a loud warning otherwise (a developer without Redis).
- * Every test file works under its own key prefix and deletes only its own keys.
+ * The Redis the tests run against: REDIS_URL, one server, and REDIS_CLUSTER_NODES, a Redis Cluster
+ * (`.ci/run` starts both and sets both). A test file that needs the shared Redis wraps its tests in
+ * {@link describeWithRedis}; one that must hold on a cluster too wraps them in
+ * {@link describeEachRedis}, which declares them once per target. When a target cannot be reached,
+ * its tests FAIL when CI is set, and are skipped with a loud warning otherwise (a developer without
+ * Redis). Every test file works under its own key prefix and deletes only its own keys.
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import { createClient, parseNodes, whenReady, type RedisClient, type RedisSpec } from './redis-client.js';
+
+export { deleteUnder, keysUnder, whenReady, type RedisClient } from './redis-client.js';
 
 /** Whether we run in CI, where a missing Redis is a failure, never a skip. */
 export const IN_CI = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false' && process.env.CI !== '0';
 
 /** The URL of the shared test Redis, or undefined when REDIS_URL is not set. */
 export const REDIS_URL = process.env.REDIS_URL || undefined;
+
+/** The seed nodes of the test Redis Cluster (`host:port,host:port,...`), or undefined when REDIS_CLUSTER_NODES is not set. */
+export const REDIS_CLUSTER_NODES = process.env.REDIS_CLUSTER_NODES ? parseNodes(process.env.REDIS_CLUSTER_NODES) : undefined;
 
 /** Why Redis (at REDIS_URL) cannot be used, or undefined when it answered PING. */
 async function probe(url: string | undefined): Promise<string | undefined> {
@@ -37,10 +45,33 @@ function probeServerBinary(): string | undefined {
   return result.status === 0 ? undefined : 'redis-server is not on PATH';
 }
 
+/** Why the cluster at REDIS_CLUSTER_NODES cannot be used, or undefined when it reports `cluster_state:ok`. */
+async function probeCluster(nodes: string[] | undefined): Promise<string | undefined> {
+  if (nodes === undefined) return 'REDIS_CLUSTER_NODES is not set';
+  const client = createClient({ cluster: nodes }, { connectTimeout: 2_000, maxRetriesPerRequest: 0 }) as Cluster;
+  try {
+    await whenReady(client, 5_000);
+    const info = await client.cluster('INFO');
+    return info.includes('cluster_state:ok') ? undefined : `the Redis Cluster at ${nodes.join(',')} is not ok (${/cluster_state:\w+/.exec(info)?.[0]})`;
+  } catch (error) {
+    return `the Redis Cluster at ${nodes.join(',')} did not answer (${(error as Error).message})`;
+  } finally {
+    client.disconnect();
+  }
+}
+
 const redisProblem = await probe(REDIS_URL);
+const clusterProblem = await probeCluster(REDIS_CLUSTER_NODES);
 const binaryProblem = probeServerBinary();
 
-function gate(title: string, problem: string | undefined, fn: () => void): void {
+const SINGLE_HINT =
+  'Start one (redis-server --port 6390 --save "" --appendonly no --daemonize yes) and set\n' +
+  '    REDIS_URL=redis://127.0.0.1:6390, or run .ci/run. See docs/fleet.md, "Running the tests locally".';
+const CLUSTER_HINT =
+  'Start a 3-master cluster as .ci/run does and set REDIS_CLUSTER_NODES=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003,\n' +
+  '    or run .ci/run. See docs/fleet.md, "Running the tests locally".';
+
+function gate(title: string, problem: string | undefined, fn: () => void, hint = SINGLE_HINT, recheck = probeAgainSync): void {
   if (problem === undefined) {
     describe(title, fn);
   } else if (IN_CI) {
@@ -51,9 +82,7 @@ function gate(title: string, problem: string | undefined, fn: () => void): void 
     });
   } else {
     console.warn(
-      `\n⚠⚠⚠ SKIPPED "${title}": ${problem}.\n` +
-        '    Start one (redis-server --port 6390 --save "" --appendonly no --daemonize yes) and set\n' +
-        '    REDIS_URL=redis://127.0.0.1:6390, or run .ci/run. See README.md, "Fleet mode".\n',
+      `\n⚠⚠⚠ SKIPPED "${title}": ${problem}.\n    ${hint}\n`,
     );
     describe.skip(title, fn);
     // One test that runs: it checks the reason for the skip, and it makes jest run this file's
@@ -61,24 +90,84 @@ function gate(title: string, problem: string | undefined, fn: () => void): void 
     // fail with "Disallowed net connect".
     describe(`${title} (skipped)`, () => {
       it(`is skipped because ${problem}`, () => {
-        expect(problem === redisProblem ? probeAgainSync() : probeServerBinary()).toBeDefined();
+        expect(recheck()).toBeDefined();
       });
     });
   }
 }
 
-/** Whether REDIS_URL is still unreachable, checked without a client: a TCP connect, synchronously. */
+/** Whether something listens at `host:port`, checked without a client: a TCP connect, synchronously. */
+function listening(host: string, port: number): boolean {
+  const script = `const s=require('net').connect(${port},${JSON.stringify(host)});s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1));setTimeout(()=>process.exit(1),2000)`;
+  return spawnSync(process.execPath, ['-e', script], { timeout: 5_000 }).status === 0;
+}
+
+/** Whether REDIS_URL is still unreachable. */
 function probeAgainSync(): string | undefined {
   if (REDIS_URL === undefined) return 'REDIS_URL is not set';
   const url = new URL(REDIS_URL);
-  const script = `const s=require('net').connect(${Number(url.port || 6379)},${JSON.stringify(url.hostname)});s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1));setTimeout(()=>process.exit(1),2000)`;
-  const result = spawnSync(process.execPath, ['-e', script], { timeout: 5_000 });
-  return result.status === 0 ? undefined : `nothing listens at ${REDIS_URL}`;
+  return listening(url.hostname, Number(url.port || 6379)) ? undefined : `nothing listens at ${REDIS_URL}`;
+}
+
+/** Whether the cluster's first node is still unreachable. */
+function probeClusterAgainSync(): string | undefined {
+  const first = REDIS_CLUSTER_NODES?.[0];
+  if (first === undefined) return 'REDIS_CLUSTER_NODES is not set';
+  const at = first.lastIndexOf(':');
+  return listening(first.slice(0, at), Number(first.slice(at + 1))) ? clusterProblem : `nothing listens at ${first}`;
 }
 
 /** `describe` for tests that need the shared Redis at REDIS_URL. */
 export function describeWithRedis(title: string, fn: () => void): void {
   gate(title, redisProblem, fn);
+}
+
+/** One Redis the shared tests run against. */
+export interface RedisTarget {
+  /** `redis` (one server) or `cluster` (Redis Cluster). */
+  readonly kind: 'redis' | 'cluster';
+  /** Where it is, as a fleet worker takes it. */
+  readonly spec: RedisSpec;
+  /** A new client of it (a process of its own would have one). */
+  connect(options?: RedisOptions): RedisClient;
+}
+
+/** Both targets; one whose variable is unset is still described (its tests are skipped or fail, see gate). */
+const TARGETS: readonly { target: RedisTarget; label: string; problem: string | undefined; hint: string; recheck: () => string | undefined }[] = [
+  {
+    label: 'on one Redis',
+    target: target('redis', { url: REDIS_URL ?? 'redis://127.0.0.1:6390' }),
+    problem: redisProblem,
+    hint: SINGLE_HINT,
+    recheck: probeAgainSync,
+  },
+  {
+    label: 'on a Redis Cluster',
+    target: target('cluster', { cluster: REDIS_CLUSTER_NODES ?? [] }),
+    problem: clusterProblem,
+    hint: CLUSTER_HINT,
+    recheck: probeClusterAgainSync,
+  },
+];
+
+function target(kind: RedisTarget['kind'], spec: RedisSpec): RedisTarget {
+  return { kind, spec, connect: (options = {}) => createClient(spec, { connectTimeout: 2_000, ...options }) };
+}
+
+/**
+ * `describe` once per Redis target: `<title> on one Redis` (REDIS_URL) and `<title> on a Redis
+ * Cluster` (REDIS_CLUSTER_NODES), each gated like {@link describeWithRedis}.
+ */
+export function describeEachRedis(title: string, fn: (target: RedisTarget) => void): void {
+  for (const t of TARGETS) {
+    const full = `${title} ${t.label}`;
+    gate(full, t.problem, () => fn(t.target), t.hint, t.recheck);
+  }
+}
+
+/** A target for a redis-server that a test started itself. */
+export function redisAt(url: string): RedisTarget {
+  return target('redis', { url });
 }
 
 /** `describe` for tests that start their own redis-server (from PATH). */
@@ -96,38 +185,4 @@ export function connect(url: string = REDIS_URL ?? '', options: RedisOptions = {
   const client = new Redis(url, { connectTimeout: 2_000, ...options });
   client.on('error', () => {});
   return client;
-}
-
-/** Every key under `prefix`, by SCAN (never KEYS). */
-export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys;
-}
-
-/** Deletes every key under `prefix`, and only those. */
-export async function deleteUnder(redis: Redis, prefix: string): Promise<void> {
-  const keys = await keysUnder(redis, prefix);
-  if (keys.length > 0) await redis.unlink(...keys);
-}
-
-/** Resolves when `client` is ready, or rejects after `timeoutMs`. */
-export function whenReady(client: Redis, timeoutMs = 10_000): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.off('ready', onReady);
-      reject(new Error(`Redis client not ready within ${timeoutMs} ms (status ${client.status})`));
-    }, timeoutMs);
-    const onReady = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    client.once('ready', onReady);
-  });
 }

@@ -136,11 +136,14 @@ async function startOn(port: number): Promise<RedisStart> {
 }
 
 /**
- * Starts a redis-server from PATH on a free loopback port, resolved once it accepts connections;
- * or `{ missing }` when there is no redis-server to start. Other failures throw.
+ * Starts a redis-server from PATH on a free loopback port (or BENCH_REDIS_PORT), resolved once it
+ * accepts connections; or `{ missing }` when there is no redis-server to start. Other failures throw.
  */
 export async function startRedisServer(): Promise<RedisStart> {
   installHooks();
+  // A machine shared by several users may give each a port range: BENCH_REDIS_PORT picks the port.
+  const given = Number(process.env.BENCH_REDIS_PORT);
+  if (Number.isInteger(given) && given > 0) return startOn(given);
   let last: unknown;
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
     try {

@@ -59,6 +59,10 @@ export class FleetRenewal {
     const { signal } = renewal;
     /** Since when this process waits for another one's lock; a wait for budget starts it again. */
     let lockWaitSince: number | undefined;
+    // Redis down: a background renewal (its token is still served) waits for it as long as it would
+    // wait for a holder, since a failover takes seconds; one that a caller needs renews alone.
+    const redisDeadline = Date.now() + this.#p.lockTtlMs * MAX_WAIT_LOCK_TTLS;
+    const waitForRedis = () => renewal.background === true && Date.now() < redisDeadline;
     for (;;) {
       if (signal?.aborted) throw new AbortError(signal.reason);
       // Listen before reading, so that a write between the read and the wait wakes this one.
@@ -68,7 +72,11 @@ export class FleetRenewal {
       let grant: BudgetGrant | undefined;
       try {
         const read = await entries.read(keys);
-        if (read === UNAVAILABLE) return await this.#alone(renewal);
+        if (read === UNAVAILABLE && !waitForRedis()) return await this.#alone(renewal);
+        if (read === UNAVAILABLE) {
+          await wait.promise;
+          continue;
+        }
         if (usable(read.token)) return this.#fromStore(read.token);
         if (budget !== undefined) {
           // Before the lock, so that a lock is only held while its request can be sent.
@@ -83,9 +91,15 @@ export class FleetRenewal {
         }
         const fence = await lock.acquire(keys, names.channel);
         const handOn = grant;
-        if (fence === UNAVAILABLE) {
+        if (fence === UNAVAILABLE && !waitForRedis()) {
           grant = undefined;
           return await this.#alone(renewal, names, handOn);
+        }
+        if (fence === UNAVAILABLE) {
+          grant = undefined;
+          if (handOn !== undefined) await budget?.giveBack(names.budget, handOn);
+          await wait.promise;
+          continue;
         }
         if (fence !== undefined) {
           grant = undefined;

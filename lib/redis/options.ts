@@ -4,7 +4,7 @@
  * the encryption key is described by type and length only, never by value.
  */
 import type { KeyObject } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { ConfigurationError } from '../errors.js';
 import { DEFAULT_MAX_SCOPES } from '../lru-store.js';
 import {
@@ -31,10 +31,12 @@ export interface RedisTokenStoreOptions {
   /**
    * The ioredis client to use. The store never quits it: `close()` leaves it connected, for the
    * application to close. The store opens one more connection of its own (a `duplicate()`, for
-   * pub/sub) the first time it waits for another process, and closes it in `close()`.
+   * pub/sub) the first time it waits for another process, and closes it in `close()`. A `Cluster`
+   * works too (every script touches one key), and so does a client of a Sentinel-managed master.
    * @example redis: new Redis(process.env.REDIS_URL)
+   * @example redis: new Cluster([{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7000 }])
    */
-  redis: Redis;
+  redis: Redis | Cluster;
   /**
    * The client id whose tokens this store keeps: key names are derived from a hash of it and of the
    * manager's token URL (neither appears in Redis), so that two clients, or two token endpoints of
@@ -180,6 +182,8 @@ function requireClient(value: unknown): Redis {
       `Expected \`redis\` to be an ioredis client (with ${CLIENT_METHODS.join(', ')} and status), got ${describe(value)}`,
     );
   }
+  // A Cluster has the same command methods, and its duplicate() ignores what it is given here:
+  // inside the store, both are driven through the commands of `Redis`.
   return value as Redis;
 }
 
