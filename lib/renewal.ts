@@ -1,0 +1,84 @@
+/**
+ * Which grant renews a scope, and what to do when the refresh grant is refused: the renewal policy
+ * of the manager, apart from its cache and queue.
+ */
+import { TokenEndpointError } from './errors.js';
+import type { TokenManagerEvents } from './manager-events.js';
+import type { RenewWith } from './manager-options.js';
+import { scopeOf, type Counters, type Flight } from './manager-state.js';
+import { createToken, type Token } from './token.js';
+import type { TokenEndpoint } from './token-endpoint.js';
+
+/** How many refused refresh tokens are remembered (see #refused). */
+const MAX_REFUSED = 10_000;
+
+/** What a {@link Renewal} needs from its manager. */
+export interface RenewalDeps {
+  endpoint: TokenEndpoint;
+  renewWith: RenewWith;
+  counters: Counters;
+  /** Aborts every request on close. */
+  signal: AbortSignal;
+  emit: <E extends keyof TokenManagerEvents>(event: E, payload: TokenManagerEvents[E]) => void;
+}
+
+/** Asks the endpoint for a new token for one scope, with the refresh grant when it can. */
+export class Renewal {
+  readonly #deps: RenewalDeps;
+  /**
+   * Refresh tokens the endpoint refused, never spent again. Kept by value, not by token object: a
+   * shared store hands out a new object for the same token on every read. Bounded: cleared when full.
+   */
+  readonly #refused = new Set<string>();
+
+  constructor(deps: RenewalDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Asks the endpoint for a new token for `key`: with the refresh grant when `base` carries a
+   * refresh token (falling back once to client credentials if it is refused), else with client
+   * credentials. Records the grant on the flight for the failure report.
+   */
+  async fetch(key: string, base: Token | undefined, flight: Flight): Promise<Token> {
+    const { endpoint, renewWith, counters, signal } = this.#deps;
+    const refreshToken =
+      renewWith === 'refresh_token' && base?.refreshToken !== undefined && !this.#refused.has(base.refreshToken)
+        ? base.refreshToken
+        : undefined;
+    if (refreshToken !== undefined) {
+      const renewed = await this.#tryRefresh(key, refreshToken, flight);
+      if (renewed !== undefined) return renewed;
+      // Never spend a refused refresh token again, e.g. on the next background retry.
+      if (this.#refused.size >= MAX_REFUSED) this.#refused.clear();
+      this.#refused.add(refreshToken);
+    }
+    counters.client_credentials++;
+    flight.grant = 'client_credentials';
+    return endpoint.clientCredentials({ scope: scopeOf(key), signal });
+  }
+
+  /** The refresh grant; undefined when the endpoint refused the refresh token (fall back). */
+  async #tryRefresh(key: string, refreshToken: string, flight: Flight): Promise<Token | undefined> {
+    const { endpoint, counters, signal, emit } = this.#deps;
+    counters.refresh_token++;
+    flight.grant = 'refresh_token';
+    try {
+      const token = await endpoint.refresh({ refreshToken, scope: scopeOf(key), signal });
+      // A server that does not rotate keeps the old refresh token valid: keep it.
+      return token.refreshToken === undefined ? createToken({ ...token, refreshToken }) : token;
+    } catch (error) {
+      if (!(error instanceof TokenEndpointError) || error.retryable || (error.status !== 400 && error.status !== 401)) throw error;
+      if (error.error === 'invalid_client') throw error;
+      counters.failures++;
+      emit('refreshFailed', {
+        scope: scopeOf(key),
+        grant: 'refresh_token',
+        background: flight.background,
+        error,
+        next: 'fallback',
+      });
+      return undefined;
+    }
+  }
+}
