@@ -7,7 +7,7 @@ import { ConfigurationError } from './errors.js';
 import { DEFAULT_MAX_SCOPES, LruTokenStore } from './lru-store.js';
 import type { TimerApi } from './refresh-scheduler.js';
 import type { TokenEndpointOptions } from './token-endpoint.js';
-import { TokenEndpoint } from './token-endpoint.js';
+import { ENDPOINT_OPTION_KEYS, TokenEndpoint } from './token-endpoint.js';
 import type { TokenStore } from './token-store.js';
 import {
   rejectUnknownOptions,
@@ -113,7 +113,6 @@ const MANAGER_KEYS = [
   'random',
 ] as const;
 
-const ENDPOINT_KEYS = ['clientId', 'clientSecret', 'tokenUrl', 'timeout', 'retry', 'refreshWithClientCredentials', 'got', 'now'];
 
 /** The validated settings a manager runs with. */
 export interface ManagerSettings {
@@ -146,10 +145,10 @@ function requireStore(value: unknown): TokenStore {
 /** Validates every option and applies the defaults. Throws {@link ConfigurationError}. */
 export function resolveManagerOptions(options: TokenManagerOptions): ManagerSettings {
   const o = requireOptionsObject('TokenManager options', options);
-  rejectUnknownOptions('TokenManager options', o, [...ENDPOINT_KEYS, ...MANAGER_KEYS]);
+  rejectUnknownOptions('TokenManager options', o, [...ENDPOINT_OPTION_KEYS, ...MANAGER_KEYS]);
 
   const endpointOptions: Record<string, unknown> = {};
-  for (const key of ENDPOINT_KEYS) if (o[key] !== undefined) endpointOptions[key] = o[key];
+  for (const key of ENDPOINT_OPTION_KEYS) if (o[key] !== undefined) endpointOptions[key] = o[key];
   const endpoint = new TokenEndpoint(endpointOptions as unknown as TokenEndpointOptions);
 
   const expiryMarginMs = requireNumber('expiryMargin', orDefault(o.expiryMargin, DEFAULT_EXPIRY_MARGIN_MS), { min: 0 });
