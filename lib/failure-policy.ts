@@ -54,10 +54,12 @@ export class FailurePolicy {
       if (retryAt < slot.usableUntil) scheduler.schedule(slot);
       // Bad credentials fail every scope alike: cool the client down, so that the other scopes in
       // their refresh window do not each try them again.
-      if (error instanceof TokenEndpointError && error.error === 'invalid_client') cooldowns.fail(key, error, now);
+      if (error instanceof TokenEndpointError && error.error === 'invalid_client' && flight.credentialsSent) {
+        cooldowns.fail(key, error, now);
+      }
       if (error) emit('refreshFailed', { scope: scopeOf(key), grant: flight.grant, background: true, error, next: 'retry', retryAt });
     } else if (error) {
-      cooldowns.fail(key, error, now);
+      cooldowns.fail(key, error, now, flight.credentialsSent);
       emit('refreshFailed', { scope: scopeOf(key), grant: flight.grant, background: flight.background, error, next: 'give-up' });
     }
   }

@@ -34,6 +34,11 @@ export interface Flight {
   background: boolean;
   /** The grant of the request being made, for the failure report. */
   grant: 'client_credentials' | 'refresh_token';
+  /**
+   * Whether that request carried the client credentials: only a refusal of one that did says
+   * anything about them, and may cool the whole client down.
+   */
+  credentialsSent: boolean;
   promise: Promise<Token>;
 }
 

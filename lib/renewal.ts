@@ -2,7 +2,7 @@
  * Which grant renews a scope, and what to do when the refresh grant is refused: the renewal policy
  * of the manager, apart from its cache and queue.
  */
-import { TokenEndpointError } from './errors.js';
+import { InvalidTokenResponseError, TokenEndpointError, type FluxTokenError } from './errors.js';
 import type { TokenManagerEvents } from './manager-events.js';
 import type { RenewWith } from './manager-options.js';
 import { scopeOf, type Counters, type Flight } from './manager-state.js';
@@ -11,6 +11,13 @@ import type { TokenEndpoint } from './token-endpoint.js';
 
 /** How many refused refresh tokens are remembered (see #refused). */
 const MAX_REFUSED = 10_000;
+
+/**
+ * Refusals of a refresh request sent without client credentials that say the server wants them
+ * (RFC 6749 §6: a confidential client authenticates on refresh). `@node-oauth/oauth2-server`
+ * answers `invalid_client`, `oidc-provider` `invalid_request`.
+ */
+const WANTS_CLIENT_AUTH: ReadonlySet<string | undefined> = new Set(['invalid_client', 'invalid_request', 'unauthorized_client']);
 
 /** What a {@link Renewal} needs from its manager. */
 export interface RenewalDeps {
@@ -30,9 +37,16 @@ export class Renewal {
    * shared store hands out a new object for the same token on every read. Bounded: cleared when full.
    */
   readonly #refused = new Set<string>();
+  /** Set once a server refused a refresh for want of client authentication. */
+  #learned = false;
 
   constructor(deps: RenewalDeps) {
     this.#deps = deps;
+  }
+
+  /** Whether refresh requests carry the client credentials: configured, or learned. */
+  get refreshAuthenticates(): boolean {
+    return this.#learned || this.#deps.endpoint.refreshWithClientCredentials;
   }
 
   /**
@@ -55,21 +69,26 @@ export class Renewal {
     }
     counters.client_credentials++;
     flight.grant = 'client_credentials';
+    flight.credentialsSent = true;
     return endpoint.clientCredentials({ scope: scopeOf(key), signal });
   }
 
-  /** The refresh grant; undefined when the endpoint refused the refresh token (fall back). */
+  /**
+   * The refresh grant; undefined when the endpoint refused the refresh token, or answered with a
+   * token bound to another scope (fall back to client credentials).
+   */
   async #tryRefresh(key: string, refreshToken: string, flight: Flight): Promise<Token | undefined> {
     const { endpoint, counters, signal, emit } = this.#deps;
     counters.refresh_token++;
     flight.grant = 'refresh_token';
+    const authenticate = this.refreshAuthenticates;
+    flight.credentialsSent = authenticate;
     try {
-      const token = await endpoint.refresh({ refreshToken, scope: scopeOf(key), signal });
+      const token = await endpoint.refresh({ refreshToken, scope: scopeOf(key), signal, authenticate });
       // A server that does not rotate keeps the old refresh token valid: keep it.
       return token.refreshToken === undefined ? createToken({ ...token, refreshToken }) : token;
     } catch (error) {
-      if (!(error instanceof TokenEndpointError) || error.retryable || (error.status !== 400 && error.status !== 401)) throw error;
-      if (error.error === 'invalid_client') throw error;
+      if (!this.#fallsBack(key, error, authenticate)) throw error;
       counters.failures++;
       emit('refreshFailed', {
         scope: scopeOf(key),
@@ -80,5 +99,24 @@ export class Renewal {
       });
       return undefined;
     }
+  }
+
+  /**
+   * Whether a failed refresh falls back to client credentials: a non-retryable 400 or 401 refusal
+   * (the refresh token is spent, expired or unknown), or an answer bound to another scope. An
+   * `invalid_client` is a client failure only when the request carried the credentials; without
+   * them, it (like `invalid_request` and `unauthorized_client`) teaches the manager to send them.
+   */
+  #fallsBack(key: string, error: unknown, authenticated: boolean): error is FluxTokenError {
+    if (error instanceof InvalidTokenResponseError) return error.reason === 'scope_mismatch';
+    if (!(error instanceof TokenEndpointError) || error.retryable || (error.status !== 400 && error.status !== 401)) return false;
+    if (!authenticated && WANTS_CLIENT_AUTH.has(error.error)) {
+      if (!this.#learned) {
+        this.#learned = true;
+        this.#deps.emit('refreshAuthentication', { scope: scopeOf(key), error });
+      }
+      return true;
+    }
+    return error.error !== 'invalid_client';
   }
 }

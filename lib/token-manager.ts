@@ -9,7 +9,7 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { inspect } from 'node:util';
 import PQueue from 'p-queue';
-import { Cooldowns } from './cooldown.js';
+import { Cooldowns, RejectionGuard } from './cooldown.js';
 import { AbortError, FluxTokenError, InvalidArgumentError, TokenManagerClosedError } from './errors.js';
 import { refreshAtOf, usableUntil } from './expiry.js';
 import { FailurePolicy } from './failure-policy.js';
@@ -68,6 +68,7 @@ export class TokenManager extends EventEmitter {
   readonly #queue: PQueue;
   readonly #scheduler: RefreshScheduler<Slot>;
   readonly #cooldowns: Cooldowns;
+  readonly #rejections: RejectionGuard;
   /** Bookkeeping of every cached token; entries go with their token. */
   readonly #slots = new WeakMap<Token, Slot>();
   /** Invariant: at most one flight per key, removed as soon as its outcome is known. */
@@ -111,6 +112,7 @@ export class TokenManager extends EventEmitter {
       ...(s.timers ? { timers: s.timers } : {}),
     });
     this.#cooldowns = new Cooldowns({ baseMs: s.cooldownMs, maxMs: s.maxCooldownMs, maxEntries: 10_000 });
+    this.#rejections = new RejectionGuard({ baseMs: s.cooldownMs, maxMs: s.maxCooldownMs, maxEntries: 10_000 });
     // Every running request listens to the shutdown signal, and `concurrency` may exceed 10.
     setMaxListeners(0, this.#shutdown.signal);
     const emit = this.#emit.bind(this);
@@ -176,6 +178,10 @@ export class TokenManager extends EventEmitter {
    * the API answered 401 to it. Does nothing when the cache already holds another token, so that a
    * token renewed meanwhile by another request is kept. The refresh token it carried is still used
    * for the renewal. Returns whether the token was invalidated.
+   *
+   * When `rejected` was itself obtained to replace a rejected token, the scope first waits out a
+   * cool-down (see `cooldown`): meanwhile this returns false and the token stays, so that an API
+   * that rejects every new token does not cost one token request per API request.
    */
   invalidate(scope: string | undefined, rejected: Token | string): boolean {
     if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0)) {
@@ -187,7 +193,7 @@ export class TokenManager extends EventEmitter {
     const matches = typeof rejected === 'string' ? current.accessToken === rejected : current === rejected;
     if (!matches) return false;
     const slot = this.#slots.get(current) ?? this.#adopt(key, current);
-    if (slot.rejected) return false;
+    if (slot.rejected || !this.#rejections.mayRenew(key, current.accessToken, this.#now())) return false;
     slot.rejected = true;
     this.#scheduler.cancel(slot);
     return true;
@@ -296,6 +302,7 @@ export class TokenManager extends EventEmitter {
       id: `f${++this.#flightSeq}`,
       background,
       grant: 'client_credentials',
+      credentialsSent: true,
       promise: undefined as unknown as Promise<Token>,
     };
     if (background) this.#stats.backgroundRefreshes++;
@@ -384,9 +391,12 @@ export class TokenManager extends EventEmitter {
     } catch {
       // Same for a store that throws synchronously: this process keeps the token in its slot.
     }
+    if (previous !== undefined && this.#slots.get(previous)?.rejected === true) {
+      this.#rejections.replaced(key, token.accessToken, this.#now());
+    }
     this.#adopt(key, token);
     // Only a grant that sent the client credentials proves them: lift a client-wide cool-down then.
-    this.#cooldowns.succeed(key, grant === 'client_credentials' || (grant === 'refresh_token' && this.#endpoint.refreshWithClientCredentials));
+    this.#cooldowns.succeed(key, grant !== 'store' && flight.credentialsSent);
     this.#emit('token', {
       scope: scopeOf(key),
       grant,
