@@ -17,7 +17,7 @@ import type { TokenManagerEvents, TokenManagerStats, TokenSourceKind } from './m
 import { resolveManagerOptions, type ManagerSettings, type TokenManagerOptions } from './manager-options.js';
 import { CLIENT_WIDE_KEY, scopeOf, type Counters, type Flight, type Slot } from './manager-state.js';
 import { RefreshScheduler } from './refresh-scheduler.js';
-import { Renewal } from './renewal.js';
+import { RenewalPolicy } from './renewal-policy.js';
 import type { Token } from './token.js';
 import type { TokenEndpoint } from './token-endpoint.js';
 import type { TokenStore } from './token-store.js';
@@ -83,7 +83,7 @@ export class TokenManager extends EventEmitter {
   readonly #waiters = new Set<(error: Error) => void>();
   #closing: Promise<void> | undefined;
   #flightSeq = 0;
-  readonly #renewal: Renewal;
+  readonly #renewal: RenewalPolicy;
   readonly #failures: FailurePolicy;
   readonly #stats: Counters = {
     hits: 0,
@@ -116,7 +116,7 @@ export class TokenManager extends EventEmitter {
     // Every running request listens to the shutdown signal, and `concurrency` may exceed 10.
     setMaxListeners(0, this.#shutdown.signal);
     const emit = this.#emit.bind(this);
-    this.#renewal = new Renewal({
+    this.#renewal = new RenewalPolicy({
       endpoint: s.endpoint,
       renewWith: s.renewWith,
       counters: this.#stats,

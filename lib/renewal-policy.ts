@@ -19,8 +19,8 @@ const MAX_REFUSED = 10_000;
  */
 const WANTS_CLIENT_AUTH: ReadonlySet<string | undefined> = new Set(['invalid_client', 'invalid_request', 'unauthorized_client']);
 
-/** What a {@link Renewal} needs from its manager. */
-export interface RenewalDeps {
+/** What a {@link RenewalPolicy} needs from its manager. */
+export interface RenewalPolicyDeps {
   endpoint: TokenEndpoint;
   renewWith: RenewWith;
   counters: Counters;
@@ -30,8 +30,8 @@ export interface RenewalDeps {
 }
 
 /** Asks the endpoint for a new token for one scope, with the refresh grant when it can. */
-export class Renewal {
-  readonly #deps: RenewalDeps;
+export class RenewalPolicy {
+  readonly #deps: RenewalPolicyDeps;
   /**
    * Refresh tokens the endpoint refused, never spent again. Kept by value, not by token object: a
    * shared store hands out a new object for the same token on every read. Bounded: cleared when full.
@@ -40,7 +40,7 @@ export class Renewal {
   /** Set once a server refused a refresh for want of client authentication. */
   #learned = false;
 
-  constructor(deps: RenewalDeps) {
+  constructor(deps: RenewalPolicyDeps) {
     this.#deps = deps;
   }
 
