@@ -9,14 +9,18 @@ import got from 'got';
 import { DEFAULT_CONCURRENCY, authFetch, TokenManager, type TokenManagerOptions } from '../lib/index.js';
 import { gotAuth } from '../lib/got.js';
 import { timelineOf, tokenCallFloor } from '../bench/lib/token-timeline.js';
-import { recordEvents, whenIdle } from './fixtures/manager-harness.js';
+import { recordEvents } from './fixtures/manager-harness.js';
+import { apiStatus as statusAt, serveEveryUser, step, useInteropClock, userIds as users } from './helpers/interop.js';
 import { startNodeOAuthServer, type NodeOAuthServer } from './helpers/node-oauth-server.js';
+
+/** Whether the server's own `authenticate` accepts `token` for `user` (its model, expiry and scope). */
+const apiStatus = (user: string, accessToken: string) => statusAt(`${server.apiUrl}/users/${user}`, accessToken);
 
 let server: NodeOAuthServer;
 let manager: TokenManager | undefined;
 
 beforeEach(async () => {
-  jest.useFakeTimers({ now: 1_700_000_000_000, doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
+  useInteropClock();
   server = await startNodeOAuthServer({ accessTokenLifetime: 2 });
 });
 afterEach(async () => {
@@ -31,43 +35,12 @@ function start(options: Partial<TokenManagerOptions> = {}): TokenManager {
   return manager;
 }
 
-const users = (n: number) => Array.from({ length: n }, (_, i) => `user-${i}`);
-
-/** Whether the server's own `authenticate` accepts `token` for `user` (its model, expiry and scope). */
-async function apiStatus(user: string, accessToken: string): Promise<number> {
-  const response = await fetch(`${server.apiUrl}/users/${user}`, { headers: { authorization: `Bearer ${accessToken}` } });
-  await response.arrayBuffer();
-  return response.status;
-}
-
-/**
- * Every `stepMs` of fake time for `durationMs`: every user asks for a token, the server's API is
- * asked to accept it, then time moves on. Returns the failed getToken calls and API refusals.
- */
-async function serveEveryUser(m: TokenManager, ids: string[], durationMs: number, stepMs = 100) {
-  let failed = 0;
-  let refused = 0;
-  let calls = 0;
-  for (let t = 0; t <= durationMs; t += stepMs) {
-    const outcomes = await Promise.allSettled(ids.map((id) => m.getToken(id)));
-    calls += outcomes.length;
-    for (const [i, outcome] of outcomes.entries()) {
-      if (outcome.status === 'rejected') failed++;
-      else if (t % 1_000 === 0 && (await apiStatus(ids[i]!, outcome.value.accessToken)) !== 200) refused++;
-    }
-    await whenIdle(m);
-    await jest.advanceTimersByTimeAsync(stepMs);
-    await whenIdle(m);
-  }
-  return { failed, refused, calls };
-}
-
 describe('@node-oauth/oauth2-server, default options', () => {
   it('serves every user for 10 s of 2 s tokens: 0 failed calls, token calls within a one-time learning step of the floor', async () => {
     const m = start();
     const learned = recordEvents(m, 'refreshAuthentication');
     const ids = users(20);
-    const { failed, refused, calls } = await serveEveryUser(m, ids, 10_000);
+    const { failed, refused, calls } = await serveEveryUser(m, ids, 10_000, server.apiUrl);
 
     const floor = tokenCallFloor(ids.length, 10_000, timelineOf(2_000));
     const tokenCalls = server.requests.length;
@@ -109,7 +82,7 @@ describe('@node-oauth/oauth2-server, client authentication on refresh', () => {
   ] as const)('%s: no learning step, every refresh accepted', async (_what, options) => {
     const m = start(options);
     const ids = users(5);
-    const { failed } = await serveEveryUser(m, ids, 4_000);
+    const { failed } = await serveEveryUser(m, ids, 4_000, server.apiUrl);
     expect(failed).toBe(0);
     expect(server.requests.every((r) => r.status === 200 && r.authenticated)).toBe(true);
     expect(server.requests.filter((r) => r.grant === 'refresh_token').length).toBeGreaterThanOrEqual(ids.length * 2);
@@ -134,9 +107,7 @@ describe('@node-oauth/oauth2-server, got and fetch end to end', () => {
         ]),
       );
       for (const status of answers) statuses.set(status, (statuses.get(status) ?? 0) + 1);
-      await whenIdle(m);
-      await jest.advanceTimersByTimeAsync(250);
-      await whenIdle(m);
+      await step(m, 250);
     }
     expect(Object.fromEntries(statuses)).toEqual({ 200: ids.length * 2 * 25 });
     expect(Object.fromEntries(server.api)).toEqual({ 200: ids.length * 2 * 25 });
