@@ -205,3 +205,20 @@ describe('401 loop protection', () => {
     expect(e.stats().tokenCalls.total).toBe(1);
   });
 });
+
+describe('the options for other servers, on the manager', () => {
+  it.each([
+    [{ clientAuth: 'basic' }, 'clientAuth', 'Expected `clientAuth` to be one of `client_secret_post`, `client_secret_basic`, got `"basic"` (string)'],
+    [{ tokenParams: { scope: 'x' } }, 'tokenParams', 'got `scope`'],
+    [{ tokenParams: 'audience=x' }, 'tokenParams', 'Expected `tokenParams` to be an options object, got `"audience=x"` (string)'],
+    [{ defaultExpiresIn: -5 }, 'defaultExpiresIn', 'Expected `defaultExpiresIn` to be a finite number'],
+  ])('%p is refused at construction with a ConfigurationError naming %s', (options, option, message) => {
+    const create = () => new TokenManager({ clientId: 'c', clientSecret: 's', ...(options as Partial<TokenManagerOptions>) });
+    expect(create).toThrow(message);
+    try {
+      create();
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'FLUX_CONFIG_INVALID', option });
+    }
+  });
+});
