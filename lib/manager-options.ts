@@ -77,7 +77,8 @@ export interface TokenManagerOptions extends TokenEndpointOptions {
   /**
    * How a token that carries a refresh token is renewed. With `refresh_token`, the refresh grant
    * is used and the rotated refresh token kept; if the endpoint rejects it (`invalid_grant`, or
-   * another non-retryable 400 or 401), the manager falls back once to `client_credentials`. With
+   * another non-retryable 400 or 401), or answers with a token for another scope
+   * (`scope_mismatch`), the manager falls back once to `client_credentials`. With
    * `client_credentials`, refresh tokens are ignored.
    * @default 'refresh_token'
    */
@@ -85,7 +86,9 @@ export interface TokenManagerOptions extends TokenEndpointOptions {
   /**
    * After a failed request that callers were waiting for, later callers of the same scope get the
    * same error for this long (ms) instead of each hitting the endpoint again. Doubles on each
-   * further failure, up to `maxCooldown`. An `invalid_client` answer cools the whole client down.
+   * further failure, up to `maxCooldown`. An `invalid_client` answer to a request that carried the
+   * client credentials cools the whole client down. The same pace applies to 401-driven renewals
+   * when a token obtained after a 401 is itself rejected (401 loop protection).
    * @default 1000
    */
   cooldown?: number;
