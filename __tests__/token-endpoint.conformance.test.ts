@@ -180,6 +180,14 @@ describe('scope binding', () => {
     expect(token).toMatchObject({ accessToken: expect.any(String) });
   });
 
+  it('a refresh that names no scope is not checked; `scope: null` asks for a client-wide token', async () => {
+    const restricted = { status: 200, body: tokenBody({ access_token: gzipJws({ restrictedTo: 'user-2' }) }) };
+    mockTokenEndpoint(restricted);
+    await expect(endpoint().refresh({ refreshToken: 'rt' })).resolves.toMatchObject({ expiresIn: 3600 });
+    const error = await endpoint().refresh({ refreshToken: 'rt', scope: null }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ reason: 'scope_mismatch' });
+  });
+
   it('applies to the refresh grant too', async () => {
     mockTokenEndpoint({ status: 200, body: tokenBody({ access_token: gzipJws({ restrictedTo: 'user-2' }) }) });
     const error = await endpoint().refresh({ refreshToken: 'rt', scope: 'user-1' }).catch((e: unknown) => e);

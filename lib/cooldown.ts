@@ -133,20 +133,23 @@ export class RejectionGuard {
 
   /**
    * Whether a 401 to `accessToken` of `key` at `now` may renew it. False for a replacement's first
-   * 401 (which starts the cool-down) and during the cool-down; true otherwise. A replacement that
-   * served for longer than the longest cool-down before its first 401 is not part of a loop.
+   * 401 within one cool-down step of being obtained (which starts the cool-down), and during the
+   * cool-down; true otherwise. Either way, 401s cost at most one renewal per step.
    */
   mayRenew(key: string, accessToken: string, now: number): boolean {
     if (this.#limits.baseMs === 0 || this.#replacements.size === 0) return true;
     const entry = this.#replacements.get(key);
     if (entry === undefined || entry.accessToken !== accessToken) return true;
     if (entry.until === 0) {
-      if (now - entry.at > this.#limits.maxMs) {
+      const step = stepMs(entry.count + 1, this.#limits);
+      // Rejected only after serving for a whole step (say, a token that went stale in a queue):
+      // renewing costs at most one request per step anyway, so this is no loop.
+      if (now - entry.at >= step) {
         this.#replacements.delete(key);
         return true;
       }
       entry.count++;
-      entry.until = now + stepMs(entry.count, this.#limits);
+      entry.until = now + step;
       return false;
     }
     return now >= entry.until;

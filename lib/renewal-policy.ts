@@ -84,7 +84,8 @@ export class RenewalPolicy {
     const authenticate = this.refreshAuthenticates;
     flight.credentialsSent = authenticate;
     try {
-      const token = await endpoint.refresh({ refreshToken, scope: scopeOf(key), signal, authenticate });
+      // `null` for the client-wide token: the answer must then be unrestricted.
+      const token = await endpoint.refresh({ refreshToken, scope: scopeOf(key) ?? null, signal, authenticate });
       // A server that does not rotate keeps the old refresh token valid: keep it.
       return token.refreshToken === undefined ? createToken({ ...token, refreshToken }) : token;
     } catch (error) {

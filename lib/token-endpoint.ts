@@ -129,10 +129,12 @@ export interface RefreshOptions extends RequestOptions {
    */
   authenticate?: boolean;
   /**
-   * The user id of the token being renewed. Not sent (the refresh grant keeps the scope it was
-   * issued with); it labels the returned {@link Token}.
+   * The user id of the token being renewed, or `null` for the client-wide token. Not sent (the
+   * refresh grant keeps the scope it was issued with); it labels the returned {@link Token}, and
+   * the answer must be bound to it (else `scope_mismatch`). Omitted, the answer is not checked
+   * against a scope: the caller did not say which it expects.
    */
-  scope?: string;
+  scope?: string | null;
 }
 
 /** The option names of {@link TokenEndpointOptions}; the manager passes exactly these on. */
@@ -223,7 +225,7 @@ export class TokenEndpoint {
     }
     const form: Record<string, string> = { ...this.#tokenParams, grant_type: 'client_credentials' };
     if (scope !== undefined) form.scope = scope;
-    return this.#send(form, { scope, signal, authenticate: true });
+    return this.#send(form, { scope, checkScope: true, signal, authenticate: true });
   }
 
   /**
@@ -238,15 +240,16 @@ export class TokenEndpoint {
     if (typeof refreshToken !== 'string' || refreshToken.length === 0) {
       return Promise.reject(new InvalidArgumentError('refreshToken', 'Expected `refreshToken` to be a non-empty string'));
     }
-    if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0)) {
-      return Promise.reject(new InvalidArgumentError('scope', 'Expected `scope` to be a non-empty string or undefined'));
+    if (scope !== undefined && scope !== null && (typeof scope !== 'string' || scope.length === 0)) {
+      return Promise.reject(new InvalidArgumentError('scope', 'Expected `scope` to be a non-empty string, null or undefined'));
     }
     if (authenticate !== undefined && typeof authenticate !== 'boolean') {
       return Promise.reject(new InvalidArgumentError('authenticate', 'Expected `authenticate` to be a boolean or undefined'));
     }
     const form: Record<string, string> = { ...this.#tokenParams, grant_type: 'refresh_token', refresh_token: refreshToken };
     return this.#send(form, {
-      scope,
+      scope: scope ?? undefined,
+      checkScope: scope !== undefined,
       signal,
       authenticate: authenticate ?? this.refreshWithClientCredentials,
       refreshToken,
@@ -257,10 +260,17 @@ export class TokenEndpoint {
     form: Record<string, string>,
     {
       scope,
+      checkScope,
       signal,
       authenticate,
       refreshToken,
-    }: { scope: string | undefined; signal: AbortSignal | undefined; authenticate: boolean; refreshToken?: string },
+    }: {
+      scope: string | undefined;
+      checkScope: boolean;
+      signal: AbortSignal | undefined;
+      authenticate: boolean;
+      refreshToken?: string;
+    },
   ): Promise<Token> {
     if (signal?.aborted) throw new AbortError(signal.reason);
     const secrets = [this.#clientSecret, this.#basic.slice(6), ...(refreshToken === undefined ? [] : [refreshToken])];
@@ -347,7 +357,7 @@ export class TokenEndpoint {
     if (typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string') {
       throw this.#errorAnswer(status, response, secrets, body as Record<string, unknown>);
     }
-    return parseTokenResponse(body, { issuedAt: sentAt, scope, status, defaultExpiresIn: this.defaultExpiresIn });
+    return parseTokenResponse(body, { issuedAt: sentAt, scope, checkScope, status, defaultExpiresIn: this.defaultExpiresIn });
   }
 
   #translate(error: RequestError, secrets: string[]): FluxTokenError {

@@ -136,7 +136,8 @@ function lifetimeFromJws(accessToken: string, issuedAt: number, status: number):
 
 /**
  * Reads a parsed 2xx JSON body into a {@link Token}, or throws {@link InvalidTokenResponseError}.
- * `issuedAt` is when the request was sent; `scope` labels the token with the user it was asked for.
+ * `issuedAt` is when the request was sent; `scope` labels the token with the user it was asked for
+ * (undefined: the client-wide token), and the answer must be bound to it unless `checkScope` is false.
  * The caller has already turned a body holding `error` into a TokenEndpointError.
  */
 export function parseTokenResponse(
@@ -146,7 +147,8 @@ export function parseTokenResponse(
     scope,
     status = 200,
     defaultExpiresIn,
-  }: { issuedAt: number; scope?: string; status?: number; defaultExpiresIn?: number | undefined },
+    checkScope = true,
+  }: { issuedAt: number; scope?: string; status?: number; defaultExpiresIn?: number | undefined; checkScope?: boolean },
 ): Token {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new InvalidTokenResponseError('not_an_object', status, 'expected a JSON object');
@@ -188,7 +190,7 @@ export function parseTokenResponse(
   }
 
   // Last: a well-formed answer for the wrong user, never a malformed one, is a scope mismatch.
-  checkScopeBinding(json, accessToken, scope, status);
+  if (checkScope) checkScopeBinding(json, accessToken, scope, status);
   return createToken({
     accessToken,
     tokenType: 'bearer',
