@@ -195,6 +195,19 @@ describe('401 loop protection', () => {
     expect(renewals).toBeLessThanOrEqual(6);
   });
 
+  it('a replacement rejected later than a cool-down step after it was obtained is renewed at once', async () => {
+    const { clock, emulator: e, manager: m } = await start({});
+    const fetchAs = authFetch(m, { scope: 'u1', allowedOrigins: [e.url] });
+    await m.getToken('u1');
+    e.setApiFault('401', { count: 1 });
+    expect((await fetchAs(`${e.url}/users/u1/x`)).status).toBe(200);
+    e.resetStats();
+    clock.advance(1_000);
+    e.setApiFault('401', { count: 1 });
+    expect((await fetchAs(`${e.url}/users/u1/x`)).status).toBe(200);
+    expect(e.stats().tokenCalls.total).toBe(1);
+  });
+
   it('a working replacement keeps working: a 401 storm on one token costs one renewal', async () => {
     const { emulator: e, manager: m } = await start({});
     const fetchAs = authFetch(m, { scope: 'u1', allowedOrigins: [e.url] });

@@ -95,11 +95,16 @@ export class Cooldowns {
   }
 }
 
+/** A replacement rejected within this fraction of its life (and one step) makes a 401 loop. */
+const LOOP_FRACTION = 0.1;
+
 interface Replacement {
   /** The access token obtained to replace one the API rejected. */
   accessToken: string;
   /** When it was obtained. */
   at: number;
+  /** Its lifetime, in ms. */
+  lifetimeMs: number;
   /** Until when a 401 to it does not renew it (0: it has had no 401 yet). */
   until: number;
   /** Replacements of this scope rejected in a row. */
@@ -121,20 +126,20 @@ export class RejectionGuard {
     this.#limits = limits;
   }
 
-  /** Records that `accessToken` was obtained for `key` to replace a rejected token. */
-  replaced(key: string, accessToken: string, now: number): void {
+  /** Records that `accessToken` (of `lifetimeMs`) was obtained for `key` to replace a rejected token. */
+  replaced(key: string, accessToken: string, now: number, lifetimeMs: number): void {
     const previous = this.#replacements.get(key);
     // A loop that calmed down long ago starts over.
     const count = previous !== undefined && previous.until + this.#limits.maxMs > now ? previous.count : 0;
     this.#replacements.delete(key);
-    this.#replacements.set(key, { accessToken, at: now, until: 0, count });
+    this.#replacements.set(key, { accessToken, at: now, lifetimeMs, until: 0, count });
     if (this.#replacements.size > this.#limits.maxEntries) this.#replacements.delete(this.#replacements.keys().next().value!);
   }
 
   /**
    * Whether a 401 to `accessToken` of `key` at `now` may renew it. False for a replacement's first
-   * 401 within one cool-down step of being obtained (which starts the cool-down), and during the
-   * cool-down; true otherwise. Either way, 401s cost at most one renewal per step.
+   * 401 soon after it was obtained (within one cool-down step and the first tenth of its life),
+   * which starts the cool-down, and during the cool-down; true otherwise.
    */
   mayRenew(key: string, accessToken: string, now: number): boolean {
     if (this.#limits.baseMs === 0 || this.#replacements.size === 0) return true;
@@ -142,9 +147,9 @@ export class RejectionGuard {
     if (entry === undefined || entry.accessToken !== accessToken) return true;
     if (entry.until === 0) {
       const step = stepMs(entry.count + 1, this.#limits);
-      // Rejected only after serving for a whole step (say, a token that went stale in a queue):
-      // renewing costs at most one request per step anyway, so this is no loop.
-      if (now - entry.at >= step) {
+      // A loop rejects a new token at once. One rejected later (say, it went stale while requests
+      // queued) is renewed as usual.
+      if (now - entry.at >= Math.min(step, entry.lifetimeMs * LOOP_FRACTION)) {
         this.#replacements.delete(key);
         return true;
       }

@@ -392,7 +392,7 @@ export class TokenManager extends EventEmitter {
       // Same for a store that throws synchronously: this process keeps the token in its slot.
     }
     if (previous !== undefined && this.#slots.get(previous)?.rejected === true) {
-      this.#rejections.replaced(key, token.accessToken, this.#now());
+      this.#rejections.replaced(key, token.accessToken, this.#now(), token.expiresAt - token.issuedAt);
     }
     this.#adopt(key, token);
     // Only a grant that sent the client credentials proves them: lift a client-wide cool-down then.
