@@ -13,6 +13,9 @@ const seedAnswer = {
   status: 200,
   body: { access_token: SEED_ACCESS_TOKEN, refresh_token: SEED_REFRESH_TOKEN, token_type: 'bearer', expires_in: 3600 },
 };
+/** The seed's token is client-wide (`restrictedTo: {}`): a user's answer carries an opaque token instead. */
+const USER_ACCESS_TOKEN = 'opaque-access-token-of-user-42';
+const userAnswer = { status: 200, body: { ...seedAnswer.body, access_token: USER_ACCESS_TOKEN } };
 
 describe('client credentials grant', () => {
   it('POSTs exactly client_id, client_secret and grant_type=client_credentials when no scope is given', async () => {
@@ -30,7 +33,7 @@ describe('client credentials grant', () => {
   });
 
   it('adds scope=<user id> when a scope is given', async () => {
-    const { requests } = mockTokenEndpoint(seedAnswer);
+    const { requests } = mockTokenEndpoint(userAnswer);
 
     await endpoint().clientCredentials({ scope: 'user-42' });
 
@@ -44,7 +47,7 @@ describe('client credentials grant', () => {
   });
 
   it('sends the form as application/x-www-form-urlencoded with User-Agent flux-token-manager/<version>', async () => {
-    const { requests } = mockTokenEndpoint(seedAnswer);
+    const { requests } = mockTokenEndpoint(userAnswer);
 
     await endpoint().clientCredentials({ scope: 'user-42' });
 
@@ -55,12 +58,12 @@ describe('client credentials grant', () => {
   });
 
   it('resolves to a Token labelled with the scope it was asked for', async () => {
-    mockTokenEndpoint(seedAnswer);
+    mockTokenEndpoint(userAnswer);
 
     const token = await endpoint().clientCredentials({ scope: 'user-42' });
 
     expect({ ...token }).toEqual({
-      accessToken: SEED_ACCESS_TOKEN,
+      accessToken: USER_ACCESS_TOKEN,
       refreshToken: SEED_REFRESH_TOKEN,
       tokenType: 'bearer',
       expiresIn: 3600,
@@ -152,7 +155,7 @@ describe('refresh grant', () => {
   });
 
   it('never sends the scope label, and puts it on the returned Token', async () => {
-    const { requests } = mockTokenEndpoint(seedAnswer);
+    const { requests } = mockTokenEndpoint(userAnswer);
 
     const token = await endpoint().refresh({ refreshToken: SEED_REFRESH_TOKEN, scope: 'user-42' });
 

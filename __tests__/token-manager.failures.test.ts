@@ -118,14 +118,15 @@ describe('a background refresh started by a caller, failing near the margin', ()
   });
 });
 
-describe('a background refresh refused with invalid_client', () => {
+describe('a background refresh that carried the client credentials, refused with invalid_client', () => {
   let h: Harness;
   afterEach(async () => {
     await h.stop();
   });
 
   it('cools the whole client down: other scopes in their window serve their token and send nothing', async () => {
-    h = await startHarness();
+    // Only a request that carried the credentials proves anything about them.
+    h = await startHarness({ refreshWithClientCredentials: true });
     const { server, clock, manager } = h;
     const a = await manager.getToken('user-a');
     const b = await manager.getToken('user-b');

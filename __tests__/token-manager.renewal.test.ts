@@ -46,6 +46,8 @@ describe('renewal', () => {
     expect(second.refreshToken).toBe(kept);
     // This server does not rotate: the refresh token stays valid, and the next renewal spends it again.
     server.validRefreshTokens.set(kept, 'user-1');
+    // A 401 a cool-down step (1 s) after the renewal is no 401 loop: it renews at once.
+    h.clock.advance(1_000);
     manager.invalidate('user-1', second.accessToken);
     const third = await manager.getToken('user-1');
 
@@ -75,7 +77,8 @@ describe('renewal', () => {
     expect(failures[0]).toMatchObject({ scope: 'user-1', grant: 'refresh_token', background: false, next: 'fallback' });
     expect(failures[0]!.error).toMatchObject({ code: 'FLUX_TOKEN_ENDPOINT', status: 400, error: 'invalid_grant' });
 
-    // The fallback's new refresh token is the one used next.
+    // The fallback's new refresh token is the one used next (a step later: no 401 loop).
+    h.clock.advance(1_000);
     manager.invalidate('user-1', second);
     await manager.getToken('user-1');
     expect(server.requests[3]!.form).toEqual({ grant_type: 'refresh_token', refresh_token: second.refreshToken });

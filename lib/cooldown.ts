@@ -13,6 +13,18 @@ interface Failure {
 /** The key under which a client-wide cool-down (after `invalid_client`) is kept. */
 const CLIENT = Symbol('client');
 
+/** The bounds of a cool-down: its first step, its longest step, and how many scopes are tracked. */
+export interface CooldownLimits {
+  baseMs: number;
+  maxMs: number;
+  maxEntries: number;
+}
+
+/** The `count`-th step of a cool-down: doubling from `baseMs`, up to `maxMs`. */
+function stepMs(count: number, { baseMs, maxMs }: CooldownLimits): number {
+  return Math.min(baseMs * 2 ** (count - 1), maxMs);
+}
+
 /** Per-scope cool-downs with exponential growth, plus one for the whole client. */
 export class Cooldowns {
   readonly #failures = new Map<string | typeof CLIENT, Failure>();
@@ -42,11 +54,15 @@ export class Cooldowns {
     return failure !== undefined && failure.until > now ? failure.error : undefined;
   }
 
-  /** Records a failure of `key`; `invalid_client` also cools the whole client down. */
-  fail(key: string, error: FluxTokenError, now: number): void {
+  /**
+   * Records a failure of `key`. An `invalid_client` answer to a request that carried the client
+   * credentials (`credentialsSent`) also cools the whole client down; one to a request without
+   * them proves nothing about the credentials.
+   */
+  fail(key: string, error: FluxTokenError, now: number, credentialsSent = true): void {
     if (this.#baseMs === 0) return;
     this.#bump(key, error, now);
-    if (error instanceof TokenEndpointError && error.error === 'invalid_client') this.#bump(CLIENT, error, now);
+    if (credentialsSent && error instanceof TokenEndpointError && error.error === 'invalid_client') this.#bump(CLIENT, error, now);
     if (this.#failures.size > this.#maxEntries) this.#prune(now);
   }
 
@@ -63,7 +79,7 @@ export class Cooldowns {
   #bump(key: string | typeof CLIENT, error: FluxTokenError, now: number): void {
     const previous = this.#failures.get(key);
     const count = previous !== undefined && previous.until + this.#maxMs > now ? previous.count + 1 : 1;
-    let delay = Math.min(this.#baseMs * 2 ** (count - 1), this.#maxMs);
+    let delay = stepMs(count, { baseMs: this.#baseMs, maxMs: this.#maxMs, maxEntries: this.#maxEntries });
     // A server that said how long to wait is believed, within the cap.
     if (error instanceof TokenEndpointError && error.retryAfterMs !== undefined) {
       delay = Math.min(Math.max(delay, error.retryAfterMs), this.#maxMs);
@@ -76,5 +92,71 @@ export class Cooldowns {
     for (const [key, failure] of this.#failures) {
       if (failure.until + this.#maxMs <= now || this.#failures.size > this.#maxEntries) this.#failures.delete(key);
     }
+  }
+}
+
+/** A replacement rejected within this fraction of its life (and one step) makes a 401 loop. */
+const LOOP_FRACTION = 0.1;
+
+interface Replacement {
+  /** The access token obtained to replace one the API rejected. */
+  accessToken: string;
+  /** When it was obtained. */
+  at: number;
+  /** Its lifetime, in ms. */
+  lifetimeMs: number;
+  /** Until when a 401 to it does not renew it (0: it has had no 401 yet). */
+  until: number;
+  /** Replacements of this scope rejected in a row. */
+  count: number;
+}
+
+/**
+ * 401 loop protection. When the API rejects a token, the adapters invalidate it and renew once.
+ * If the token obtained to replace it is rejected too (the server hands out tokens the API does
+ * not take, or binds them to the wrong user), renewing once per request would cost one token
+ * request per API request. Instead, that scope waits out a cool-down (doubling, up to `maxMs`)
+ * before its next 401-driven renewal, and meanwhile the API's 401 goes back to the caller.
+ */
+export class RejectionGuard {
+  readonly #replacements = new Map<string, Replacement>();
+  readonly #limits: CooldownLimits;
+
+  constructor(limits: CooldownLimits) {
+    this.#limits = limits;
+  }
+
+  /** Records that `accessToken` (of `lifetimeMs`) was obtained for `key` to replace a rejected token. */
+  replaced(key: string, accessToken: string, now: number, lifetimeMs: number): void {
+    const previous = this.#replacements.get(key);
+    // A loop that calmed down long ago starts over.
+    const count = previous !== undefined && previous.until + this.#limits.maxMs > now ? previous.count : 0;
+    this.#replacements.delete(key);
+    this.#replacements.set(key, { accessToken, at: now, lifetimeMs, until: 0, count });
+    if (this.#replacements.size > this.#limits.maxEntries) this.#replacements.delete(this.#replacements.keys().next().value!);
+  }
+
+  /**
+   * Whether a 401 to `accessToken` of `key` at `now` may renew it. False for a replacement's first
+   * 401 soon after it was obtained (within one cool-down step and the first tenth of its life),
+   * which starts the cool-down, and during the cool-down; true otherwise.
+   */
+  mayRenew(key: string, accessToken: string, now: number): boolean {
+    if (this.#limits.baseMs === 0 || this.#replacements.size === 0) return true;
+    const entry = this.#replacements.get(key);
+    if (entry === undefined || entry.accessToken !== accessToken) return true;
+    if (entry.until === 0) {
+      const step = stepMs(entry.count + 1, this.#limits);
+      // A loop rejects a new token at once. One rejected later (say, it went stale while requests
+      // queued) is renewed as usual.
+      if (now - entry.at >= Math.min(step, entry.lifetimeMs * LOOP_FRACTION)) {
+        this.#replacements.delete(key);
+        return true;
+      }
+      entry.count++;
+      entry.until = now + step;
+      return false;
+    }
+    return now >= entry.until;
   }
 }

@@ -149,7 +149,8 @@ export type InvalidTokenResponseReason =
   | 'invalid_token_type'
   | 'invalid_expires_in'
   | 'invalid_refresh_token'
-  | 'no_expiry';
+  | 'no_expiry'
+  | 'scope_mismatch';
 
 /**
  * A 2xx answer that is not a usable token: not JSON, too large, or a field missing or malformed.

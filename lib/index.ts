@@ -12,8 +12,10 @@ export {
   type RequestOptions,
   type ClientCredentialsOptions,
   type RefreshOptions,
+  type ClientAuthMethod,
 } from './token-endpoint.js';
-export { type Token } from './token.js';
+export { MAX_EXPIRES_IN_SECONDS, type Token } from './token.js';
+export { RESERVED_TOKEN_PARAMS } from './token-params.js';
 export { TokenManager, type GetTokenOptions } from './token-manager.js';
 export {
   DEFAULT_CONCURRENCY,
@@ -28,6 +30,7 @@ export type {
   TokenEvent,
   RefreshFailedEvent,
   EvictedEvent,
+  RefreshAuthenticationEvent,
   TokenSourceKind,
 } from './manager-events.js';
 export {

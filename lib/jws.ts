@@ -84,11 +84,15 @@ export function decodeJws(token: string): DecodedJws {
   return { header, claims: parseJsonObject(payload, 'payload') as FluxClaims };
 }
 
-/** The `exp` claim in milliseconds since the epoch, or undefined when the token has none or is unreadable. */
+/**
+ * The `exp` claim in milliseconds since the epoch, or undefined when the token has none or is
+ * unreadable. An absurd claim gives an absurd instant (`"exp": 1.8e308` reads as Infinity): a
+ * caller that turns it into a lifetime caps it, as the endpoint client does at ten years.
+ */
 export function expiryFromJws(token: string): number | undefined {
   try {
     const { exp } = decodeJws(token).claims;
-    return typeof exp === 'number' && Number.isFinite(exp) && exp > 0 ? exp * 1000 : undefined;
+    return typeof exp === 'number' && !Number.isNaN(exp) && exp > 0 ? exp * 1000 : undefined;
   } catch {
     return undefined;
   }

@@ -41,6 +41,20 @@ export interface RefreshFailedEvent {
   retryAt?: number;
 }
 
+/**
+ * Payload of `refreshAuthentication`, emitted once: the server refused a refresh request that
+ * carried no client credentials in a way that says it wants them (`invalid_client`,
+ * `invalid_request` or `unauthorized_client`). That scope fell back to the client-credentials
+ * grant, and from now on refresh requests carry the client credentials (as with
+ * `refreshWithClientCredentials: true`, which avoids this one-time step).
+ */
+export interface RefreshAuthenticationEvent {
+  /** The scope whose refresh was refused. */
+  scope: string | undefined;
+  /** The server's refusal; safe to log. */
+  error: FluxTokenError;
+}
+
 /** Payload of `evicted`: the store dropped a scope to respect its bound. */
 export interface EvictedEvent {
   /** The user id, or undefined for the client-wide token. */
@@ -54,6 +68,7 @@ export interface TokenManagerEvents {
   token: TokenEvent;
   refreshFailed: RefreshFailedEvent;
   evicted: EvictedEvent;
+  refreshAuthentication: RefreshAuthenticationEvent;
   /** News from a shared store (see `StoreEvent`): it degraded to local-only, recovered, or rejected a value. */
   store: StoreEvent;
 }

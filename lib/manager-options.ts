@@ -7,7 +7,7 @@ import { ConfigurationError } from './errors.js';
 import { DEFAULT_MAX_SCOPES, LruTokenStore } from './lru-store.js';
 import type { TimerApi } from './refresh-scheduler.js';
 import type { TokenEndpointOptions } from './token-endpoint.js';
-import { TokenEndpoint } from './token-endpoint.js';
+import { ENDPOINT_OPTION_KEYS, TokenEndpoint } from './token-endpoint.js';
 import type { TokenStore } from './token-store.js';
 import {
   rejectUnknownOptions,
@@ -77,7 +77,8 @@ export interface TokenManagerOptions extends TokenEndpointOptions {
   /**
    * How a token that carries a refresh token is renewed. With `refresh_token`, the refresh grant
    * is used and the rotated refresh token kept; if the endpoint rejects it (`invalid_grant`, or
-   * another non-retryable 400 or 401), the manager falls back once to `client_credentials`. With
+   * another non-retryable 400 or 401), or answers with a token for another scope
+   * (`scope_mismatch`), the manager falls back once to `client_credentials`. With
    * `client_credentials`, refresh tokens are ignored.
    * @default 'refresh_token'
    */
@@ -85,7 +86,9 @@ export interface TokenManagerOptions extends TokenEndpointOptions {
   /**
    * After a failed request that callers were waiting for, later callers of the same scope get the
    * same error for this long (ms) instead of each hitting the endpoint again. Doubles on each
-   * further failure, up to `maxCooldown`. An `invalid_client` answer cools the whole client down.
+   * further failure, up to `maxCooldown`. An `invalid_client` answer to a request that carried the
+   * client credentials cools the whole client down. The same pace applies to 401-driven renewals
+   * when a token obtained after a 401 is itself rejected (401 loop protection).
    * @default 1000
    */
   cooldown?: number;
@@ -113,7 +116,6 @@ const MANAGER_KEYS = [
   'random',
 ] as const;
 
-const ENDPOINT_KEYS = ['clientId', 'clientSecret', 'tokenUrl', 'timeout', 'retry', 'refreshWithClientCredentials', 'got', 'now'];
 
 /** The validated settings a manager runs with. */
 export interface ManagerSettings {
@@ -146,10 +148,10 @@ function requireStore(value: unknown): TokenStore {
 /** Validates every option and applies the defaults. Throws {@link ConfigurationError}. */
 export function resolveManagerOptions(options: TokenManagerOptions): ManagerSettings {
   const o = requireOptionsObject('TokenManager options', options);
-  rejectUnknownOptions('TokenManager options', o, [...ENDPOINT_KEYS, ...MANAGER_KEYS]);
+  rejectUnknownOptions('TokenManager options', o, [...ENDPOINT_OPTION_KEYS, ...MANAGER_KEYS]);
 
   const endpointOptions: Record<string, unknown> = {};
-  for (const key of ENDPOINT_KEYS) if (o[key] !== undefined) endpointOptions[key] = o[key];
+  for (const key of ENDPOINT_OPTION_KEYS) if (o[key] !== undefined) endpointOptions[key] = o[key];
   const endpoint = new TokenEndpoint(endpointOptions as unknown as TokenEndpointOptions);
 
   const expiryMarginMs = requireNumber('expiryMargin', orDefault(o.expiryMargin, DEFAULT_EXPIRY_MARGIN_MS), { min: 0 });

@@ -13,7 +13,8 @@ import {
   type FluxTokenError,
 } from './errors.js';
 import { RETRYABLE_STATUSES, isRetryableAnswer, parseRetryAfter, retryDelay } from './retry-policy.js';
-import { parseTokenResponse, type Token } from './token.js';
+import { parseTokenResponse, MAX_EXPIRES_IN_SECONDS, type Token } from './token.js';
+import { requireTokenParams } from './token-params.js';
 import { requireSecureUrl } from './url.js';
 import {
   invalidRequestOptions,
@@ -21,6 +22,7 @@ import {
   requireBoolean,
   requireFunction,
   requireNumber,
+  requireOneOf,
   requireOptionsObject,
   requireString,
   orDefault,
@@ -67,6 +69,29 @@ export interface TokenEndpointOptions {
    */
   refreshWithClientCredentials?: boolean;
   /**
+   * How the client authenticates when it sends its credentials: `client_secret_post` puts
+   * `client_id` and `client_secret` in the form body (as Flux documents it);
+   * `client_secret_basic` sends them in an `Authorization: Basic` header (RFC 6749 §2.3.1, each
+   * form-urlencoded, then base64), which some servers require. The credentials go in exactly one
+   * of the two places, never both.
+   * @default 'client_secret_post'
+   */
+  clientAuth?: ClientAuthMethod;
+  /**
+   * Extra form parameters sent with both grants, e.g. `audience` or `resource` for servers that
+   * want them. The names the library owns (`grant_type`, `client_id`, `client_secret`, `scope`,
+   * `refresh_token`) are refused.
+   * @example tokenParams: { audience: 'https://api.example.com' }
+   */
+  tokenParams?: Record<string, string>;
+  /**
+   * The lifetime, in seconds, of a token whose answer has no `expires_in` (RFC 6749 only
+   * recommends it) and whose access token has no readable `exp` claim, e.g. an opaque token.
+   * Without it, such an answer fails with reason `no_expiry`.
+   * @example defaultExpiresIn: 3600
+   */
+  defaultExpiresIn?: number;
+  /**
    * The got instance to send with, e.g. one with a proxy agent. It must not set `prefixUrl`. The
    * endpoint sets its own method, body, response type, timeout and retry options per request.
    * @default the `got` default export
@@ -78,6 +103,9 @@ export interface TokenEndpointOptions {
    */
   now?: () => number;
 }
+
+/** How the client sends its credentials; see {@link TokenEndpointOptions.clientAuth}. */
+export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic';
 
 /** Options of one token request. */
 export interface RequestOptions {
@@ -96,13 +124,33 @@ export interface RefreshOptions extends RequestOptions {
   /** The refresh token to spend. Sent intact, `+`, `/` and `=` included. */
   refreshToken: string;
   /**
-   * The user id of the token being renewed. Not sent (the refresh grant keeps the scope it was
-   * issued with); it labels the returned {@link Token}.
+   * Send the client credentials with this refresh request, whatever `refreshWithClientCredentials`
+   * says. The manager sets it once it has learned that the server requires them.
    */
-  scope?: string;
+  authenticate?: boolean;
+  /**
+   * The user id of the token being renewed, or `null` for the client-wide token. Not sent (the
+   * refresh grant keeps the scope it was issued with); it labels the returned {@link Token}, and
+   * the answer must be bound to it (else `scope_mismatch`). Omitted, the answer is not checked
+   * against a scope: the caller did not say which it expects.
+   */
+  scope?: string | null;
 }
 
-const KNOWN_OPTIONS = ['clientId', 'clientSecret', 'tokenUrl', 'timeout', 'retry', 'refreshWithClientCredentials', 'got', 'now'];
+/** The option names of {@link TokenEndpointOptions}; the manager passes exactly these on. */
+export const ENDPOINT_OPTION_KEYS: readonly string[] = [
+  'clientId',
+  'clientSecret',
+  'tokenUrl',
+  'timeout',
+  'retry',
+  'refreshWithClientCredentials',
+  'clientAuth',
+  'tokenParams',
+  'defaultExpiresIn',
+  'got',
+  'now',
+];
 
 /**
  * A strict client for the Flux token endpoint.
@@ -123,15 +171,22 @@ export class TokenEndpoint {
   readonly refreshWithClientCredentials: boolean;
   /** The OAuth2 client id (not a secret). */
   readonly clientId: string;
+  /** How the client credentials are sent. */
+  readonly clientAuth: ClientAuthMethod;
+  /** The lifetime given to a token whose answer and token say nothing about it, in seconds. */
+  readonly defaultExpiresIn: number | undefined;
 
   // Private fields are invisible to util.inspect and JSON.stringify: the secret stays here.
   readonly #clientSecret: string;
   readonly #got: Got;
   readonly #now: () => number;
+  readonly #tokenParams: Readonly<Record<string, string>>;
+  /** The `Authorization` header value of `client_secret_basic`; a secret too. */
+  readonly #basic: string;
 
   constructor(options: TokenEndpointOptions) {
     const o = requireOptionsObject('TokenEndpoint options', options);
-    rejectUnknownOptions('TokenEndpoint options', o, KNOWN_OPTIONS);
+    rejectUnknownOptions('TokenEndpoint options', o, ENDPOINT_OPTION_KEYS);
     this.clientId = requireString('clientId', o.clientId);
     this.#clientSecret = requireString('clientSecret', o.clientSecret, true);
     this.tokenUrl = requireSecureUrl('tokenUrl', orDefault(o.tokenUrl, DEFAULT_TOKEN_URL));
@@ -141,6 +196,17 @@ export class TokenEndpoint {
       'refreshWithClientCredentials',
       orDefault(o.refreshWithClientCredentials, false),
     );
+    this.clientAuth = requireOneOf<ClientAuthMethod>('clientAuth', orDefault(o.clientAuth, 'client_secret_post'), [
+      'client_secret_post',
+      'client_secret_basic',
+    ]);
+    this.#tokenParams = requireTokenParams(o.tokenParams);
+    this.defaultExpiresIn =
+      o.defaultExpiresIn === undefined
+        ? undefined
+        : requireNumber('defaultExpiresIn', o.defaultExpiresIn, { min: Number.MIN_VALUE, max: MAX_EXPIRES_IN_SECONDS });
+    const formEncode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2);
+    this.#basic = `Basic ${Buffer.from(`${formEncode(this.clientId)}:${formEncode(this.#clientSecret)}`).toString('base64')}`;
     this.#got = o.got === undefined ? defaultGot : requireFunction<Got>('got', o.got);
     this.#now = o.now === undefined ? Date.now : requireFunction<() => number>('now', o.now);
   }
@@ -157,49 +223,70 @@ export class TokenEndpoint {
     if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0)) {
       return Promise.reject(new InvalidArgumentError('scope', 'Expected `scope` to be a non-empty string or undefined'));
     }
-    const form: Record<string, string> = {
-      grant_type: 'client_credentials',
-      client_id: this.clientId,
-      client_secret: this.#clientSecret,
-    };
+    const form: Record<string, string> = { ...this.#tokenParams, grant_type: 'client_credentials' };
     if (scope !== undefined) form.scope = scope;
-    return this.#send(form, { scope, signal, secrets: [this.#clientSecret] });
+    return this.#send(form, { scope, checkScope: true, signal, authenticate: true });
   }
 
   /**
    * The refresh grant. Sends `grant_type=refresh_token` and `refresh_token`, plus the client
-   * credentials when `refreshWithClientCredentials` is set. The answer may rotate the refresh token;
+   * credentials when `refreshWithClientCredentials` (or this call's `authenticate`) is set. The answer may rotate the refresh token;
    * the returned {@link Token} carries whichever the server sent.
    */
   refresh(options: RefreshOptions): Promise<Token> {
     const invalid = invalidRequestOptions(options ?? {});
     if (invalid !== undefined) return Promise.reject(invalid);
-    const { refreshToken, scope, signal } = options ?? ({} as RefreshOptions);
+    const { refreshToken, scope, signal, authenticate } = options ?? ({} as RefreshOptions);
     if (typeof refreshToken !== 'string' || refreshToken.length === 0) {
       return Promise.reject(new InvalidArgumentError('refreshToken', 'Expected `refreshToken` to be a non-empty string'));
     }
-    if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0)) {
-      return Promise.reject(new InvalidArgumentError('scope', 'Expected `scope` to be a non-empty string or undefined'));
+    if (scope !== undefined && scope !== null && (typeof scope !== 'string' || scope.length === 0)) {
+      return Promise.reject(new InvalidArgumentError('scope', 'Expected `scope` to be a non-empty string, null or undefined'));
     }
-    const form: Record<string, string> = { grant_type: 'refresh_token', refresh_token: refreshToken };
-    if (this.refreshWithClientCredentials) {
-      form.client_id = this.clientId;
-      form.client_secret = this.#clientSecret;
+    if (authenticate !== undefined && typeof authenticate !== 'boolean') {
+      return Promise.reject(new InvalidArgumentError('authenticate', 'Expected `authenticate` to be a boolean or undefined'));
     }
-    return this.#send(form, { scope, signal, secrets: [this.#clientSecret, refreshToken] });
+    const form: Record<string, string> = { ...this.#tokenParams, grant_type: 'refresh_token', refresh_token: refreshToken };
+    return this.#send(form, {
+      scope: scope ?? undefined,
+      checkScope: scope !== undefined,
+      signal,
+      authenticate: authenticate ?? this.refreshWithClientCredentials,
+      refreshToken,
+    });
   }
 
   async #send(
     form: Record<string, string>,
-    { scope, signal, secrets }: { scope: string | undefined; signal: AbortSignal | undefined; secrets: string[] },
+    {
+      scope,
+      checkScope,
+      signal,
+      authenticate,
+      refreshToken,
+    }: {
+      scope: string | undefined;
+      checkScope: boolean;
+      signal: AbortSignal | undefined;
+      authenticate: boolean;
+      refreshToken?: string;
+    },
   ): Promise<Token> {
     if (signal?.aborted) throw new AbortError(signal.reason);
+    const secrets = [this.#clientSecret, this.#basic.slice(6), ...(refreshToken === undefined ? [] : [refreshToken])];
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT, accept: 'application/json' };
+    // The credentials go in exactly one place.
+    if (authenticate && this.clientAuth === 'client_secret_basic') headers.authorization = this.#basic;
+    else if (authenticate) {
+      form.client_id = this.clientId;
+      form.client_secret = this.#clientSecret;
+    }
     let sentAt = this.#now();
     let tooLarge = false;
     const options: OptionsOfTextResponseBody = {
       method: 'POST',
       form,
-      headers: { 'user-agent': USER_AGENT, accept: 'application/json' },
+      headers,
       responseType: 'text',
       throwHttpErrors: true,
       followRedirect: false,
@@ -270,7 +357,7 @@ export class TokenEndpoint {
     if (typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string') {
       throw this.#errorAnswer(status, response, secrets, body as Record<string, unknown>);
     }
-    return parseTokenResponse(body, { issuedAt: sentAt, scope, status });
+    return parseTokenResponse(body, { issuedAt: sentAt, scope, checkScope, status, defaultExpiresIn: this.defaultExpiresIn });
   }
 
   #translate(error: RequestError, secrets: string[]): FluxTokenError {

@@ -9,19 +9,16 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { inspect } from 'node:util';
 import PQueue from 'p-queue';
-import { Cooldowns } from './cooldown.js';
-import {
-  AbortError,
-  FluxTokenError,
-  InvalidArgumentError,
-  TokenEndpointError,
-  TokenManagerClosedError,
-} from './errors.js';
+import { Cooldowns, RejectionGuard } from './cooldown.js';
+import { AbortError, FluxTokenError, InvalidArgumentError, TokenManagerClosedError } from './errors.js';
 import { refreshAtOf, usableUntil } from './expiry.js';
+import { FailurePolicy } from './failure-policy.js';
 import type { TokenManagerEvents, TokenManagerStats, TokenSourceKind } from './manager-events.js';
 import { resolveManagerOptions, type ManagerSettings, type TokenManagerOptions } from './manager-options.js';
-import { RefreshScheduler, type Scheduled } from './refresh-scheduler.js';
-import { createToken, type Token } from './token.js';
+import { CLIENT_WIDE_KEY, scopeOf, type Counters, type Flight, type Slot } from './manager-state.js';
+import { RefreshScheduler } from './refresh-scheduler.js';
+import { RenewalPolicy } from './renewal-policy.js';
+import type { Token } from './token.js';
 import type { TokenEndpoint } from './token-endpoint.js';
 import type { TokenStore } from './token-store.js';
 import { invalidRequestOptions } from './validate.js';
@@ -30,38 +27,6 @@ import { invalidRequestOptions } from './validate.js';
 const FOREGROUND = 1;
 /** Queue priority of a renewal ahead of expiry. */
 const BACKGROUND = 0;
-/** The store key of the client-wide token. User ids are non-empty, so it collides with none. */
-const CLIENT_WIDE_KEY = '';
-/** Background renewals back off from this delay, doubling, up to {@link MAX_BACKGROUND_RETRY_MS}. */
-const BACKGROUND_RETRY_MS = 1_000;
-const MAX_BACKGROUND_RETRY_MS = 60_000;
-/** How many refused refresh tokens are remembered (see #refused). */
-const MAX_REFUSED = 10_000;
-
-/** Per-token bookkeeping, kept beside the store in a WeakMap keyed by the token object. */
-interface Slot extends Scheduled {
-  readonly key: string;
-  readonly token: Token;
-  /** Last instant (exclusive) at which the token is handed out. */
-  readonly usableUntil: number;
-  /** Handed out since it was cached: only used tokens are renewed ahead of expiry. */
-  used: boolean;
-  /** Rejected by the API (a 401): never handed out again; its refresh token may still renew it. */
-  rejected: boolean;
-  /** Background renewals that failed in a row. */
-  failures: number;
-}
-
-/** One request for one scope, shared by every caller that needs it. */
-interface Flight {
-  readonly id: string;
-  /** True while no caller waits for it; a waiting caller turns it into a foreground flight. */
-  background: boolean;
-  /** The grant of the request being made, for the failure report. */
-  grant: 'client_credentials' | 'refresh_token';
-  promise: Promise<Token>;
-}
-
 /** Options of one `getToken` call. */
 export interface GetTokenOptions {
   /** Stops this caller's wait (with an AbortError). The shared request goes on for the others. */
@@ -69,10 +34,6 @@ export interface GetTokenOptions {
 }
 
 const noop = () => {};
-
-function scopeOf(key: string): string | undefined {
-  return key === CLIENT_WIDE_KEY ? undefined : key;
-}
 
 // Typed events: the class below merges with this interface.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
@@ -107,13 +68,9 @@ export class TokenManager extends EventEmitter {
   readonly #queue: PQueue;
   readonly #scheduler: RefreshScheduler<Slot>;
   readonly #cooldowns: Cooldowns;
+  readonly #rejections: RejectionGuard;
   /** Bookkeeping of every cached token; entries go with their token. */
   readonly #slots = new WeakMap<Token, Slot>();
-  /**
-   * Refresh tokens the endpoint refused, never spent again. Kept by value, not by token object: a
-   * shared store hands out a new object for the same token on every read. Bounded: cleared when full.
-   */
-  readonly #refused = new Set<string>();
   /** Invariant: at most one flight per key, removed as soon as its outcome is known. */
   readonly #flights = new Map<string, Flight>();
   /** Aborts the endpoint requests that are running (at most `concurrency`) on close. */
@@ -126,7 +83,9 @@ export class TokenManager extends EventEmitter {
   readonly #waiters = new Set<(error: Error) => void>();
   #closing: Promise<void> | undefined;
   #flightSeq = 0;
-  readonly #stats = {
+  readonly #renewal: RenewalPolicy;
+  readonly #failures: FailurePolicy;
+  readonly #stats: Counters = {
     hits: 0,
     misses: 0,
     client_credentials: 0,
@@ -153,8 +112,18 @@ export class TokenManager extends EventEmitter {
       ...(s.timers ? { timers: s.timers } : {}),
     });
     this.#cooldowns = new Cooldowns({ baseMs: s.cooldownMs, maxMs: s.maxCooldownMs, maxEntries: 10_000 });
+    this.#rejections = new RejectionGuard({ baseMs: s.cooldownMs, maxMs: s.maxCooldownMs, maxEntries: 10_000 });
     // Every running request listens to the shutdown signal, and `concurrency` may exceed 10.
     setMaxListeners(0, this.#shutdown.signal);
+    const emit = this.#emit.bind(this);
+    this.#renewal = new RenewalPolicy({
+      endpoint: s.endpoint,
+      renewWith: s.renewWith,
+      counters: this.#stats,
+      signal: this.#shutdown.signal,
+      emit,
+    });
+    this.#failures = new FailurePolicy({ cooldowns: this.#cooldowns, scheduler: this.#scheduler, random: s.random, emit });
     this.#store.bind?.({ clientId: this.#endpoint.clientId, tokenUrl: this.tokenUrl });
     this.#store.onStoreEvent?.((event) => this.#emit('store', event));
     this.#store.onEvict((key, token, reason) => {
@@ -209,6 +178,10 @@ export class TokenManager extends EventEmitter {
    * the API answered 401 to it. Does nothing when the cache already holds another token, so that a
    * token renewed meanwhile by another request is kept. The refresh token it carried is still used
    * for the renewal. Returns whether the token was invalidated.
+   *
+   * When `rejected` was itself obtained to replace a rejected token, the scope first waits out a
+   * cool-down (see `cooldown`): meanwhile this returns false and the token stays, so that an API
+   * that rejects every new token does not cost one token request per API request.
    */
   invalidate(scope: string | undefined, rejected: Token | string): boolean {
     if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0)) {
@@ -220,7 +193,7 @@ export class TokenManager extends EventEmitter {
     const matches = typeof rejected === 'string' ? current.accessToken === rejected : current === rejected;
     if (!matches) return false;
     const slot = this.#slots.get(current) ?? this.#adopt(key, current);
-    if (slot.rejected) return false;
+    if (slot.rejected || !this.#rejections.mayRenew(key, current.accessToken, this.#now())) return false;
     slot.rejected = true;
     this.#scheduler.cancel(slot);
     return true;
@@ -329,6 +302,7 @@ export class TokenManager extends EventEmitter {
       id: `f${++this.#flightSeq}`,
       background,
       grant: 'client_credentials',
+      credentialsSent: true,
       promise: undefined as unknown as Promise<Token>,
     };
     if (background) this.#stats.backgroundRefreshes++;
@@ -363,7 +337,7 @@ export class TokenManager extends EventEmitter {
           const { token, source } = await this.#store.coordinate(key, {
             fetch: (base) => {
               fetched = true;
-              return this.#fetch(key, base, flight);
+              return this.#renewal.fetch(key, base, flight);
             },
             // A copy read from a shared store is never the same object: compare the token itself,
             // so that the token the API just rejected is not taken back.
@@ -383,55 +357,10 @@ export class TokenManager extends EventEmitter {
           if (error instanceof FluxTokenError || fetched) throw error;
         }
       }
-      const token = await this.#fetch(key, current, flight);
+      const token = await this.#renewal.fetch(key, current, flight);
       return this.#accept(key, token, current, flight.grant, flight);
     } catch (error) {
       throw this.#onFailure(key, error, flight);
-    }
-  }
-
-  /**
-   * Asks the endpoint for a new token for `key`: with the refresh grant when `base` carries a
-   * refresh token (falling back once to client credentials if it is refused), else with client
-   * credentials. Records the grant on the flight for the failure report.
-   */
-  async #fetch(key: string, base: Token | undefined, flight: Flight): Promise<Token> {
-    const refreshToken =
-      this.#settings.renewWith === 'refresh_token' && base?.refreshToken !== undefined && !this.#refused.has(base.refreshToken)
-        ? base.refreshToken
-        : undefined;
-    if (refreshToken !== undefined) {
-      const renewed = await this.#tryRefresh(key, refreshToken, flight);
-      if (renewed !== undefined) return renewed;
-      // Never spend a refused refresh token again, e.g. on the next background retry.
-      if (this.#refused.size >= MAX_REFUSED) this.#refused.clear();
-      this.#refused.add(refreshToken);
-    }
-    this.#stats.client_credentials++;
-    flight.grant = 'client_credentials';
-    return this.#endpoint.clientCredentials({ scope: scopeOf(key), signal: this.#shutdown.signal });
-  }
-
-  /** The refresh grant; undefined when the endpoint refused the refresh token (fall back). */
-  async #tryRefresh(key: string, refreshToken: string, flight: Flight): Promise<Token | undefined> {
-    this.#stats.refresh_token++;
-    flight.grant = 'refresh_token';
-    try {
-      const token = await this.#endpoint.refresh({ refreshToken, scope: scopeOf(key), signal: this.#shutdown.signal });
-      // A server that does not rotate keeps the old refresh token valid: keep it.
-      return token.refreshToken === undefined ? createToken({ ...token, refreshToken }) : token;
-    } catch (error) {
-      if (!(error instanceof TokenEndpointError) || error.retryable || (error.status !== 400 && error.status !== 401)) throw error;
-      if (error.error === 'invalid_client') throw error;
-      this.#stats.failures++;
-      this.#emit('refreshFailed', {
-        scope: scopeOf(key),
-        grant: 'refresh_token',
-        background: flight.background,
-        error,
-        next: 'fallback',
-      });
-      return undefined;
     }
   }
 
@@ -466,9 +395,12 @@ export class TokenManager extends EventEmitter {
     } catch {
       // Same for a store that throws synchronously: this process keeps the token in its slot.
     }
+    if (previous !== undefined && this.#slots.get(previous)?.rejected === true) {
+      this.#rejections.replaced(key, token.accessToken, this.#now(), token.expiresAt - token.issuedAt);
+    }
     this.#adopt(key, token);
     // Only a grant that sent the client credentials proves them: lift a client-wide cool-down then.
-    this.#cooldowns.succeed(key, grant === 'client_credentials' || (grant === 'refresh_token' && this.#endpoint.refreshWithClientCredentials));
+    this.#cooldowns.succeed(key, grant !== 'store' && flight.credentialsSent);
     this.#emit('token', {
       scope: scopeOf(key),
       grant,
@@ -483,37 +415,10 @@ export class TokenManager extends EventEmitter {
     if (this.#closing !== undefined) return new TokenManagerClosedError();
     this.#forget(key, flight);
     this.#stats.failures++;
-    // Anything that is not a FluxTokenError is a bug (ours or a store's): it reaches callers as
-    // is, and is not reported as an event, but it is still paced like any other failure.
-    const error = thrown instanceof FluxTokenError ? thrown : undefined;
-    const now = this.#now();
     const current = this.#store.peek(key);
-    const slot = current === undefined ? undefined : this.#slots.get(current);
-    const stillServed = slot !== undefined && !slot.rejected && now < slot.usableUntil;
-    if (flight.background && stillServed) {
-      // Keep serving the current token; try again later, never in a hot loop.
-      slot.failures++;
-      const step = Math.min(BACKGROUND_RETRY_MS * 2 ** (slot.failures - 1), MAX_BACKGROUND_RETRY_MS);
-      let delay = step / 2 + (step / 2) * this.#settings.random();
-      // A server that said when to come back (429 or 503 with Retry-After) is believed.
-      if (error instanceof TokenEndpointError && error.retryAfterMs !== undefined) delay = Math.max(delay, error.retryAfterMs);
-      const retryAt = Math.min(now + delay, slot.usableUntil);
-      // Out of the heap before its key changes: the hot path may have started this flight while
-      // the slot was still scheduled, and a key changed in place would break the heap's order.
-      this.#scheduler.cancel(slot);
-      slot.dueAt = retryAt;
-      if (retryAt < slot.usableUntil) this.#scheduler.schedule(slot);
-      // Bad credentials fail every scope alike: cool the client down, so that the other scopes in
-      // their refresh window do not each try them again.
-      if (error instanceof TokenEndpointError && error.error === 'invalid_client') this.#cooldowns.fail(key, error, now);
-      if (error) this.#emit('refreshFailed', { scope: scopeOf(key), grant: flight.grant, background: true, error, next: 'retry', retryAt });
-    } else if (error) {
-      this.#cooldowns.fail(key, error, now);
-      this.#emit('refreshFailed', { scope: scopeOf(key), grant: flight.grant, background: flight.background, error, next: 'give-up' });
-    }
+    this.#failures.fail(key, thrown, flight, current === undefined ? undefined : this.#slots.get(current), this.#now());
     return thrown;
   }
-
 
   // ── the schedule ──────────────────────────────────────────────────────────────────────────────
 

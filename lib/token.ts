@@ -8,6 +8,7 @@
 import { inspect } from 'node:util';
 import { InvalidTokenResponseError } from './errors.js';
 import { expiryFromJws } from './jws.js';
+import { checkScopeBinding } from './scope-binding.js';
 
 /**
  * An access token, as handed out by the endpoint client and the manager. Frozen. Its
@@ -19,7 +20,10 @@ export interface Token {
   readonly accessToken: string;
   /** Always `bearer` (lower-cased), the only type Flux issues and this library accepts. */
   readonly tokenType: 'bearer';
-  /** The lifetime, in seconds, from `expires_in` or from the token's `exp` claim. */
+  /**
+   * The lifetime, in seconds: from `expires_in`, else from the token's `exp` claim (capped at ten
+   * years), else the manager's `defaultExpiresIn`.
+   */
   readonly expiresIn: number;
   /** When the request that got this token was sent, in ms since the epoch (conservative). */
   readonly issuedAt: number;
@@ -93,7 +97,8 @@ export function createToken(fields: Token): Token {
 
 /**
  * `expires_in` values above this (10 years) are refused: they are a server bug, and they would push
- * the expiry arithmetic past what timers and dates can hold.
+ * the expiry arithmetic past what timers and dates can hold. A JWS `exp` further away than this is
+ * read as this far away, so that no lifetime, TTL or timer ever becomes huge or infinite.
  */
 export const MAX_EXPIRES_IN_SECONDS = 10 * 365 * 24 * 3600;
 
@@ -119,14 +124,31 @@ function readExpiresIn(value: unknown, status: number): number | undefined {
   return n;
 }
 
+/** The lifetime the token's own `exp` claim gives, capped at ten years; undefined when it has none. */
+function lifetimeFromJws(accessToken: string, issuedAt: number, status: number): number | undefined {
+  const exp = expiryFromJws(accessToken);
+  if (exp === undefined) return undefined;
+  const seconds = (exp - issuedAt) / 1000;
+  if (seconds <= 0) throw new InvalidTokenResponseError('no_expiry', status, 'the access token\'s `exp` claim is already in the past');
+  // `exp: 1e300` is finite, but `1.8e308 * 1000` is Infinity: cap both.
+  return Math.min(seconds, MAX_EXPIRES_IN_SECONDS);
+}
+
 /**
  * Reads a parsed 2xx JSON body into a {@link Token}, or throws {@link InvalidTokenResponseError}.
- * `issuedAt` is when the request was sent; `scope` labels the token with the user it was asked for.
+ * `issuedAt` is when the request was sent; `scope` labels the token with the user it was asked for
+ * (undefined: the client-wide token), and the answer must be bound to it unless `checkScope` is false.
  * The caller has already turned a body holding `error` into a TokenEndpointError.
  */
 export function parseTokenResponse(
   body: unknown,
-  { issuedAt, scope, status = 200 }: { issuedAt: number; scope?: string; status?: number },
+  {
+    issuedAt,
+    scope,
+    status = 200,
+    defaultExpiresIn,
+    checkScope = true,
+  }: { issuedAt: number; scope?: string; status?: number; defaultExpiresIn?: number | undefined; checkScope?: boolean },
 ): Token {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new InvalidTokenResponseError('not_an_object', status, 'expected a JSON object');
@@ -158,22 +180,17 @@ export function parseTokenResponse(
     );
   }
 
-  let expiresIn = readExpiresIn(json.expires_in, status);
+  const expiresIn = readExpiresIn(json.expires_in, status) ?? lifetimeFromJws(accessToken, issuedAt, status) ?? defaultExpiresIn;
   if (expiresIn === undefined) {
-    const exp = expiryFromJws(accessToken);
-    if (exp === undefined) {
-      throw new InvalidTokenResponseError(
-        'no_expiry',
-        status,
-        'the answer has no `expires_in`, and the access token has no readable `exp` claim',
-      );
-    }
-    expiresIn = (exp - issuedAt) / 1000;
-    if (expiresIn <= 0) {
-      throw new InvalidTokenResponseError('no_expiry', status, 'the access token\'s `exp` claim is already in the past');
-    }
+    throw new InvalidTokenResponseError(
+      'no_expiry',
+      status,
+      'the answer has no `expires_in`, the access token has no readable `exp` claim, and no `defaultExpiresIn` is set',
+    );
   }
 
+  // Last: a well-formed answer for the wrong user, never a malformed one, is a scope mismatch.
+  if (checkScope) checkScopeBinding(json, accessToken, scope, status);
   return createToken({
     accessToken,
     tokenType: 'bearer',

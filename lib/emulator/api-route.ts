@@ -42,7 +42,7 @@ function refuse(ctx: EmulatorContext, res: ServerResponse, reason: UnauthorizedR
 function authorize(ctx: EmulatorContext, authorization: string | undefined, user: string): UnauthorizedReason | undefined {
   const match = authorization === undefined ? null : BEARER.exec(authorization);
   if (match === null) return 'missing';
-  const token = ctx.issuer.check(match[1]!);
+  const token = ctx.issuer.check(match[1]!) ?? ctx.opaqueTokens.check(match[1]!);
   if (token === undefined) return 'unknown';
   if (ctx.options.now() >= token.expiresAt) return 'expired';
   if (token.restrictedTo !== null && token.restrictedTo !== user) return 'wrong-user';

@@ -6,6 +6,7 @@
 import type { EmulatorContext } from './context.js';
 import { API_FAULTS, FaultSwitch, TOKEN_FAULTS, type ApiFault, type FaultOptions, type TokenFault } from './faults.js';
 import { Issuer } from './issuer.js';
+import { OpaqueTokens } from './opaque-tokens.js';
 import { resolveEmulatorOptions, type EmulatorOptions } from './options.js';
 import { RefreshTokens } from './refresh-tokens.js';
 import { EmulatorServer } from './server.js';
@@ -82,6 +83,7 @@ export async function startEmulator(options?: EmulatorOptions): Promise<Emulator
   const ctx: EmulatorContext = {
     options: resolved,
     issuer,
+    opaqueTokens: new OpaqueTokens(),
     refreshTokens: new RefreshTokens(),
     stats,
     tokenFault,

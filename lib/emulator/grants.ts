@@ -4,6 +4,7 @@
  * spending the refresh token, so that a faulted answer can leave the rotation state untouched.
  */
 import { timingSafeEqual } from 'node:crypto';
+import type { ResolvedEmulatorOptions } from './options.js';
 import type { RefreshTokens } from './refresh-tokens.js';
 import type { OAuthError } from './respond.js';
 
@@ -24,32 +25,71 @@ function same(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** What the client says about itself in the form: absent, matching, or not. */
-function clientAuth(params: Map<string, string>, clientId: string, clientSecret: string): 'absent' | 'valid' | 'invalid' {
+/** The client id and secret of an `Authorization: Basic` header (RFC 6749 §2.3.1), if it has one. */
+function basicCredentials(authorization: string | undefined): { id: string; secret: string } | 'malformed' | undefined {
+  if (authorization === undefined) return undefined;
+  const match = /^Basic[ \t]+([A-Za-z0-9+/=]+)[ \t]*$/i.exec(authorization);
+  if (match === null) return 'malformed';
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return 'malformed';
+  try {
+    const formDecode = (part: string) => decodeURIComponent(part.replace(/\+/g, ' '));
+    return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
+  } catch {
+    return 'malformed';
+  }
+}
+
+/**
+ * What the client says about itself, in the form or in a Basic header: absent, matching, not
+ * matching, sent with a method this client may not use, or sent twice (RFC 6749 §2.3: one method).
+ */
+function clientAuth(
+  params: Map<string, string>,
+  authorization: string | undefined,
+  { clientId, clientSecret, clientAuthMethods }: Pick<ResolvedEmulatorOptions, 'clientId' | 'clientSecret' | 'clientAuthMethods'>,
+): 'absent' | 'valid' | 'invalid' | 'twice' {
   const id = params.get('client_id');
   const secret = params.get('client_secret');
-  if (id === undefined && secret === undefined) return 'absent';
+  const inForm = id !== undefined || secret !== undefined;
+  const basic = basicCredentials(authorization);
+  if (inForm && basic !== undefined) return 'twice';
+  if (basic === 'malformed') return 'invalid';
+  if (basic !== undefined) {
+    if (!clientAuthMethods.includes('client_secret_basic')) return 'invalid';
+    return same(basic.id, clientId) && same(basic.secret, clientSecret) ? 'valid' : 'invalid';
+  }
+  if (!inForm) return 'absent';
+  if (!clientAuthMethods.includes('client_secret_post')) return 'invalid';
   return id !== undefined && secret !== undefined && same(id, clientId) && same(secret, clientSecret) ? 'valid' : 'invalid';
 }
 
 /** Decides a token request from its form. Reads `refreshTokens` but never spends one. */
 export function decideGrant(
   params: Map<string, string>,
-  { clientId, clientSecret, refreshTokens }: { clientId: string; clientSecret: string; refreshTokens: RefreshTokens },
+  authorization: string | undefined,
+  options: ResolvedEmulatorOptions & { refreshTokens: RefreshTokens },
 ): GrantDecision {
+  const { refreshTokens } = options;
   const grant = params.get('grant_type');
   if (grant === undefined || grant === '') return refuse(400, 'invalid_request', 'The grant_type parameter is required');
-  const auth = clientAuth(params, clientId, clientSecret);
+  const auth = clientAuth(params, authorization, options);
+  if (auth === 'twice') return refuse(400, 'invalid_request', 'Use exactly one client authentication method');
+  const badClient = () => refuse(options.invalidClientStatus, 'invalid_client', 'Client authentication failed');
 
   if (grant === 'client_credentials') {
-    if (auth !== 'valid') return refuse(401, 'invalid_client', 'Client authentication failed');
+    if (auth !== 'valid') return badClient();
     const scope = params.get('scope');
     if (scope === '') return refuse(400, 'invalid_request', 'The scope parameter, when given, must be a user id');
     return { ok: true, grant, scope: scope ?? null };
   }
 
   if (grant === 'refresh_token') {
-    if (auth === 'invalid') return refuse(401, 'invalid_client', 'Client authentication failed');
+    if (auth === 'invalid') return badClient();
+    if (auth === 'absent' && options.refreshRequiresClientAuth !== undefined) {
+      return refuse(400, options.refreshRequiresClientAuth, 'This client must authenticate to refresh a token');
+    }
     const refreshToken = params.get('refresh_token');
     if (refreshToken === undefined || refreshToken === '') {
       return refuse(400, 'invalid_request', 'The refresh_token parameter is required');

@@ -11,6 +11,7 @@ import {
   requireBoolean,
   requireFunction,
   requireNumber,
+  requireOneOf,
   requireOptionsObject,
   requireString,
   orDefault,
@@ -71,7 +72,55 @@ export interface EmulatorOptions {
    * @default 1
    */
   retryAfterSeconds?: number;
+  /**
+   * How clients may authenticate: in the form body (`client_secret_post`, as Flux documents it),
+   * with HTTP Basic (`client_secret_basic`, RFC 6749 §2.3.1), or either. A request that uses two
+   * methods at once is refused with `invalid_request`, as RFC 6749 §2.3 requires.
+   * @default ['client_secret_post', 'client_secret_basic']
+   * @example clientAuthMethods: ['client_secret_basic'] // a Basic-only client
+   */
+  clientAuthMethods?: readonly EmulatorClientAuthMethod[];
+  /**
+   * Require client authentication on the refresh grant (RFC 6749 §6, for confidential clients), and
+   * refuse a refresh without it with status 400 and this error: `invalid_client` as
+   * `@node-oauth/oauth2-server` does, or `invalid_request` as `oidc-provider` does. Off by default:
+   * Flux's documented refresh call carries no client credentials.
+   */
+  refreshRequiresClientAuth?: 'invalid_client' | 'invalid_request';
+  /**
+   * The status of an `invalid_client` answer: 401 (RFC 6749 §5.2 when the client used Basic), or
+   * 400, which several servers send in every case.
+   * @default 401
+   */
+  invalidClientStatus?: 400 | 401;
+  /**
+   * Whether token answers carry a `scope` field (the user id the token is for): `echo` adds it,
+   * `omit` leaves it out, as Flux does.
+   * @default 'omit'
+   */
+  answerScope?: 'omit' | 'echo';
+  /**
+   * What a refresh does to the user a token is for: `keep` it (correct), `drop` it (the new token
+   * is client-wide, as some servers do when the request names no scope), or `change` it to another
+   * user (a server or proxy bug). For testing a client's scope binding.
+   * @default 'keep'
+   */
+  refreshScope?: 'keep' | 'drop' | 'change';
+  /**
+   * Leave `expires_in` out of token answers (RFC 6749 only recommends it).
+   * @default false
+   */
+  omitExpiresIn?: boolean;
+  /**
+   * Issue opaque access tokens (random strings with no readable claims) instead of Flux-style
+   * JWS. With `omitExpiresIn`, a client then has no way to know the lifetime but its own default.
+   * @default false
+   */
+  opaqueTokens?: boolean;
 }
+
+/** A client authentication method the emulator accepts. */
+export type EmulatorClientAuthMethod = 'client_secret_post' | 'client_secret_basic';
 
 /** {@link EmulatorOptions} with every default filled in. */
 export interface ResolvedEmulatorOptions {
@@ -84,6 +133,13 @@ export interface ResolvedEmulatorOptions {
   latency: number;
   now: () => number;
   retryAfterSeconds: number;
+  clientAuthMethods: readonly EmulatorClientAuthMethod[];
+  refreshRequiresClientAuth: 'invalid_client' | 'invalid_request' | undefined;
+  invalidClientStatus: 400 | 401;
+  answerScope: 'omit' | 'echo';
+  refreshScope: 'keep' | 'drop' | 'change';
+  omitExpiresIn: boolean;
+  opaqueTokens: boolean;
 }
 
 /** The defaults of {@link EmulatorOptions}, shared by the docs, the CLI and the tests. */
@@ -96,6 +152,12 @@ export const EMULATOR_DEFAULTS = Object.freeze({
   issueRefreshTokens: true,
   latency: 0,
   retryAfterSeconds: 1,
+  clientAuthMethods: Object.freeze(['client_secret_post', 'client_secret_basic'] as const),
+  invalidClientStatus: 401,
+  answerScope: 'omit',
+  refreshScope: 'keep',
+  omitExpiresIn: false,
+  opaqueTokens: false,
 });
 
 /** Ten years: longer lifetimes are refused by clients anyway, and overflow timers. */
@@ -113,7 +175,33 @@ const KNOWN_OPTIONS = [
   'latency',
   'now',
   'retryAfterSeconds',
+  'clientAuthMethods',
+  'refreshRequiresClientAuth',
+  'invalidClientStatus',
+  'answerScope',
+  'refreshScope',
+  'omitExpiresIn',
+  'opaqueTokens',
 ];
+
+const AUTH_METHODS: readonly EmulatorClientAuthMethod[] = ['client_secret_post', 'client_secret_basic'];
+
+function requireAuthMethods(value: unknown): readonly EmulatorClientAuthMethod[] {
+  if (!Array.isArray(value) || value.length === 0 || value.some((m) => !AUTH_METHODS.includes(m as EmulatorClientAuthMethod))) {
+    throw new ConfigurationError(
+      'clientAuthMethods',
+      `Expected \`clientAuthMethods\` to be a non-empty array of ${AUTH_METHODS.map((m) => `\`${m}\``).join(', ')}, got ${describe(value)}`,
+    );
+  }
+  return Object.freeze([...new Set(value as EmulatorClientAuthMethod[])]);
+}
+
+function requireStatus(value: unknown): 400 | 401 {
+  if (value !== 400 && value !== 401) {
+    throw new ConfigurationError('invalidClientStatus', `Expected \`invalidClientStatus\` to be 400 or 401, got ${describe(value)}`);
+  }
+  return value;
+}
 
 /** Validates `options` and fills in the defaults. Throws a {@link ConfigurationError}. */
 export function resolveEmulatorOptions(options: unknown): ResolvedEmulatorOptions {
@@ -141,5 +229,15 @@ export function resolveEmulatorOptions(options: unknown): ResolvedEmulatorOption
       max: 86_400,
       integer: true,
     }),
+    clientAuthMethods: requireAuthMethods(orDefault(o.clientAuthMethods, d.clientAuthMethods)),
+    refreshRequiresClientAuth:
+      o.refreshRequiresClientAuth === undefined
+        ? undefined
+        : requireOneOf('refreshRequiresClientAuth', o.refreshRequiresClientAuth, ['invalid_client', 'invalid_request'] as const),
+    invalidClientStatus: requireStatus(orDefault(o.invalidClientStatus, d.invalidClientStatus)),
+    answerScope: requireOneOf('answerScope', orDefault(o.answerScope, d.answerScope), ['omit', 'echo'] as const),
+    refreshScope: requireOneOf('refreshScope', orDefault(o.refreshScope, d.refreshScope), ['keep', 'drop', 'change'] as const),
+    omitExpiresIn: requireBoolean('omitExpiresIn', orDefault(o.omitExpiresIn, d.omitExpiresIn)),
+    opaqueTokens: requireBoolean('opaqueTokens', orDefault(o.opaqueTokens, d.opaqueTokens)),
   };
 }

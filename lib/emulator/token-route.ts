@@ -13,6 +13,13 @@ import { isMalformedFault, isTransportFault, malform, sendTransportFault } from 
 /** The path of the token endpoint, as on Flux. */
 export const TOKEN_PATH = '/auth/oauth/token';
 
+/** The user a refreshed token is for, under the `refreshScope` mode. */
+function refreshedScope(scope: string | null, mode: 'keep' | 'drop' | 'change'): string | null {
+  if (mode === 'keep') return scope;
+  if (mode === 'drop') return null;
+  return scope === null ? 'another-user' : `${scope}-other`;
+}
+
 export async function handleTokenRequest(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { stats, options } = ctx;
   stats.tokenCallStarted();
@@ -51,7 +58,7 @@ export async function handleTokenRequest(ctx: EmulatorContext, req: IncomingMess
     sendJson(res, 400, { error: 'invalid_request', error_description: form.description });
     return;
   }
-  const decision = decideGrant(params, { ...options, refreshTokens: ctx.refreshTokens });
+  const decision = decideGrant(params, req.headers.authorization, { ...options, refreshTokens: ctx.refreshTokens });
   if (!decision.ok) {
     stats.tokenAnswered(decision.status, decision.body.error);
     sendJson(res, decision.status, decision.body);
@@ -61,18 +68,21 @@ export async function handleTokenRequest(ctx: EmulatorContext, req: IncomingMess
   // A malformed answer must not change the rotation state: the presented refresh token stays
   // unspent and is handed back, so that the client can recover once the fault is gone.
   const faulted = isMalformedFault(fault);
+  const scope = decision.grant === 'refresh_token' ? refreshedScope(decision.scope, options.refreshScope) : decision.scope;
   let refreshToken: string | undefined;
   if (decision.grant === 'refresh_token') {
     if (!faulted) ctx.refreshTokens.spend(decision.refreshToken);
-    refreshToken = faulted ? decision.refreshToken : ctx.refreshTokens.issue(decision.scope);
+    refreshToken = faulted ? decision.refreshToken : ctx.refreshTokens.issue(scope);
   } else if (options.issueRefreshTokens) {
-    refreshToken = ctx.refreshTokens.issue(decision.scope);
+    refreshToken = ctx.refreshTokens.issue(scope);
   }
+  const minted = { now: options.now(), expiresIn: options.expiresIn, restrictedTo: scope };
   const answer: Record<string, unknown> = {
-    access_token: ctx.issuer.issue({ now: options.now(), expiresIn: options.expiresIn, restrictedTo: decision.scope }),
+    access_token: options.opaqueTokens ? ctx.opaqueTokens.issue(minted) : ctx.issuer.issue(minted),
     ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
     token_type: 'bearer',
-    expires_in: options.expiresIn,
+    ...(options.omitExpiresIn ? {} : { expires_in: options.expiresIn }),
+    ...(options.answerScope === 'echo' && scope !== null ? { scope } : {}),
   };
   if (faulted) malform(answer, fault, options.expiresIn);
   stats.tokenAnswered(200);

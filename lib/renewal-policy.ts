@@ -1,0 +1,123 @@
+/**
+ * Which grant renews a scope, and what to do when the refresh grant is refused: the renewal policy
+ * of the manager, apart from its cache and queue.
+ */
+import { InvalidTokenResponseError, TokenEndpointError, type FluxTokenError } from './errors.js';
+import type { TokenManagerEvents } from './manager-events.js';
+import type { RenewWith } from './manager-options.js';
+import { scopeOf, type Counters, type Flight } from './manager-state.js';
+import { createToken, type Token } from './token.js';
+import type { TokenEndpoint } from './token-endpoint.js';
+
+/** How many refused refresh tokens are remembered (see #refused). */
+const MAX_REFUSED = 10_000;
+
+/**
+ * Refusals of a refresh request sent without client credentials that say the server wants them
+ * (RFC 6749 §6: a confidential client authenticates on refresh). `@node-oauth/oauth2-server`
+ * answers `invalid_client`, `oidc-provider` `invalid_request`.
+ */
+const WANTS_CLIENT_AUTH: ReadonlySet<string | undefined> = new Set(['invalid_client', 'invalid_request', 'unauthorized_client']);
+
+/** What a {@link RenewalPolicy} needs from its manager. */
+export interface RenewalPolicyDeps {
+  endpoint: TokenEndpoint;
+  renewWith: RenewWith;
+  counters: Counters;
+  /** Aborts every request on close. */
+  signal: AbortSignal;
+  emit: <E extends keyof TokenManagerEvents>(event: E, payload: TokenManagerEvents[E]) => void;
+}
+
+/** Asks the endpoint for a new token for one scope, with the refresh grant when it can. */
+export class RenewalPolicy {
+  readonly #deps: RenewalPolicyDeps;
+  /**
+   * Refresh tokens the endpoint refused, never spent again. Kept by value, not by token object: a
+   * shared store hands out a new object for the same token on every read. Bounded: cleared when full.
+   */
+  readonly #refused = new Set<string>();
+  /** Set once a server refused a refresh for want of client authentication. */
+  #learned = false;
+
+  constructor(deps: RenewalPolicyDeps) {
+    this.#deps = deps;
+  }
+
+  /** Whether refresh requests carry the client credentials: configured, or learned. */
+  get refreshAuthenticates(): boolean {
+    return this.#learned || this.#deps.endpoint.refreshWithClientCredentials;
+  }
+
+  /**
+   * Asks the endpoint for a new token for `key`: with the refresh grant when `base` carries a
+   * refresh token (falling back once to client credentials if it is refused), else with client
+   * credentials. Records the grant on the flight for the failure report.
+   */
+  async fetch(key: string, base: Token | undefined, flight: Flight): Promise<Token> {
+    const { endpoint, renewWith, counters, signal } = this.#deps;
+    const refreshToken =
+      renewWith === 'refresh_token' && base?.refreshToken !== undefined && !this.#refused.has(base.refreshToken)
+        ? base.refreshToken
+        : undefined;
+    if (refreshToken !== undefined) {
+      const renewed = await this.#tryRefresh(key, refreshToken, flight);
+      if (renewed !== undefined) return renewed;
+      // Never spend a refused refresh token again, e.g. on the next background retry.
+      if (this.#refused.size >= MAX_REFUSED) this.#refused.clear();
+      this.#refused.add(refreshToken);
+    }
+    counters.client_credentials++;
+    flight.grant = 'client_credentials';
+    flight.credentialsSent = true;
+    return endpoint.clientCredentials({ scope: scopeOf(key), signal });
+  }
+
+  /**
+   * The refresh grant; undefined when the endpoint refused the refresh token, or answered with a
+   * token bound to another scope (fall back to client credentials).
+   */
+  async #tryRefresh(key: string, refreshToken: string, flight: Flight): Promise<Token | undefined> {
+    const { endpoint, counters, signal, emit } = this.#deps;
+    counters.refresh_token++;
+    flight.grant = 'refresh_token';
+    const authenticate = this.refreshAuthenticates;
+    flight.credentialsSent = authenticate;
+    try {
+      // `null` for the client-wide token: the answer must then be unrestricted.
+      const token = await endpoint.refresh({ refreshToken, scope: scopeOf(key) ?? null, signal, authenticate });
+      // A server that does not rotate keeps the old refresh token valid: keep it.
+      return token.refreshToken === undefined ? createToken({ ...token, refreshToken }) : token;
+    } catch (error) {
+      if (!this.#fallsBack(key, error, authenticate)) throw error;
+      counters.failures++;
+      emit('refreshFailed', {
+        scope: scopeOf(key),
+        grant: 'refresh_token',
+        background: flight.background,
+        error,
+        next: 'fallback',
+      });
+      return undefined;
+    }
+  }
+
+  /**
+   * Whether a failed refresh falls back to client credentials: a non-retryable 400 or 401 refusal
+   * (the refresh token is spent, expired or unknown), or an answer bound to another scope. An
+   * `invalid_client` is a client failure only when the request carried the credentials; without
+   * them, it (like `invalid_request` and `unauthorized_client`) teaches the manager to send them.
+   */
+  #fallsBack(key: string, error: unknown, authenticated: boolean): error is FluxTokenError {
+    if (error instanceof InvalidTokenResponseError) return error.reason === 'scope_mismatch';
+    if (!(error instanceof TokenEndpointError) || error.retryable || (error.status !== 400 && error.status !== 401)) return false;
+    if (!authenticated && WANTS_CLIENT_AUTH.has(error.error)) {
+      if (!this.#learned) {
+        this.#learned = true;
+        this.#deps.emit('refreshAuthentication', { scope: scopeOf(key), error });
+      }
+      return true;
+    }
+    return error.error !== 'invalid_client';
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Scope binding: a token answer must be for the user it was asked for. A server or proxy bug that
+ * answers one user's request with another user's token (a refresh that drops or changes the scope,
+ * a scope silently dropped) is caught here, on every answer, before the token can be cached,
+ * stored or handed out.
+ */
+import { InvalidTokenResponseError } from './errors.js';
+import { decodeJws } from './jws.js';
+
+/**
+ * Whether a `restrictedTo` value means "not restricted": null, or the empty object that Flux's own
+ * sample token carries for a client-wide token.
+ */
+function unrestricted(value: unknown): boolean {
+  return value === null || (typeof value === 'object' && !Array.isArray(value) && Object.keys(value as object).length === 0);
+}
+
+/** The `restrictedTo` claim of a readable JWS, and whether it is there at all. */
+function restrictedToOf(accessToken: string): { present: boolean; value: unknown } {
+  try {
+    const { claims } = decodeJws(accessToken);
+    return { present: Object.hasOwn(claims, 'restrictedTo'), value: claims.restrictedTo };
+  } catch {
+    return { present: false, value: undefined };
+  }
+}
+
+/**
+ * Throws `InvalidTokenResponseError` with reason `scope_mismatch` when the answer is bound to
+ * another scope than `scope` (a user id, or undefined for the client-wide token):
+ * - a `scope` field (RFC 6749 §3.3, space-separated) must list the requested user id;
+ * - a `restrictedTo` claim in a readable JWS access token must equal it, and be null or absent for
+ *   the client-wide token (or `{}`, as in Flux's sample token).
+ * Messages name the check, never the token.
+ */
+export function checkScopeBinding(json: Record<string, unknown>, accessToken: string, scope: string | undefined, status: number): void {
+  if (scope !== undefined && json.scope !== undefined && json.scope !== null) {
+    const listed = typeof json.scope === 'string' ? json.scope.split(' ') : [];
+    if (!listed.includes(scope)) {
+      throw new InvalidTokenResponseError('scope_mismatch', status, 'the answer\'s `scope` does not include the requested user id');
+    }
+  }
+  const claim = restrictedToOf(accessToken);
+  if (!claim.present) return;
+  const ok = scope === undefined ? unrestricted(claim.value) : claim.value === scope;
+  if (!ok) {
+    throw new InvalidTokenResponseError(
+      'scope_mismatch',
+      status,
+      scope === undefined
+        ? 'the access token is restricted to a user, but a client-wide token was requested'
+        : 'the access token\'s `restrictedTo` claim is not the requested user id',
+    );
+  }
+}
