@@ -21,6 +21,7 @@ import { refreshAtOf, usableUntil } from './expiry.js';
 import type { TokenManagerEvents, TokenManagerStats, TokenSourceKind } from './manager-events.js';
 import { resolveManagerOptions, type ManagerSettings, type TokenManagerOptions } from './manager-options.js';
 import { RefreshScheduler, type Scheduled } from './refresh-scheduler.js';
+import { requestReporter } from './request-report.js';
 import { createToken, type Token } from './token.js';
 import type { TokenEndpoint } from './token-endpoint.js';
 import type { TokenStore } from './token-store.js';
@@ -133,7 +134,10 @@ export class TokenManager extends EventEmitter {
     refresh_token: 0,
     backgroundRefreshes: 0,
     failures: 0,
+    joined: 0,
   };
+  /** Runs a token-endpoint request, reporting it as `requestStart` and `requestEnd` events. */
+  readonly #reportRequest = requestReporter((event, payload) => this.#emit(event, payload), () => this.#now());
 
   /** Validates every option (throwing ConfigurationError) and starts an empty cache. */
   constructor(options: TokenManagerOptions) {
@@ -200,7 +204,7 @@ export class TokenManager extends EventEmitter {
         return Promise.resolve(token);
       }
     }
-    this.#stats.misses++;
+    this.#stats[this.#flights.has(key) ? 'joined' : 'misses']++;
     return this.#waitForToken(key, options?.signal);
   }
 
@@ -232,6 +236,7 @@ export class TokenManager extends EventEmitter {
     return {
       hits: s.hits,
       misses: s.misses,
+      joined: s.joined,
       endpointCalls: {
         client_credentials: s.client_credentials,
         refresh_token: s.refresh_token,
@@ -405,7 +410,7 @@ export class TokenManager extends EventEmitter {
     }
     this.#stats.client_credentials++;
     flight.grant = 'client_credentials';
-    return this.#endpoint.clientCredentials({ scope: scopeOf(key), signal: this.#shutdown.signal });
+    return this.#reportRequest(flight, scopeOf(key), () => this.#endpoint.clientCredentials({ scope: scopeOf(key), signal: this.#shutdown.signal }));
   }
 
   /** The refresh grant; undefined when the endpoint refused the refresh token (fall back). */
@@ -413,7 +418,7 @@ export class TokenManager extends EventEmitter {
     this.#stats.refresh_token++;
     flight.grant = 'refresh_token';
     try {
-      const token = await this.#endpoint.refresh({ refreshToken, scope: scopeOf(key), signal: this.#shutdown.signal });
+      const token = await this.#reportRequest(flight, scopeOf(key), () => this.#endpoint.refresh({ refreshToken, scope: scopeOf(key), signal: this.#shutdown.signal }));
       // A server that does not rotate keeps the old refresh token valid: keep it.
       return token.refreshToken === undefined ? createToken({ ...token, refreshToken }) : token;
     } catch (error) {
