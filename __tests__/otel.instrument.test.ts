@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
 import { InvalidTokenResponseError, TokenEndpointError } from '../lib/errors.js';
@@ -249,6 +250,29 @@ describe('instrument(): traces', () => {
       expect(hrTimeToMilliseconds(span.duration)).toBe(end!.durationMs);
     }
     expect(clock.now()).toBeGreaterThan(Date.now() + 365 * 86_400_000);
+  });
+
+  it('each request span starts a trace of its own, even when the first caller has a span active', async () => {
+    const { manager, otel } = await setup();
+    instrument(manager, { meterProvider: otel.meterProvider, tracerProvider: otel.tracerProvider });
+    const contextManager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(contextManager);
+    try {
+      const caller = otel.tracerProvider.getTracer('caller').startSpan('caller');
+      await context.with(trace.setSpan(context.active(), caller), async () => {
+        // The context manager works: the caller's span is active in here.
+        expect(trace.getActiveSpan()).toBe(caller);
+        await Promise.all([manager.getToken(ALICE), manager.getToken(ALICE)]);
+      });
+      caller.end();
+      const [request, callerSpan] = otel.spans();
+      expect(callerSpan!.name).toBe('caller');
+      expect(request!.name).toBe('flux.token.request');
+      expect(request!.parentSpanContext).toBeUndefined();
+      expect(request!.spanContext().traceId).not.toBe(callerSpan!.spanContext().traceId);
+    } finally {
+      context.disable();
+    }
   });
 
   it('no attribute of a metric or a span holds a token, the client secret or a user id', async () => {

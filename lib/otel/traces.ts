@@ -65,7 +65,9 @@ export function instrumentTraces(manager: TokenManager, tracer: Tracer, options:
   const open = new Map<number, Span>();
   const onStart = (event: TokenRequestStartEvent) => {
     const attributes = startAttributes(event, server, options);
-    open.set(event.id, tracer.startSpan(SPAN_NAME, { kind: SpanKind.CLIENT, startTime: event.startedAt, attributes }));
+    // A trace of its own: the request serves every caller waiting for its scope (a renewal ahead of
+    // expiry, none), and the context active here is whichever caller's the queue happened to run in.
+    open.set(event.id, tracer.startSpan(SPAN_NAME, { kind: SpanKind.CLIENT, startTime: event.startedAt, attributes, root: true }));
   };
   const onEnd = (event: TokenRequestEndEvent) => {
     const span = open.get(event.id);
