@@ -29,6 +29,9 @@ export type {
   RefreshFailedEvent,
   EvictedEvent,
   TokenSourceKind,
+  TokenRequestStartEvent,
+  TokenRequestEndEvent,
+  TokenRequestOutcome,
 } from './manager-events.js';
 export {
   DEFAULT_EXPIRY_MARGIN_MS,
