@@ -33,6 +33,7 @@ describe('events and stats', () => {
     expect(manager.stats()).toEqual({
       hits: 0,
       misses: 0,
+      joined: 0,
       endpointCalls: { client_credentials: 0, refresh_token: 0, total: 0 },
       backgroundRefreshes: 0,
       failures: 0,
@@ -50,6 +51,7 @@ describe('events and stats', () => {
     expect(manager.stats()).toEqual({
       hits: 3,
       misses: 4,
+      joined: 0,
       endpointCalls: { client_credentials: 3, refresh_token: 0, total: 3 },
       backgroundRefreshes: 0,
       failures: 1,

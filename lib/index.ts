@@ -32,6 +32,9 @@ export type {
   EvictedEvent,
   RefreshAuthenticationEvent,
   TokenSourceKind,
+  TokenRequestStartEvent,
+  TokenRequestEndEvent,
+  TokenRequestOutcome,
 } from './manager-events.js';
 export {
   DEFAULT_EXPIRY_MARGIN_MS,

@@ -46,6 +46,8 @@ export interface Flight {
 export interface Counters {
   hits: number;
   misses: number;
+  /** Callers who waited for a request of their scope already in flight. */
+  joined: number;
   client_credentials: number;
   refresh_token: number;
   backgroundRefreshes: number;

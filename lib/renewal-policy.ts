@@ -6,6 +6,7 @@ import { InvalidTokenResponseError, TokenEndpointError, type FluxTokenError } fr
 import type { TokenManagerEvents } from './manager-events.js';
 import type { RenewWith } from './manager-options.js';
 import { scopeOf, type Counters, type Flight } from './manager-state.js';
+import type { requestReporter } from './request-report.js';
 import { createToken, type Token } from './token.js';
 import type { TokenEndpoint } from './token-endpoint.js';
 
@@ -27,6 +28,8 @@ export interface RenewalPolicyDeps {
   /** Aborts every request on close. */
   signal: AbortSignal;
   emit: <E extends keyof TokenManagerEvents>(event: E, payload: TokenManagerEvents[E]) => void;
+  /** Runs one token-endpoint request of `flight`, reporting its start and end (see request-report.ts). */
+  report: ReturnType<typeof requestReporter>;
 }
 
 /** Asks the endpoint for a new token for one scope, with the refresh grant when it can. */
@@ -55,7 +58,7 @@ export class RenewalPolicy {
    * credentials. Records the grant on the flight for the failure report.
    */
   async fetch(key: string, base: Token | undefined, flight: Flight): Promise<Token> {
-    const { endpoint, renewWith, counters, signal } = this.#deps;
+    const { endpoint, renewWith, counters, signal, report } = this.#deps;
     const refreshToken =
       renewWith === 'refresh_token' && base?.refreshToken !== undefined && !this.#refused.has(base.refreshToken)
         ? base.refreshToken
@@ -70,7 +73,7 @@ export class RenewalPolicy {
     counters.client_credentials++;
     flight.grant = 'client_credentials';
     flight.credentialsSent = true;
-    return endpoint.clientCredentials({ scope: scopeOf(key), signal });
+    return report(flight, scopeOf(key), () => endpoint.clientCredentials({ scope: scopeOf(key), signal }));
   }
 
   /**
@@ -78,14 +81,16 @@ export class RenewalPolicy {
    * token bound to another scope (fall back to client credentials).
    */
   async #tryRefresh(key: string, refreshToken: string, flight: Flight): Promise<Token | undefined> {
-    const { endpoint, counters, signal, emit } = this.#deps;
+    const { endpoint, counters, signal, emit, report } = this.#deps;
     counters.refresh_token++;
     flight.grant = 'refresh_token';
     const authenticate = this.refreshAuthenticates;
     flight.credentialsSent = authenticate;
     try {
       // `null` for the client-wide token: the answer must then be unrestricted.
-      const token = await endpoint.refresh({ refreshToken, scope: scopeOf(key) ?? null, signal, authenticate });
+      const token = await report(flight, scopeOf(key), () =>
+        endpoint.refresh({ refreshToken, scope: scopeOf(key) ?? null, signal, authenticate }),
+      );
       // A server that does not rotate keeps the old refresh token valid: keep it.
       return token.refreshToken === undefined ? createToken({ ...token, refreshToken }) : token;
     } catch (error) {

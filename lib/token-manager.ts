@@ -18,6 +18,7 @@ import { resolveManagerOptions, type ManagerSettings, type TokenManagerOptions }
 import { CLIENT_WIDE_KEY, scopeOf, type Counters, type Flight, type Slot } from './manager-state.js';
 import { RefreshScheduler } from './refresh-scheduler.js';
 import { RenewalPolicy } from './renewal-policy.js';
+import { requestReporter } from './request-report.js';
 import type { Token } from './token.js';
 import type { TokenEndpoint } from './token-endpoint.js';
 import type { TokenStore } from './token-store.js';
@@ -92,7 +93,10 @@ export class TokenManager extends EventEmitter {
     refresh_token: 0,
     backgroundRefreshes: 0,
     failures: 0,
+    joined: 0,
   };
+  /** Runs a token-endpoint request, reporting it as `requestStart` and `requestEnd` events. */
+  readonly #reportRequest = requestReporter((event, payload) => this.#emit(event, payload), () => this.#now());
 
   /** Validates every option (throwing ConfigurationError) and starts an empty cache. */
   constructor(options: TokenManagerOptions) {
@@ -122,6 +126,7 @@ export class TokenManager extends EventEmitter {
       counters: this.#stats,
       signal: this.#shutdown.signal,
       emit,
+      report: this.#reportRequest,
     });
     this.#failures = new FailurePolicy({ cooldowns: this.#cooldowns, scheduler: this.#scheduler, random: s.random, emit });
     this.#store.bind?.({ clientId: this.#endpoint.clientId, tokenUrl: this.tokenUrl });
@@ -169,7 +174,7 @@ export class TokenManager extends EventEmitter {
         return Promise.resolve(token);
       }
     }
-    this.#stats.misses++;
+    this.#stats[this.#flights.has(key) ? 'joined' : 'misses']++;
     return this.#waitForToken(key, options?.signal);
   }
 
@@ -205,6 +210,7 @@ export class TokenManager extends EventEmitter {
     return {
       hits: s.hits,
       misses: s.misses,
+      joined: s.joined,
       endpointCalls: {
         client_credentials: s.client_credentials,
         refresh_token: s.refresh_token,
