@@ -253,8 +253,9 @@ export class TokenManager extends EventEmitter {
 
   /**
    * Stops the manager: cancels scheduled renewals, aborts requests in flight, rejects waiting
-   * callers with {@link TokenManagerClosedError}, and rejects every later call. Idempotent; resolves
-   * when the queue is idle and the store is closed.
+   * callers with {@link TokenManagerClosedError}, drops queued requests unsent, and rejects every
+   * later call. Idempotent; resolves once the aborted requests have ended and the store is closed,
+   * without waiting for a rate limit (`intervalCap` / `interval`).
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
@@ -262,7 +263,9 @@ export class TokenManager extends EventEmitter {
       const closed = new TokenManagerClosedError();
       for (const reject of this.#waiters) reject(closed);
       this.#waiters.clear();
-      // Running requests are aborted; queued ones then run, see the manager closed, and reject.
+      // Queued requests are dropped, not run: under intervalCap / interval they would each wait for
+      // their turn. Their callers were rejected just above. Running requests are aborted.
+      this.#queue.clear();
       this.#shutdown.abort(new TokenManagerClosedError());
       await this.#queue.onIdle();
       await this.#store.close?.();
