@@ -278,11 +278,14 @@ export class TokenEndpoint {
     if (error.name === 'HTTPError' && error.response) {
       return this.#errorAnswer(error.response.statusCode, error.response as Response<string>, secrets);
     }
+    // A timeout first: one that fires while the body is still arriving (a slow-loris answer) has a
+    // response too, and is still a timeout.
+    if (error.name === 'TimeoutError' || error.code === 'ETIMEDOUT') {
+      const what = error.response ? 'finish its answer' : 'answer';
+      return new TokenRequestError('timeout', `The token endpoint did not ${what} within ${this.timeout} ms`, { cause });
+    }
     if (error.response) {
       return new TokenRequestError('network', `The token endpoint's answer was cut off (${error.code ?? error.name})`, { cause });
-    }
-    if (error.name === 'TimeoutError' || error.code === 'ETIMEDOUT') {
-      return new TokenRequestError('timeout', `The token endpoint did not answer within ${this.timeout} ms`, { cause });
     }
     return new TokenRequestError('network', `The token endpoint could not be reached (${error.code ?? error.name})`, {
       cause,
