@@ -267,6 +267,25 @@ describe('the origin allow-list', () => {
   });
 });
 
+describe('a rejected allowedOrigins entry', () => {
+  it.each([
+    ['userinfo', 'https://user:pw-s3cr3t@api.example.com'],
+    ['a query string', 'https://api.example.com/?key=s3cr3t'],
+    ['a query string, unparsable', 'https//api.example.com?key=s3cr3t'],
+    ['a fragment', 'https://api.example.com/#s3cr3t'],
+  ])('with %s is refused without echoing it', (_what, origin) => {
+    let thrown: unknown;
+    try {
+      authFetch(manager, { allowedOrigins: [origin] });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ code: 'FLUX_CONFIG_INVALID', option: 'allowedOrigins[0]' });
+    expect((thrown as Error).message).toContain('[redacted]');
+    expect((thrown as Error).message).not.toContain('s3cr3t');
+  });
+});
+
 describe('redirects', () => {
   it('fetch drops the Authorization header on a redirect to another origin', async () => {
     const fetchAsAlice = authFetch(manager, { scope: 'alice', allowedOrigins: [api.url, other.url] });
