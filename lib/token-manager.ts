@@ -13,7 +13,6 @@ import { Cooldowns } from './cooldown.js';
 import {
   AbortError,
   FluxTokenError,
-  InvalidArgumentError,
   TokenEndpointError,
   TokenManagerClosedError,
 } from './errors.js';
@@ -24,7 +23,7 @@ import { RefreshScheduler, type Scheduled } from './refresh-scheduler.js';
 import { createToken, type Token } from './token.js';
 import type { TokenEndpoint } from './token-endpoint.js';
 import type { TokenStore } from './token-store.js';
-import { invalidRequestOptions } from './validate.js';
+import { invalidRequestOptions, invalidScope } from './validate.js';
 
 /** Queue priority of a request that callers are waiting for. */
 const FOREGROUND = 1;
@@ -171,17 +170,14 @@ export class TokenManager extends EventEmitter {
    * window it still answers at once, and starts one background renewal. Otherwise it waits for the
    * one request of that scope, shared with every other caller.
    *
-   * Rejects with {@link InvalidArgumentError} for a scope that is not a non-empty string, with the
+   * Rejects with {@link InvalidArgumentError} for a scope that is not a non-empty, well-formed string, with the
    * endpoint's typed error when the request fails (or during the cool-down after it), with
    * {@link AbortError} when `signal` fires, and with {@link TokenManagerClosedError} after close.
    */
   getToken(scope?: string, options?: GetTokenOptions): Promise<Token> {
     if (this.#closing !== undefined) return Promise.reject(new TokenManagerClosedError());
-    if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0)) {
-      return Promise.reject(
-        new InvalidArgumentError('scope', 'Expected `scope` to be a non-empty string (a user id) or undefined (the client-wide token)'),
-      );
-    }
+    const badScope = invalidScope(scope);
+    if (badScope !== undefined) return Promise.reject(badScope);
     if (options !== undefined) {
       const invalid = invalidRequestOptions(options);
       if (invalid !== undefined) return Promise.reject(invalid);
@@ -211,9 +207,8 @@ export class TokenManager extends EventEmitter {
    * for the renewal. Returns whether the token was invalidated.
    */
   invalidate(scope: string | undefined, rejected: Token | string): boolean {
-    if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0)) {
-      throw new InvalidArgumentError('scope', 'Expected `scope` to be a non-empty string (a user id) or undefined (the client-wide token)');
-    }
+    const badScope = invalidScope(scope);
+    if (badScope !== undefined) throw badScope;
     const key = scope ?? CLIENT_WIDE_KEY;
     const current = this.#store.peek(key);
     if (current === undefined) return false;
