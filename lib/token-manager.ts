@@ -123,6 +123,8 @@ export class TokenManager extends EventEmitter {
    * instead would leave a reaction on that promise per miss, kept until close (a leak).
    */
   readonly #waiters = new Set<(error: Error) => void>();
+  /** Per caller signal, its one 'abort' listener and the waits that listener ends (see #onAbort). */
+  readonly #abortListeners = new WeakMap<AbortSignal, { readonly callbacks: Set<() => void>; readonly listener: () => void }>();
   #closing: Promise<void> | undefined;
   #flightSeq = 0;
   readonly #stats = {
@@ -314,12 +316,40 @@ export class TokenManager extends EventEmitter {
         reject(new AbortError(signal?.reason));
       };
       this.#waiters.add(reject);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const unlisten = signal === undefined ? noop : this.#onAbort(signal, onAbort);
       promise.then(resolve, reject).finally(() => {
         this.#waiters.delete(reject);
-        signal?.removeEventListener('abort', onAbort);
+        unlisten();
       });
     });
+  }
+
+  /**
+   * Calls `callback` when `signal` aborts; returns the function that stops listening. Every wait
+   * on one signal shares a single listener on it: a worker that passes one signal to many
+   * concurrent calls would otherwise add one listener per call, and past 10 Node prints a
+   * MaxListenersExceededWarning, although each is removed when its wait ends.
+   */
+  #onAbort(signal: AbortSignal, callback: () => void): () => void {
+    let shared = this.#abortListeners.get(signal);
+    if (shared === undefined) {
+      const callbacks = new Set<() => void>();
+      const listener = () => {
+        this.#abortListeners.delete(signal);
+        for (const call of callbacks) call();
+      };
+      shared = { callbacks, listener };
+      this.#abortListeners.set(signal, shared);
+      signal.addEventListener('abort', listener, { once: true });
+    }
+    const { callbacks, listener } = shared;
+    callbacks.add(callback);
+    return () => {
+      // The last wait on the signal takes the listener off: nothing stays attached to it.
+      if (!callbacks.delete(callback) || callbacks.size > 0) return;
+      if (this.#abortListeners.get(signal) === shared) this.#abortListeners.delete(signal);
+      signal.removeEventListener('abort', listener);
+    };
   }
 
   #startFlight(key: string, background: boolean): Flight {
