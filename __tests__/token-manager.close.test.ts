@@ -116,6 +116,7 @@ describe('close() under a rate limit (intervalCap / interval)', () => {
     expect(Date.now()).toBe(startedAt);
     const errors = await Promise.all(outcomes);
     expect(errors.filter((e) => e instanceof TokenManagerClosedError)).toHaveLength(1_000);
+    expect(manager.stats()).toMatchObject({ inFlight: 0, scheduled: 0, cached: 0 });
 
     server.release();
     await jest.advanceTimersByTimeAsync(30_000);

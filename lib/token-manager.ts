@@ -263,6 +263,7 @@ export class TokenManager extends EventEmitter {
       // Queued requests are dropped, not run: under intervalCap / interval they would each wait for
       // their turn. Their callers were rejected just above. Running requests are aborted.
       this.#queue.clear();
+      this.#flights.clear(); // a dropped flight never settles, so it would never leave the map
       this.#shutdown.abort(new TokenManagerClosedError());
       await this.#queue.onIdle();
       await this.#store.close?.();
