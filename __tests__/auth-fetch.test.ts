@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { ConfigurationError, ForeignOriginError } from '../lib/errors.js';
-import { authFetch } from '../lib/fetch.js';
+import { authFetch, type AuthFetchOptions } from '../lib/fetch.js';
 import { TokenManager } from '../lib/token-manager.js';
 import { startApiServer, type ApiServer } from './helpers/api-server.js';
 import { scopeOfTestToken, startTokenServer, type TokenServer } from './helpers/scripted-token-server.js';
@@ -267,6 +267,25 @@ describe('the origin allow-list', () => {
   });
 });
 
+describe('a rejected allowedOrigins entry', () => {
+  it.each([
+    ['userinfo', 'https://user:pw-s3cr3t@api.example.com'],
+    ['a query string', 'https://api.example.com/?key=s3cr3t'],
+    ['a query string, unparsable', 'https//api.example.com?key=s3cr3t'],
+    ['a fragment', 'https://api.example.com/#s3cr3t'],
+  ])('with %s is refused without echoing it', (_what, origin) => {
+    let thrown: unknown;
+    try {
+      authFetch(manager, { allowedOrigins: [origin] });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ code: 'FLUX_CONFIG_INVALID', option: 'allowedOrigins[0]' });
+    expect((thrown as Error).message).toContain('[redacted]');
+    expect((thrown as Error).message).not.toContain('s3cr3t');
+  });
+});
+
 describe('redirects', () => {
   it('fetch drops the Authorization header on a redirect to another origin', async () => {
     const fetchAsAlice = authFetch(manager, { scope: 'alice', allowedOrigins: [api.url, other.url] });
@@ -313,5 +332,49 @@ describe('isolation', () => {
     }
     expect(tokens.callsFor('alice')).toBe(1);
     expect(tokens.callsFor('bob')).toBe(1);
+  });
+});
+
+describe('a URL object the caller changes while the token is fetched', () => {
+  const scopeKinds: [string, AuthFetchOptions['scope']][] = [
+    ['a fixed scope', 'alice'],
+    ['a scope function', userInPath],
+  ];
+
+  /** A TokenSource that lets the caller move its URL during each getToken, as a reused loop variable would. */
+  function movingSource(url: URL, to: string): typeof manager {
+    return {
+      tokenUrl: manager.tokenUrl,
+      invalidate: (scope: string | undefined, token: Parameters<TokenManager['invalidate']>[1]) => manager.invalidate(scope, token),
+      getToken: (scope?: string, options?: Parameters<TokenManager['getToken']>[1]) => {
+        url.href = to;
+        return manager.getToken(scope, options);
+      },
+    } as typeof manager;
+  }
+
+  it.each(scopeKinds)('with %s, the token goes to the URL that was checked, never to where it points afterwards', async (_, scope) => {
+    const url = new URL(`${api.url}/users/alice/x`);
+    const fetchAs = authFetch(movingSource(url, `${other.url}/users/alice/stolen`), { scope, allowedOrigins: [api.url] });
+    const res = await fetchAs(url);
+
+    expect(res.status).toBe(200);
+    expect(api.requests.map((r) => [r.path, userOf(r.authorization)])).toEqual([['/users/alice/x', 'alice']]);
+    expect(other.requests).toHaveLength(0);
+  });
+
+  it.each(scopeKinds)('with %s, the retry after a 401 goes to the URL that was checked', async (_, scope) => {
+    const url = new URL(`${api.url}/users/alice/x`);
+    const fetchAs = authFetch(movingSource(url, `${other.url}/users/alice/stolen`), { scope, allowedOrigins: [api.url] });
+    api.failNext(1, 401);
+    const res = await fetchAs(url);
+
+    expect(res.status).toBe(200);
+    expect(api.requests.map((r) => [r.status, r.path])).toEqual([
+      [401, '/users/alice/x'],
+      [200, '/users/alice/x'],
+    ]);
+    expect(other.requests).toHaveLength(0);
+    expect(tokens.requests).toHaveLength(2);
   });
 });

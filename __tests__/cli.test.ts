@@ -183,6 +183,7 @@ describe('the flux-token CLI', () => {
       noRefreshToken: cli(['refresh'], credentials),
       unreachable: cli(['token', '--token-url', `http://127.0.0.1:${port}/auth/oauth/token`], credentials),
       plainHttp: cli(['token', '--token-url', 'http://flux.example.com/auth/oauth/token'], credentials),
+      plainHttpWithQuery: cli(['token', '--token-url', `http://flux.example.com/auth/oauth/token?client_secret=${CLIENT_SECRET}`], credentials),
       version: cli(['--version']),
       ...Object.fromEntries(Object.keys(HELP).map((command) => [`help:${command}`, cli([command, '--help'].filter(Boolean))])),
     };
@@ -401,6 +402,14 @@ describe('the flux-token CLI', () => {
       'a plain-http token URL off loopback is refused before any request: exit 2',
       async () => {
         expectOneLineError(await runs.plainHttp!, 2, /https/);
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      "a token URL's query string is never printed: exit 2, the URL shown without it",
+      async () => {
+        expectOneLineError(await runs.plainHttpWithQuery!, 2, /http:\/\/flux\.example\.com\/auth\/oauth\/token\?\[redacted\]/);
       },
       TEST_TIMEOUT_MS,
     );

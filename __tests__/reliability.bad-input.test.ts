@@ -18,7 +18,7 @@ import {
   type TokenEndpointOptions,
   type TokenManagerOptions,
 } from '../lib/index.js';
-import { gotAuth } from '../lib/got.js';
+import { gotAuth, type TokenSource } from '../lib/got.js';
 import { failOnUnhandledRejections, rejectionOf, within } from './helpers/reliability.js';
 
 failOnUnhandledRejections();
@@ -185,6 +185,9 @@ describe('methods refuse arguments they cannot use, before anything is sent', ()
     ['an array', ['user-1']],
     ['a String object', new String('user-1')],
     ['a symbol', Symbol('user-1')],
+    // Not well-formed Unicode: sent as `bob\uFFFD`, it would share a token with that user id.
+    ['a lone high surrogate', 'bob\uD800'],
+    ['a lone low surrogate', '\uDC00bob'],
   ];
 
   it.each(badScopes)('getToken(%s) rejects with InvalidArgumentError `scope`', async (_what, scope) => {
@@ -235,6 +238,49 @@ describe('methods refuse arguments they cannot use, before anything is sent', ()
   it('authFetch: a scope function that returns an empty string rejects with InvalidArgumentError `scope`', async () => {
     const fetchAs = authFetch(manager, { scope: () => '' });
     await expectInvalid(() => fetchAs(`${emulator.url}/users/user-1/x`), 'scope');
+  });
+
+  describe('a scope that is not well-formed Unicode, checked by the adapters themselves', () => {
+    /** A stand-in for the manager that checks nothing, and records the scopes it was asked for. */
+    function recordingSource(asked: unknown[]): TokenSource {
+      return {
+        tokenUrl: manager.tokenUrl,
+        getToken: (scope, options) => {
+          asked.push(scope);
+          return manager.getToken(scope, options);
+        },
+        invalidate: (scope, token) => manager.invalidate(scope, token),
+      };
+    }
+
+    it('gotAuth: from context.scope or the scope function, the request fails with FLUX_INVALID_ARGUMENT', async () => {
+      const asked: unknown[] = [];
+      const client = got.extend(gotAuth(recordingSource(asked), { scope: () => 'bob\uD800' }), { retry: { limit: 0 } });
+      const url = `${emulator.url}/users/bob/x`;
+      for (const request of [() => client.get(url, { context: { scope: '\uDFFFbob' } }), () => client.get(url)]) {
+        const error = await rejectionOf(request(), 5_000);
+        expect(error).toBeInstanceOf(RequestError);
+        expect(error).toMatchObject({ code: 'FLUX_INVALID_ARGUMENT' });
+        expect((error as RequestError).cause).toMatchObject({ argument: 'scope' });
+      }
+      expect(asked).toEqual([]);
+      expect(emulator.stats().api.total).toBe(0);
+    });
+
+    it('gotAuth and authFetch: a fixed scope option is refused at construction', () => {
+      for (const construct of [() => gotAuth(manager, { scope: 'bob\uD800' }), () => authFetch(manager, { scope: 'bob\uD800' })]) {
+        const error = thrownBy(construct);
+        expect(error).toBeInstanceOf(ConfigurationError);
+        expect(error).toMatchObject({ option: 'scope' });
+      }
+    });
+
+    it('authFetch: a scope function that returns one rejects with InvalidArgumentError `scope`', async () => {
+      const asked: unknown[] = [];
+      const fetchAs = authFetch(recordingSource(asked), { scope: () => 'bob\uD800' });
+      await expectInvalid(() => fetchAs(`${emulator.url}/users/bob/x`), 'scope');
+      expect(asked).toEqual([]);
+    });
   });
 
   it('the emulator refuses an unknown fault mode or count, naming it', () => {

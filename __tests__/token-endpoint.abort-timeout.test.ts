@@ -1,6 +1,7 @@
 // Per-attempt timeouts against a loopback server that never answers, and AbortSignal: before the
 // request, while it is in flight, and while the client waits to retry.
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import nock from 'nock';
 import { AbortError, FluxTokenError, TokenEndpoint, TokenRequestError, type TokenEndpointOptions } from '../lib/index.js';
 import {
   CLIENT_ID,
@@ -9,6 +10,7 @@ import {
   mockTokenEndpoint,
   settleIo,
   startSilentServer,
+  startTricklingServer,
   tick,
   tokenBody,
   track,
@@ -70,6 +72,29 @@ describe('timeout', () => {
     expect(server.received()).toBe(2);
     expect(outcome.error).toBeInstanceOf(TokenRequestError);
     expect(outcome.error).toMatchObject({ code: 'FLUX_TOKEN_REQUEST', reason: 'timeout' });
+  });
+});
+
+describe('timeout while the body is read', () => {
+  let trickle: Awaited<ReturnType<typeof startTricklingServer>>;
+
+  // A plain socket: nock's stand-in emits a second 'error' when got destroys a request mid-body.
+  beforeAll(() => nock.restore());
+  afterAll(() => nock.activate());
+  afterEach(async () => {
+    await trickle.close();
+  });
+
+  it('reports reason timeout, not network, when the body still trickles in at `timeout`', async () => {
+    // Real timers: the answer never ends, so the timeout is the only way out, however busy the CPU.
+    trickle = await startTricklingServer();
+    const error = await endpoint({ tokenUrl: trickle.url, timeout: 200, retry: 0 })
+      .clientCredentials()
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(TokenRequestError);
+    expect(error).toMatchObject({ code: 'FLUX_TOKEN_REQUEST', reason: 'timeout' });
+    expect((error as Error).message).toBe('The token endpoint did not finish its answer within 200 ms');
   });
 });
 

@@ -109,6 +109,29 @@ describe('bad options', () => {
   });
 });
 
+describe('a URL in a message never shows its userinfo or query string', () => {
+  it.each([
+    ['an unparsable tokenUrl with a query string', `https//api.test.tryflux.com/auth/oauth/token?client_secret=${CLIENT_SECRET}`, /absolute URL/],
+    ['an unparsable tokenUrl with userinfo', `https://${CLIENT_ID}:${CLIENT_SECRET}@[::1/token`, /absolute URL/],
+    ['an http: tokenUrl off loopback with a query string', `http://flux.example.com/auth/oauth/token?client_secret=${CLIENT_SECRET}`, /https:.*loopback/],
+    ['an http: tokenUrl off loopback with a fragment', `http://flux.example.com/auth/oauth/token#${CLIENT_SECRET}`, /https:.*loopback/],
+  ])('%s', (_what, tokenUrl, expected) => {
+    const error = constructionError({ tokenUrl });
+
+    expect(error.option).toBe('tokenUrl');
+    expect(error.message).toMatch(expected);
+    expect(error.message).toContain('[redacted]');
+    for (const form of [error.message, error.stack ?? '', inspect(error, { depth: 10 }), JSON.stringify(error)]) {
+      expect(form).not.toContain(CLIENT_SECRET);
+    }
+  });
+
+  it('still shows the rest of the URL, so that the mistake can be found', () => {
+    const error = constructionError({ tokenUrl: `http://flux.example.com/auth/oauth/token?client_secret=${CLIENT_SECRET}` });
+    expect(error.message).toContain('http://flux.example.com/auth/oauth/token?[redacted]');
+  });
+});
+
 describe('secret options are never echoed', () => {
   it.each([
     ['a non-string clientSecret', { clientSecret: [CLIENT_SECRET] }],

@@ -125,6 +125,8 @@ describe('no secret in any error', () => {
     ['200 token with expires_in a secret-looking string', { status: 200, body: tokenWith({ expires_in: REFRESH_TOKEN }) }],
     ['200 token with an empty refresh_token', { status: 200, body: tokenWith({ refresh_token: '' }) }],
     ['200 token with token_type set to the access token', { status: 200, body: tokenWith({ token_type: ACCESS_TOKEN }) }],
+    ['200 token with token_type echoing the client secret', { status: 200, body: tokenWith({ token_type: `mac ${CLIENT_SECRET}` }) }],
+    ['200 token with token_type echoing the form-encoded refresh token', { status: 200, body: tokenWith({ token_type: encodeURIComponent(REFRESH_TOKEN) }) }],
     ['200 token without any expiry (no_expiry)', { status: 200, body: tokenWith({ expires_in: undefined }) }],
     ['200 token with a non-string access_token', { status: 200, body: tokenWith({ access_token: [ACCESS_TOKEN] }) }],
     ['200 body over 1 MiB', { status: 200, body: tokenWith({ padding: `${REFRESH_TOKEN} `.repeat(MAX_RESPONSE_BYTES / 40) }) }],
@@ -136,6 +138,15 @@ describe('no secret in any error', () => {
 
     expect(error).toHaveProperty('code');
     expect(leaks(errorForms(error))).toEqual([]);
+  });
+
+  it('an invalid token_type is shown scrubbed, so that a prefix of a secret cannot survive the cap either', async () => {
+    const error = await failure({ status: 200, body: tokenWith({ token_type: `${ACCESS_TOKEN} ${CLIENT_SECRET}` }) });
+
+    expect(error).toMatchObject({ code: 'FLUX_INVALID_TOKEN_RESPONSE', reason: 'invalid_token_type' });
+    expect((error as Error).message).toContain('[redacted]');
+    const forms = errorForms(error);
+    for (const secret of Object.values(SECRETS)) expect(forms.some((form) => form.includes(secret.slice(0, 12)))).toBe(false);
   });
 
   it('a long error_description is cut after redaction, so no part of a secret survives at the cut', async () => {

@@ -1,3 +1,5 @@
+import { getEventListeners } from 'node:events';
+import { runInThisContext } from 'node:vm';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { AbortError } from '../lib/errors.js';
 import { hasSettled, startHarness, type Harness } from './fixtures/manager-harness.js';
@@ -71,5 +73,34 @@ describe('abort', () => {
     const again = manager.getToken('user-1', { signal: controller.signal });
     controller.abort();
     expect(await again).toBe(first);
+  });
+
+  it('one signal shared by 50 concurrent waits prints no MaxListenersExceededWarning, and aborting it ends them all', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    // Node emits the warning on its own process object; jest's global `process` is a copy.
+    const nodeProcess = runInThisContext('process') as NodeJS.Process;
+    nodeProcess.on('warning', onWarning);
+    try {
+      h = await startHarness();
+      const { server, manager } = h;
+      server.hold();
+      const controller = new AbortController();
+      const waits = Array.from({ length: 50 }, (_, i) => manager.getToken(`user-${i % 25}`, { signal: controller.signal }).catch((e: unknown) => e));
+      await server.waitForRequests(8);
+      controller.abort();
+      const errors = await Promise.all(waits);
+      expect(errors.filter((e) => e instanceof AbortError)).toHaveLength(50);
+
+      // And the same signal, reused for waits that end normally, leaves none of them behind.
+      const again = new AbortController();
+      server.release();
+      await Promise.all(Array.from({ length: 50 }, (_, i) => manager.getToken(`user-${i % 25}`, { signal: again.signal })));
+      expect(getEventListeners(again.signal, 'abort')).toHaveLength(0);
+      await hasSettled(Promise.resolve(), 2); // process warnings are emitted on a later tick
+      expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      nodeProcess.off('warning', onWarning);
+    }
   });
 });

@@ -1,10 +1,10 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { TokenManagerClosedError } from '../lib/errors.js';
 import type { Token } from '../lib/token.js';
 import { TokenManager } from '../lib/token-manager.js';
-import { CLIENT_ID, CLIENT_SECRET, startHarness, type Harness } from './fixtures/manager-harness.js';
+import { CLIENT_ID, CLIENT_SECRET, hasSettled, startHarness, type Harness } from './fixtures/manager-harness.js';
 import { ManualClock } from './fixtures/manual-clock.js';
 import { startTokenServer, type TokenServer } from './helpers/scripted-token-server.js';
 
@@ -88,6 +88,39 @@ describe('close()', () => {
     for (const call of calls) await expect(call).rejects.toBeInstanceOf(TokenManagerClosedError);
     server.release();
     expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('close() under a rate limit (intervalCap / interval)', () => {
+  let h: Harness;
+  afterEach(async () => {
+    // Whatever the test left queued is let through before the clock turns real again.
+    h.server.release();
+    await jest.advanceTimersByTimeAsync(60_000);
+    jest.useRealTimers();
+    await h.stop();
+  });
+
+  it('drops the queued requests and resolves without waiting for the limiter: 1,000 cold users at 50/s', async () => {
+    // Fake timers drive p-queue's interval: no fake time passes unless the test advances it.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    h = await startHarness({ concurrency: 50, intervalCap: 50, interval: 1_000 });
+    const { server, manager } = h;
+    server.hold();
+    const outcomes = Array.from({ length: 1_000 }, (_, i) => manager.getToken(`user-${i}`).catch((e: unknown) => e));
+    await server.waitForRequests(50);
+    const startedAt = Date.now();
+
+    const closing = manager.close();
+    expect(await hasSettled(closing, 50)).toBe(true);
+    expect(Date.now()).toBe(startedAt);
+    const errors = await Promise.all(outcomes);
+    expect(errors.filter((e) => e instanceof TokenManagerClosedError)).toHaveLength(1_000);
+    expect(manager.stats()).toMatchObject({ inFlight: 0, scheduled: 0, cached: 0 });
+
+    server.release();
+    await jest.advanceTimersByTimeAsync(30_000);
+    expect(server.requests).toHaveLength(50);
   });
 });
 

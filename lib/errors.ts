@@ -8,6 +8,61 @@
  * and so the form with the secret.
  */
 
+/** What stands in a message for text that was taken out because it may be a secret. */
+export const REDACTED = '[redacted]';
+
+/**
+ * A URL as a message may show it: scheme, host and path, with the userinfo, query string and
+ * fragment replaced by {@link REDACTED}, since that is where credentials and API keys go
+ * (`https://user:pw@host`, `?client_secret=...`). A string that does not parse is cut the same
+ * way by its text: everything before an `@` in what looks like the authority, and everything from
+ * the first `?` or `#`.
+ */
+export function redactUrl(value: string | URL): string {
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value) : value;
+  } catch {
+    url = undefined;
+  }
+  if (url !== undefined && url.origin !== 'null') {
+    const userinfo = url.username || url.password ? `${REDACTED}@` : '';
+    const search = url.search ? `?${REDACTED}` : '';
+    const hash = url.hash ? `#${REDACTED}` : '';
+    return `${url.protocol}//${userinfo}${url.host}${url.pathname}${search}${hash}`;
+  }
+  const text = String(value);
+  const cut = text.search(/[?#]/);
+  const head = cut === -1 ? text : text.slice(0, cut);
+  const tail = cut === -1 ? '' : `${text[cut]}${REDACTED}`;
+  // An `@` before the path: whatever precedes it (after any `scheme:` and slashes) is userinfo.
+  return head.replace(/^([^/@]*?:?\/*)[^/]*@/, `$1${REDACTED}@`) + tail;
+}
+
+/**
+ * Every URL in free text (`scheme://...`), passed through {@link redactUrl}: for messages that
+ * come from elsewhere (another library's error, a server) and may quote a URL.
+ */
+export function redactUrlsIn(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'`<>()]+/gi, (url) => redactUrl(url));
+}
+
+/**
+ * Server text goes into error messages, so a server that echoes the request (some do, in
+ * `error_description`) must not put a secret there: cut it out, and cap the length. An echo of the
+ * raw body carries the secret form-encoded (a refresh token's `+/=` as `%2B%2F%3D`), so cut that
+ * form out too. Secrets go before the cap, so that a cut cannot leave half a secret behind.
+ */
+export function scrubSecrets(text: string, secrets: readonly string[], maxLength = 500): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length < 4) continue;
+    const forms = new Set([secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)]);
+    for (const form of forms) out = out.split(form).join(REDACTED);
+  }
+  return out.length > maxLength ? `${out.slice(0, maxLength - 3)}...` : out;
+}
+
 /** The stable codes, one per error class (a few classes carry a finer `reason` as well). */
 export type FluxErrorCode =
   | 'FLUX_CONFIG_INVALID'

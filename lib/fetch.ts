@@ -120,16 +120,19 @@ export function authFetch(manager: TokenSource, options?: AuthFetchOptions): Fet
     const headers = new Headers(init?.headers);
     let url: URL;
     try {
-      url = typeof input === 'string' ? new URL(input) : input;
+      // A copy, checked and then sent: a caller may change its own URL object while the token is
+      // fetched (a loop reusing one URL), and the token must go where the check said, not there.
+      url = new URL(input);
     } catch {
       return send(input, init); // not an absolute URL: fetch gives its own error
     }
-    if (headers.has('authorization') || !origins.admit(url)) return send(input, init);
+    const target = typeof input === 'string' ? input : url;
+    if (headers.has('authorization') || !origins.admit(url)) return send(target, init);
     const scope = settings.scope as string | undefined;
     const signal = init?.signal ?? undefined;
     const token = await source.getToken(scope, signal === undefined ? undefined : { signal });
     headers.set('authorization', bearer(token));
-    const response = await send(input, { ...init, headers });
+    const response = await send(target, { ...init, headers });
     if (response.status !== 401 || !answersFirstHop(response, url)) return response;
     if (isStreamBody(init?.body)) {
       source.invalidate(scope, token);
@@ -139,7 +142,7 @@ export function authFetch(manager: TokenSource, options?: AuthFetchOptions): Fet
     await response.body?.cancel().catch(() => {});
     const fresh = await renewAfter401(source, scope, token, signal);
     headers.set('authorization', bearer(fresh));
-    return send(input, { ...init, headers });
+    return send(target, { ...init, headers });
   }
 
   return async function fetchWithAuth(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
@@ -149,7 +152,9 @@ export function authFetch(manager: TokenSource, options?: AuthFetchOptions): Fet
     }
     const extra = extraInit(init);
     const replay = replayOf(input, init);
-    const request = new Request(input, init);
+    // The retry is rebuilt from the URL as it was now, not from a URL object the caller may change.
+    const snapshot = input instanceof URL ? input.href : input;
+    const request = new Request(snapshot, init);
     if (request.headers.has('authorization') || !origins.admit(request.url)) return send(request, extra);
 
     const scope = scopeFrom(settings.scope, request);
@@ -167,7 +172,7 @@ export function authFetch(manager: TokenSource, options?: AuthFetchOptions): Fet
     // The 401's body is not wanted: release the connection first, even if the renewal fails.
     await response.body?.cancel().catch(() => {});
     const fresh = await renewAfter401(source, scope, token, request.signal);
-    const retry = spare ?? new Request(input, init);
+    const retry = spare ?? new Request(snapshot, init);
     retry.headers.set('authorization', bearer(fresh));
     return send(retry, extra);
   };

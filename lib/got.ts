@@ -25,7 +25,7 @@ import type {
   NormalizedOptions,
   Options,
 } from 'got';
-import { bearer, renewAfter401, resolveHttpAuth, scopeFrom, type HttpAuthOptions, type TokenSource } from './http-auth.js';
+import { bearer, checkedScope, renewAfter401, resolveHttpAuth, scopeFrom, type HttpAuthOptions, type TokenSource } from './http-auth.js';
 import type { Token } from './token.js';
 
 export type { TokenSource } from './http-auth.js';
@@ -163,7 +163,7 @@ export function gotAuth(manager: TokenSource, options?: GotAuthOptions): ExtendO
     setMark(options, { scope: undefined, token: undefined, header: undefined, retried: false, redirected: false });
     if (!origins.admit(options.url)) return;
     const contextScope = options.context.scope;
-    const scope = contextScope !== undefined ? (contextScope as string) : scopeFrom(settings.scope, options);
+    const scope = contextScope !== undefined ? checkedScope(contextScope) : scopeFrom(settings.scope, options);
     const token = await source.getToken(scope, options.signal === undefined ? undefined : { signal: options.signal });
     const value = bearer(token);
     options.headers.authorization = value;

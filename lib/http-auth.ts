@@ -12,7 +12,7 @@ import { ConfigurationError } from './errors.js';
 import { resolveOriginPolicy, type OnForeignOrigin, type OriginPolicy } from './origins.js';
 import type { Token } from './token.js';
 import type { TokenManager } from './token-manager.js';
-import { describe, rejectUnknownOptions, requireOptionsObject, requireString } from './validate.js';
+import { describe, invalidScope, rejectUnknownOptions, requireOptionsObject, requireString } from './validate.js';
 
 /**
  * The part of a {@link TokenManager} the adapters use. Any object with these members works, so a
@@ -84,14 +84,30 @@ export function resolveHttpAuth<R>(
   rejectUnknownOptions(`${name} options`, raw, [...COMMON_KEYS, ...extraKeys]);
   let scope: ScopeOption<R> | undefined;
   if (typeof raw.scope === 'function') scope = raw.scope as ScopeOption<R>;
-  else if (raw.scope !== undefined) scope = requireString('scope', raw.scope);
+  else if (raw.scope !== undefined) {
+    scope = requireString('scope', raw.scope);
+    if (invalidScope(scope) !== undefined) {
+      throw new ConfigurationError('scope', `Expected \`scope\` to be well-formed Unicode, got a string with a lone surrogate`);
+    }
+  }
   const origins = resolveOriginPolicy(source.tokenUrl, raw.allowedOrigins, raw.onForeignOrigin);
   return { settings: { source: source as TokenSource, scope, origins }, raw };
 }
 
-/** The scope the option gives for `request` (undefined: the client-wide token). */
+/**
+ * The scope of one request, checked here and not only by the manager, since any TokenSource may
+ * stand in for it: a request for a scope that is not a non-empty, well-formed string (see
+ * invalidScope) fails with InvalidArgumentError before a token is asked for.
+ */
+export function checkedScope(scope: unknown): string | undefined {
+  const invalid = invalidScope(scope);
+  if (invalid !== undefined) throw invalid;
+  return scope as string | undefined;
+}
+
+/** The scope the option gives for `request` (undefined: the client-wide token), checked. */
 export function scopeFrom<R>(option: ScopeOption<R> | undefined, request: R): string | undefined {
-  return typeof option === 'function' ? option(request) : option;
+  return checkedScope(typeof option === 'function' ? option(request) : option);
 }
 
 /** The `Authorization` header value for a token. */

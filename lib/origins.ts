@@ -7,7 +7,7 @@
  * holds nothing else. Comparing whole origins, not host names, means that an `http:` downgrade of
  * an allowed `https:` host, or another port on it, is foreign too.
  */
-import { ConfigurationError, ForeignOriginError } from './errors.js';
+import { ConfigurationError, ForeignOriginError, redactUrl } from './errors.js';
 import { isLoopbackHost } from './url.js';
 import { describe, requireOneOf } from './validate.js';
 
@@ -35,13 +35,14 @@ export function normalizeOrigin(option: string, value: unknown): string {
     if (typeof value !== 'string' && !(value instanceof URL)) throw new TypeError('not a string');
     url = new URL(String(value));
   } catch {
-    throw new ConfigurationError(option, `Expected \`${option}\` to be an origin such as \`https://api.example.com\`, got ${describe(value)}`);
+    const shown = typeof value === 'string' ? redactUrl(value) : value;
+    throw new ConfigurationError(option, `Expected \`${option}\` to be an origin such as \`https://api.example.com\`, got ${describe(shown)}`);
   }
   const bare = !url.username && !url.password && (url.pathname === '/' || url.pathname === '') && !url.search && !url.hash;
   if (url.origin === 'null' || !bare) {
     throw new ConfigurationError(
       option,
-      `Expected \`${option}\` to be an origin (scheme, host and optional port, with no path, query or credentials) such as \`https://api.example.com\`, got ${describe(String(value))}`,
+      `Expected \`${option}\` to be an origin (scheme, host and optional port, with no path, query or credentials) such as \`https://api.example.com\`, got ${describe(redactUrl(url))}`,
     );
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {

@@ -10,6 +10,8 @@ import {
   InvalidTokenResponseError,
   TokenEndpointError,
   TokenRequestError,
+  redactUrlsIn,
+  scrubSecrets,
   type FluxTokenError,
 } from './errors.js';
 import { RETRYABLE_STATUSES, isRetryableAnswer, parseRetryAfter, retryDelay } from './retry-policy.js';
@@ -357,7 +359,7 @@ export class TokenEndpoint {
     if (typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string') {
       throw this.#errorAnswer(status, response, secrets, body as Record<string, unknown>);
     }
-    return parseTokenResponse(body, { issuedAt: sentAt, scope, checkScope, status, defaultExpiresIn: this.defaultExpiresIn });
+    return parseTokenResponse(body, { issuedAt: sentAt, scope, checkScope, status, defaultExpiresIn: this.defaultExpiresIn, secrets });
   }
 
   #translate(error: RequestError, secrets: string[]): FluxTokenError {
@@ -365,11 +367,14 @@ export class TokenEndpoint {
     if (error.name === 'HTTPError' && error.response) {
       return this.#errorAnswer(error.response.statusCode, error.response as Response<string>, secrets);
     }
+    // A timeout first: one that fires while the body is still arriving (a slow-loris answer) has a
+    // response too, and is still a timeout.
+    if (error.name === 'TimeoutError' || error.code === 'ETIMEDOUT') {
+      const what = error.response ? 'finish its answer' : 'answer';
+      return new TokenRequestError('timeout', `The token endpoint did not ${what} within ${this.timeout} ms`, { cause });
+    }
     if (error.response) {
       return new TokenRequestError('network', `The token endpoint's answer was cut off (${error.code ?? error.name})`, { cause });
-    }
-    if (error.name === 'TimeoutError' || error.code === 'ETIMEDOUT') {
-      return new TokenRequestError('timeout', `The token endpoint did not answer within ${this.timeout} ms`, { cause });
     }
     return new TokenRequestError('network', `The token endpoint could not be reached (${error.code ?? error.name})`, {
       cause,
@@ -393,7 +398,7 @@ export class TokenEndpoint {
     }
     const field = (name: string) => {
       const value = json?.[name];
-      return typeof value === 'string' ? scrub(value, secrets) : undefined;
+      return typeof value === 'string' ? scrubSecrets(value, secrets) : undefined;
     };
     const error = field('error');
     const retryAfterMs = parseRetryAfter(response.headers?.['retry-after'], this.#now());
@@ -414,27 +419,11 @@ function safeContentType(response: Response<unknown>): string {
 }
 
 /**
- * Server text goes into error messages, so a server that echoes the request (some do, in
- * `error_description`) must not put a secret there: cut it out, and cap the length. An echo of the
- * raw body carries the secret form-encoded (a refresh token's `+/=` as `%2B%2F%3D`), so cut that
- * form out too. Secrets go before the cap, so that a cut cannot leave half a secret behind.
- */
-function scrub(text: string, secrets: string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length < 4) continue;
-    const forms = new Set([secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)]);
-    for (const form of forms) out = out.split(form).join('[redacted]');
-  }
-  return out.length > 500 ? `${out.slice(0, 497)}...` : out;
-}
-
-/**
  * got's errors hold the request options (with the form, so the secret) and the response. Keep
  * only what names the failure.
  */
 function sanitizedCause(error: RequestError): Error {
-  const copy = new Error(error.message.slice(0, 300));
+  const copy = new Error(redactUrlsIn(error.message).slice(0, 300));
   copy.name = error.name;
   if (error.code) (copy as Error & { code?: string }).code = error.code;
   copy.stack = `${copy.name}: ${copy.message}`;

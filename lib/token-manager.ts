@@ -10,7 +10,7 @@ import { EventEmitter, setMaxListeners } from 'node:events';
 import { inspect } from 'node:util';
 import PQueue from 'p-queue';
 import { Cooldowns, RejectionGuard } from './cooldown.js';
-import { AbortError, FluxTokenError, InvalidArgumentError, TokenManagerClosedError } from './errors.js';
+import { AbortError, FluxTokenError, TokenManagerClosedError } from './errors.js';
 import { refreshAtOf, usableUntil } from './expiry.js';
 import { FailurePolicy } from './failure-policy.js';
 import type { TokenManagerEvents, TokenManagerStats, TokenSourceKind } from './manager-events.js';
@@ -22,7 +22,7 @@ import { requestReporter } from './request-report.js';
 import type { Token } from './token.js';
 import type { TokenEndpoint } from './token-endpoint.js';
 import type { TokenStore } from './token-store.js';
-import { invalidRequestOptions } from './validate.js';
+import { invalidRequestOptions, invalidScope } from './validate.js';
 
 /** Queue priority of a request that callers are waiting for. */
 const FOREGROUND = 1;
@@ -82,6 +82,8 @@ export class TokenManager extends EventEmitter {
    * instead would leave a reaction on that promise per miss, kept until close (a leak).
    */
   readonly #waiters = new Set<(error: Error) => void>();
+  /** Per caller signal, its one 'abort' listener and the waits that listener ends (see #onAbort). */
+  readonly #abortListeners = new WeakMap<AbortSignal, { readonly callbacks: Set<() => void>; readonly listener: () => void }>();
   #closing: Promise<void> | undefined;
   #flightSeq = 0;
   readonly #renewal: RenewalPolicy;
@@ -145,17 +147,14 @@ export class TokenManager extends EventEmitter {
    * window it still answers at once, and starts one background renewal. Otherwise it waits for the
    * one request of that scope, shared with every other caller.
    *
-   * Rejects with {@link InvalidArgumentError} for a scope that is not a non-empty string, with the
+   * Rejects with {@link InvalidArgumentError} for a scope that is not a non-empty, well-formed string, with the
    * endpoint's typed error when the request fails (or during the cool-down after it), with
    * {@link AbortError} when `signal` fires, and with {@link TokenManagerClosedError} after close.
    */
   getToken(scope?: string, options?: GetTokenOptions): Promise<Token> {
     if (this.#closing !== undefined) return Promise.reject(new TokenManagerClosedError());
-    if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0)) {
-      return Promise.reject(
-        new InvalidArgumentError('scope', 'Expected `scope` to be a non-empty string (a user id) or undefined (the client-wide token)'),
-      );
-    }
+    const badScope = invalidScope(scope);
+    if (badScope !== undefined) return Promise.reject(badScope);
     if (options !== undefined) {
       const invalid = invalidRequestOptions(options);
       if (invalid !== undefined) return Promise.reject(invalid);
@@ -189,9 +188,8 @@ export class TokenManager extends EventEmitter {
    * that rejects every new token does not cost one token request per API request.
    */
   invalidate(scope: string | undefined, rejected: Token | string): boolean {
-    if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0)) {
-      throw new InvalidArgumentError('scope', 'Expected `scope` to be a non-empty string (a user id) or undefined (the client-wide token)');
-    }
+    const badScope = invalidScope(scope);
+    if (badScope !== undefined) throw badScope;
     const key = scope ?? CLIENT_WIDE_KEY;
     const current = this.#store.peek(key);
     if (current === undefined) return false;
@@ -232,8 +230,9 @@ export class TokenManager extends EventEmitter {
 
   /**
    * Stops the manager: cancels scheduled renewals, aborts requests in flight, rejects waiting
-   * callers with {@link TokenManagerClosedError}, and rejects every later call. Idempotent; resolves
-   * when the queue is idle and the store is closed.
+   * callers with {@link TokenManagerClosedError}, drops queued requests unsent, and rejects every
+   * later call. Idempotent; resolves once the aborted requests have ended and the store is closed,
+   * without waiting for a rate limit (`intervalCap` / `interval`).
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
@@ -241,7 +240,10 @@ export class TokenManager extends EventEmitter {
       const closed = new TokenManagerClosedError();
       for (const reject of this.#waiters) reject(closed);
       this.#waiters.clear();
-      // Running requests are aborted; queued ones then run, see the manager closed, and reject.
+      // Queued requests are dropped, not run: under intervalCap / interval they would each wait for
+      // their turn. Their callers were rejected just above. Running requests are aborted.
+      this.#queue.clear();
+      this.#flights.clear(); // a dropped flight never settles, so it would never leave the map
       this.#shutdown.abort(new TokenManagerClosedError());
       await this.#queue.onIdle();
       await this.#store.close?.();
@@ -295,12 +297,40 @@ export class TokenManager extends EventEmitter {
         reject(new AbortError(signal?.reason));
       };
       this.#waiters.add(reject);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const unlisten = signal === undefined ? noop : this.#onAbort(signal, onAbort);
       promise.then(resolve, reject).finally(() => {
         this.#waiters.delete(reject);
-        signal?.removeEventListener('abort', onAbort);
+        unlisten();
       });
     });
+  }
+
+  /**
+   * Calls `callback` when `signal` aborts; returns the function that stops listening. Every wait
+   * on one signal shares a single listener on it: a worker that passes one signal to many
+   * concurrent calls would otherwise add one listener per call, and past 10 Node prints a
+   * MaxListenersExceededWarning, although each is removed when its wait ends.
+   */
+  #onAbort(signal: AbortSignal, callback: () => void): () => void {
+    let shared = this.#abortListeners.get(signal);
+    if (shared === undefined) {
+      const callbacks = new Set<() => void>();
+      const listener = () => {
+        this.#abortListeners.delete(signal);
+        for (const call of callbacks) call();
+      };
+      shared = { callbacks, listener };
+      this.#abortListeners.set(signal, shared);
+      signal.addEventListener('abort', listener, { once: true });
+    }
+    const { callbacks, listener } = shared;
+    callbacks.add(callback);
+    return () => {
+      // The last wait on the signal takes the listener off: nothing stays attached to it.
+      if (!callbacks.delete(callback) || callbacks.size > 0) return;
+      if (this.#abortListeners.get(signal) === shared) this.#abortListeners.delete(signal);
+      signal.removeEventListener('abort', listener);
+    };
   }
 
   #startFlight(key: string, background: boolean): Flight {

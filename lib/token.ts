@@ -6,7 +6,7 @@
  * becomes a token that fails later, somewhere else.
  */
 import { inspect } from 'node:util';
-import { InvalidTokenResponseError } from './errors.js';
+import { InvalidTokenResponseError, scrubSecrets } from './errors.js';
 import { expiryFromJws } from './jws.js';
 import { checkScopeBinding } from './scope-binding.js';
 
@@ -138,6 +138,7 @@ function lifetimeFromJws(accessToken: string, issuedAt: number, status: number):
  * Reads a parsed 2xx JSON body into a {@link Token}, or throws {@link InvalidTokenResponseError}.
  * `issuedAt` is when the request was sent; `scope` labels the token with the user it was asked for
  * (undefined: the client-wide token), and the answer must be bound to it unless `checkScope` is false.
+ * `secrets` (what the request sent) are cut out of any server text the error shows.
  * The caller has already turned a body holding `error` into a TokenEndpointError.
  */
 export function parseTokenResponse(
@@ -148,7 +149,15 @@ export function parseTokenResponse(
     status = 200,
     defaultExpiresIn,
     checkScope = true,
-  }: { issuedAt: number; scope?: string; status?: number; defaultExpiresIn?: number | undefined; checkScope?: boolean },
+    secrets = [],
+  }: {
+    issuedAt: number;
+    scope?: string;
+    status?: number;
+    defaultExpiresIn?: number | undefined;
+    checkScope?: boolean;
+    secrets?: readonly string[];
+  },
 ): Token {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new InvalidTokenResponseError('not_an_object', status, 'expected a JSON object');
@@ -166,7 +175,9 @@ export function parseTokenResponse(
 
   const tokenType = json.token_type;
   if (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer') {
-    const got = typeof tokenType === 'string' ? JSON.stringify(tokenType.slice(0, 40)) : `a value of type ${typeof tokenType}`;
+    // Server text: scrubbed of what was sent and of the answer's own tokens before it is cut.
+    const shown = (text: string) => scrubSecrets(text, [...secrets, accessToken, ...(typeof json.refresh_token === 'string' ? [json.refresh_token] : [])], 40);
+    const got = typeof tokenType === 'string' ? JSON.stringify(shown(tokenType)) : `a value of type ${typeof tokenType}`;
     throw new InvalidTokenResponseError('invalid_token_type', status, `expected \`token_type\` to be "bearer", got ${got}`);
   }
 

@@ -3,7 +3,7 @@
  * over HTTPS. The one exception is a loopback host, where nothing crosses a network: the emulator,
  * a local proxy, a test server.
  */
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError, redactUrl } from './errors.js';
 import { describe } from './validate.js';
 
 /**
@@ -30,7 +30,8 @@ export function requireSecureUrl(option: string, value: unknown): URL {
     if (typeof value !== 'string' && !(value instanceof URL)) throw new TypeError('not a string');
     url = new URL(String(value));
   } catch {
-    throw new ConfigurationError(option, `Expected \`${option}\` to be an absolute URL, got ${describe(value)}`);
+    // Userinfo and query strings are where secrets go: never echoed (see redactUrl).
+    throw new ConfigurationError(option, `Expected \`${option}\` to be an absolute URL, got ${describe(typeof value === 'string' ? redactUrl(value) : value)}`);
   }
   if (url.username || url.password) {
     throw new ConfigurationError(option, `Expected \`${option}\` to hold no credentials; pass them as clientId and clientSecret`);
@@ -39,6 +40,6 @@ export function requireSecureUrl(option: string, value: unknown): URL {
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
   throw new ConfigurationError(
     option,
-    `Expected \`${option}\` to use https: (http: is allowed only on loopback hosts), got ${describe(url.href)}`,
+    `Expected \`${option}\` to use https: (http: is allowed only on loopback hosts), got ${describe(redactUrl(url))}`,
   );
 }

@@ -129,3 +129,27 @@ export function invalidRequestOptions(options: unknown): InvalidArgumentError | 
   }
   return undefined;
 }
+
+/** `String.prototype.isWellFormed` (Node 20), which the ES2023 typings do not declare yet. */
+function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/**
+ * Checks the scope (user id) of one call: undefined (the client-wide token), or a non-empty string
+ * of well-formed Unicode. A lone surrogate (`'bob\uD800'`) is sent as U+FFFD, so two user ids
+ * would share one token, and one key in a shared store: it is refused, never repaired.
+ */
+export function invalidScope(scope: unknown): InvalidArgumentError | undefined {
+  if (scope === undefined) return undefined;
+  if (typeof scope !== 'string' || scope.length === 0) {
+    return new InvalidArgumentError('scope', 'Expected `scope` to be a non-empty string (a user id) or undefined (the client-wide token)');
+  }
+  if (!isWellFormed(scope)) {
+    return new InvalidArgumentError(
+      'scope',
+      'Expected `scope` to be well-formed Unicode, got a string with a lone surrogate (it would be sent as U+FFFD, like another user id)',
+    );
+  }
+  return undefined;
+}

@@ -4,6 +4,7 @@
 import { jest } from '@jest/globals';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { clearInterval as clearRealInterval, setInterval as realInterval } from 'node:timers';
 import { setImmediate as realImmediate, setTimeout as realTimeout } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import nock from 'nock';
@@ -223,6 +224,30 @@ export async function startSilentServer(): Promise<{
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * A server on 127.0.0.1 that answers 200 with headers and the start of a JSON body at once, then
+ * one more byte every `everyMs` (on real timers), never the end: a slow-loris answer. The
+ * connection is never idle, so only a timeout on the whole request can end it.
+ */
+export async function startTricklingServer(everyMs = 20): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100000' });
+    res.write('{"access_token":"');
+    const drip = realInterval(() => res.write('a'), everyMs);
+    res.on('close', () => clearRealInterval(drip));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/auth/oauth/token`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
