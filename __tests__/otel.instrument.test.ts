@@ -212,9 +212,9 @@ describe('instrument(): traces', () => {
     const common = { 'http.request.method': 'POST', 'server.address': '127.0.0.1', 'server.port': port };
     const cc = { ...common, 'flux.token.grant': 'client_credentials', 'flux.token.background': false };
     expect(spans.map((span) => span.attributes)).toEqual([
-      { ...cc, 'flux.token.outcome': 'success' },
-      { ...cc, 'flux.token.outcome': 'success' },
-      { ...cc, 'flux.token.outcome': 'success' },
+      { ...cc, 'flux.token.outcome': 'success', 'http.response.status_code': 200 },
+      { ...cc, 'flux.token.outcome': 'success', 'http.response.status_code': 200 },
+      { ...cc, 'flux.token.outcome': 'success', 'http.response.status_code': 200 },
       {
         ...cc,
         'flux.token.outcome': 'FLUX_TOKEN_ENDPOINT',
@@ -228,7 +228,13 @@ describe('instrument(): traces', () => {
         'error.type': 'FLUX_INVALID_TOKEN_RESPONSE',
         'http.response.status_code': 200,
       },
-      { ...common, 'flux.token.grant': 'refresh_token', 'flux.token.background': true, 'flux.token.outcome': 'success' },
+      {
+        ...common,
+        'flux.token.grant': 'refresh_token',
+        'flux.token.background': true,
+        'flux.token.outcome': 'success',
+        'http.response.status_code': 200,
+      },
     ]);
     expect(spans.map((span) => span.status)).toEqual([
       { code: SpanStatusCode.UNSET },

@@ -187,3 +187,24 @@ describe('refresh grant', () => {
     expect(requests).toHaveLength(0);
   });
 });
+
+describe('what each request reports and refuses', () => {
+  it('reports the status of the answer that settled the request through onAnswer, after its retries', async () => {
+    const { requests } = mockTokenEndpoint([{ status: 503, body: { error: 'temporarily_unavailable' } }, { ...userAnswer, status: 201 }]);
+    const statuses: number[] = [];
+
+    await endpoint({ retry: 1 }).clientCredentials({ scope: 'user-42', onAnswer: (status) => statuses.push(status) });
+
+    expect(requests).toHaveLength(2);
+    expect(statuses).toEqual([201]);
+  });
+
+  it('refuses a scope that is not well-formed Unicode before anything is sent, on both grants', async () => {
+    const { requests } = mockTokenEndpoint(userAnswer);
+
+    await expect(endpoint().clientCredentials({ scope: 'bob\uD800' })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(endpoint().refresh({ refreshToken: SEED_REFRESH_TOKEN, scope: 'bob\uD800' })).rejects.toThrow(/well-formed Unicode/);
+    await expect(endpoint().clientCredentials({ onAnswer: 'no' as never })).rejects.toThrow(/`onAnswer`/);
+    expect(requests).toHaveLength(0);
+  });
+});

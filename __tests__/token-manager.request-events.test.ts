@@ -35,10 +35,10 @@ describe('requestStart and requestEnd events', () => {
       { scope: 'user-1', grant: 'client_credentials', background: false },
     ]);
     expect(ends.map(({ id, scope, grant, outcome, status, durationMs }) => ({ id, scope, grant, outcome, status, durationMs }))).toEqual([
-      { id: starts[0]!.id, scope: 'user-1', grant: 'client_credentials', outcome: 'success', status: undefined, durationMs: 250 },
+      { id: starts[0]!.id, scope: 'user-1', grant: 'client_credentials', outcome: 'success', status: 200, durationMs: 250 },
       { id: starts[1]!.id, scope: 'user-2', grant: 'client_credentials', outcome: 'FLUX_TOKEN_ENDPOINT', status: 503, durationMs: 250 },
       { id: starts[2]!.id, scope: 'user-1', grant: 'refresh_token', outcome: 'FLUX_TOKEN_ENDPOINT', status: 400, durationMs: 250 },
-      { id: starts[3]!.id, scope: 'user-1', grant: 'client_credentials', outcome: 'success', status: undefined, durationMs: 250 },
+      { id: starts[3]!.id, scope: 'user-1', grant: 'client_credentials', outcome: 'success', status: 200, durationMs: 250 },
     ]);
     expect(new Set(starts.map((s) => s.id)).size).toBe(4);
     expect(ends[1]!.error).toBeInstanceOf(TokenEndpointError);

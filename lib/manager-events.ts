@@ -100,10 +100,8 @@ export interface TokenRequestEndEvent extends TokenRequestStartEvent {
    */
   outcome: TokenRequestOutcome;
   /**
-   * The HTTP status of the endpoint's final answer, when the request failed with one
-   * (`TokenEndpointError`, `InvalidTokenResponseError`). Undefined on success (any 2xx answer with
-   * a valid token is one; the endpoint client does not report which) and when no answer came
-   * (network failure, timeout, abort).
+   * The HTTP status of the endpoint's final answer (after the endpoint client's own retries), on
+   * success as on failure. Undefined when no answer came (network failure, timeout, abort).
    */
   status: number | undefined;
   /** From `startedAt` to the end, in ms, by the manager's clock. */

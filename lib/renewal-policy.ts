@@ -73,7 +73,7 @@ export class RenewalPolicy {
     counters.client_credentials++;
     flight.grant = 'client_credentials';
     flight.credentialsSent = true;
-    return report(flight, scopeOf(key), () => endpoint.clientCredentials({ scope: scopeOf(key), signal }));
+    return report(flight, scopeOf(key), (onAnswer) => endpoint.clientCredentials({ scope: scopeOf(key), signal, onAnswer }));
   }
 
   /**
@@ -88,8 +88,8 @@ export class RenewalPolicy {
     flight.credentialsSent = authenticate;
     try {
       // `null` for the client-wide token: the answer must then be unrestricted.
-      const token = await report(flight, scopeOf(key), () =>
-        endpoint.refresh({ refreshToken, scope: scopeOf(key) ?? null, signal, authenticate }),
+      const token = await report(flight, scopeOf(key), (onAnswer) =>
+        endpoint.refresh({ refreshToken, scope: scopeOf(key) ?? null, signal, onAnswer, authenticate }),
       );
       // A server that does not rotate keeps the old refresh token valid: keep it.
       return token.refreshToken === undefined ? createToken({ ...token, refreshToken }) : token;

@@ -22,19 +22,21 @@ let lastId = 0;
  * and hands back the request's own result or error untouched.
  */
 export function requestReporter(emit: Emit, now: () => number) {
-  return async <T>(flight: FlightView, scope: string | undefined, send: () => Promise<T>): Promise<T> => {
+  return async <T>(flight: FlightView, scope: string | undefined, send: (onAnswer: (status: number) => void) => Promise<T>): Promise<T> => {
     const start: TokenRequestStartEvent = { id: ++lastId, scope, grant: flight.grant, background: flight.background, startedAt: now() };
     emit('requestStart', start);
     const end = (failed: boolean, error?: unknown): TokenRequestEndEvent => {
       const base = { ...start, background: flight.background, durationMs: Math.max(0, now() - start.startedAt) };
-      if (!failed) return { ...base, outcome: 'success', status: undefined };
+      if (!failed) return { ...base, outcome: 'success', status: answered };
       if (!(error instanceof FluxTokenError)) return { ...base, outcome: 'unexpected', status: undefined };
       const status = error instanceof TokenEndpointError || error instanceof InvalidTokenResponseError ? error.status : undefined;
       return { ...base, outcome: error.code, status, error };
     };
+    /** The status of the answer that settled the request, as the endpoint client reports it. */
+    let answered: number | undefined;
     let result: T;
     try {
-      result = await send();
+      result = await send((status) => (answered = status));
     } catch (error) {
       emit('requestEnd', end(true, error));
       throw error;

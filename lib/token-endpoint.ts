@@ -20,6 +20,7 @@ import { requireTokenParams } from './token-params.js';
 import { requireSecureUrl } from './url.js';
 import {
   invalidRequestOptions,
+  invalidScope,
   rejectUnknownOptions,
   requireBoolean,
   requireFunction,
@@ -113,6 +114,11 @@ export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic';
 export interface RequestOptions {
   /** Aborts the request at once, retries included, with an {@link AbortError}. */
   signal?: AbortSignal;
+  /**
+   * Called with the HTTP status of the answer that settled the request (after the client's own
+   * retries), before it is read: metrics and traces record it, also for a successful answer.
+   */
+  onAnswer?: (status: number) => void;
 }
 
 /** Options of {@link TokenEndpoint.clientCredentials}. */
@@ -221,13 +227,12 @@ export class TokenEndpoint {
   clientCredentials(options: ClientCredentialsOptions = {}): Promise<Token> {
     const invalid = invalidRequestOptions(options);
     if (invalid !== undefined) return Promise.reject(invalid);
-    const { scope, signal } = options;
-    if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0)) {
-      return Promise.reject(new InvalidArgumentError('scope', 'Expected `scope` to be a non-empty string or undefined'));
-    }
+    const { scope, signal, onAnswer } = options;
+    const badScope = invalidScope(scope);
+    if (badScope !== undefined) return Promise.reject(badScope);
     const form: Record<string, string> = { ...this.#tokenParams, grant_type: 'client_credentials' };
     if (scope !== undefined) form.scope = scope;
-    return this.#send(form, { scope, checkScope: true, signal, authenticate: true });
+    return this.#send(form, { scope, checkScope: true, signal, onAnswer, authenticate: true });
   }
 
   /**
@@ -238,13 +243,12 @@ export class TokenEndpoint {
   refresh(options: RefreshOptions): Promise<Token> {
     const invalid = invalidRequestOptions(options ?? {});
     if (invalid !== undefined) return Promise.reject(invalid);
-    const { refreshToken, scope, signal, authenticate } = options ?? ({} as RefreshOptions);
+    const { refreshToken, scope, signal, onAnswer, authenticate } = options ?? ({} as RefreshOptions);
     if (typeof refreshToken !== 'string' || refreshToken.length === 0) {
       return Promise.reject(new InvalidArgumentError('refreshToken', 'Expected `refreshToken` to be a non-empty string'));
     }
-    if (scope !== undefined && scope !== null && (typeof scope !== 'string' || scope.length === 0)) {
-      return Promise.reject(new InvalidArgumentError('scope', 'Expected `scope` to be a non-empty string, null or undefined'));
-    }
+    const badScope = scope === null ? undefined : invalidScope(scope);
+    if (badScope !== undefined) return Promise.reject(badScope);
     if (authenticate !== undefined && typeof authenticate !== 'boolean') {
       return Promise.reject(new InvalidArgumentError('authenticate', 'Expected `authenticate` to be a boolean or undefined'));
     }
@@ -253,6 +257,7 @@ export class TokenEndpoint {
       scope: scope ?? undefined,
       checkScope: scope !== undefined,
       signal,
+      onAnswer,
       authenticate: authenticate ?? this.refreshWithClientCredentials,
       refreshToken,
     });
@@ -264,12 +269,14 @@ export class TokenEndpoint {
       scope,
       checkScope,
       signal,
+      onAnswer,
       authenticate,
       refreshToken,
     }: {
       scope: string | undefined;
       checkScope: boolean;
       signal: AbortSignal | undefined;
+      onAnswer: ((status: number) => void) | undefined;
       authenticate: boolean;
       refreshToken?: string;
     },
@@ -346,6 +353,7 @@ export class TokenEndpoint {
     }
 
     const status = response.statusCode;
+    onAnswer?.(status);
     if (status < 200 || status > 299) {
       // A redirect (followRedirect is off, so a secret never follows one) or another odd status.
       throw this.#errorAnswer(status, response, secrets);

@@ -127,6 +127,10 @@ export function invalidRequestOptions(options: unknown): InvalidArgumentError | 
   ) {
     return new InvalidArgumentError('signal', `Expected \`signal\` to be an AbortSignal or undefined, got ${describe(signal, true)}`);
   }
+  const onAnswer = (options as { onAnswer?: unknown }).onAnswer;
+  if (onAnswer !== undefined && typeof onAnswer !== 'function') {
+    return new InvalidArgumentError('onAnswer', `Expected \`onAnswer\` to be a function or undefined, got ${describe(onAnswer, true)}`);
+  }
   return undefined;
 }
 
