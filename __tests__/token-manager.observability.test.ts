@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { TokenManager } from '../lib/token-manager.js';
 import type { Token } from '../lib/token.js';
 import { nextEvent, recordEvents, startHarness, type Harness } from './fixtures/manager-harness.js';
 
@@ -120,5 +121,23 @@ describe('events and stats', () => {
     for (const form of forms) for (const s of secrets) expect(form).not.toContain(s);
     expect(inspect(manager)).toContain('client-1');
     expect(JSON.parse(JSON.stringify(manager))).toMatchObject({ clientId: 'client-1', closed: false, stats: { cached: 2 } });
+  });
+});
+
+describe('a printed manager', () => {
+  it('util.inspect and JSON.stringify of a manager show its token URL without its query string', async () => {
+    const manager = new TokenManager({
+      clientId: 'client-1',
+      clientSecret: 'not-this-one',
+      tokenUrl: 'http://127.0.0.1:9/auth/oauth/token?client_secret=in-the-query',
+    });
+    try {
+      for (const printed of [inspect(manager), inspect(manager, { depth: Infinity }), JSON.stringify(manager)]) {
+        expect(printed).toContain('127.0.0.1:9/auth/oauth/token');
+        expect(printed).not.toContain('in-the-query');
+      }
+    } finally {
+      await manager.close();
+    }
   });
 });

@@ -10,7 +10,7 @@ import { EventEmitter, setMaxListeners } from 'node:events';
 import { inspect } from 'node:util';
 import PQueue from 'p-queue';
 import { Cooldowns, RejectionGuard } from './cooldown.js';
-import { AbortError, FluxTokenError, TokenManagerClosedError } from './errors.js';
+import { AbortError, FluxTokenError, redactUrl, TokenManagerClosedError } from './errors.js';
 import { refreshAtOf, usableUntil } from './expiry.js';
 import { FailurePolicy } from './failure-policy.js';
 import type { TokenManagerEvents, TokenManagerStats, TokenSourceKind } from './manager-events.js';
@@ -259,12 +259,12 @@ export class TokenManager extends EventEmitter {
   /** A redacted view for `console.log(manager)`: no credentials, no tokens. */
   [inspect.custom](): string {
     const s = this.stats();
-    return `TokenManager { tokenUrl: '${this.tokenUrl.href}', clientId: '${this.#endpoint.clientId}', cached: ${s.cached}, inFlight: ${s.inFlight}, closed: ${this.closed} }`;
+    return `TokenManager { tokenUrl: '${redactUrl(this.tokenUrl)}', clientId: '${this.#endpoint.clientId}', cached: ${s.cached}, inFlight: ${s.inFlight}, closed: ${this.closed} }`;
   }
 
   /** What `JSON.stringify(manager)` gives: the same redacted view, as data. */
   toJSON(): Record<string, unknown> {
-    return { tokenUrl: this.tokenUrl.href, clientId: this.#endpoint.clientId, closed: this.closed, stats: this.stats() };
+    return { tokenUrl: redactUrl(this.tokenUrl), clientId: this.#endpoint.clientId, closed: this.closed, stats: this.stats() };
   }
 
   // ── misses and flights ────────────────────────────────────────────────────────────────────────
