@@ -70,10 +70,11 @@ describe('logging the events with pino', () => {
     // A refresh: the form carries the (marked) refresh token and the client secret.
     tokens.invalidate('user-1', first);
     await tokens.getToken('user-1');
-    // Failures: a 500 for the refresh grant, a reset for a client-credentials request.
-    tokens.invalidate('user-1', await tokens.getToken('user-1'));
+    // Failures: a 500 for the refresh grant, a reset for a client-credentials request. (Another user:
+    // a token that replaced a rejected one and is rejected at once waits out a cool-down first.)
+    tokens.invalidate('user-6', await tokens.getToken('user-6'));
     emulator.setFault('500', { count: 1 });
-    await tokens.getToken('user-1').catch(() => undefined);
+    await tokens.getToken('user-6').catch(() => undefined);
     emulator.setFault('reset', { count: 1 });
     await expect(tokens.getToken('user-2')).rejects.toMatchObject({ code: 'FLUX_TOKEN_REQUEST' });
     // Evictions: a third and fourth user in a cache of two.
@@ -90,7 +91,7 @@ describe('logging the events with pino', () => {
     const failures = byMessage('flux token request failed');
     expect(failures.map((line) => [line.flux.scope, line.flux.grant, line.err?.code])).toEqual(
       expect.arrayContaining([
-        ['user-1', 'refresh_token', 'FLUX_TOKEN_ENDPOINT'],
+        ['user-6', 'refresh_token', 'FLUX_TOKEN_ENDPOINT'],
         ['user-2', 'client_credentials', 'FLUX_TOKEN_REQUEST'],
         ['user-5', 'client_credentials', 'FLUX_TOKEN_ENDPOINT'],
       ]),

@@ -83,7 +83,7 @@ function buildProgram(): Command {
     .addOption(new Option('--duration <s>', 'run time in seconds').default(15).argParser(numberFlag('--duration', { min: 0.5, max: 3600 })))
     .addOption(new Option('--token-lifetime <s>', 'token lifetime in seconds').default(5).argParser(numberFlag('--token-lifetime', { min: 0.5 })))
     .addOption(new Option('--outage <s>', 'endpoint outage in the middle, seconds (0 = none)').default(2).argParser(numberFlag('--outage', { min: 0 })))
-    .option('--report <file.html>', 'also write the run as one self-contained HTML page (token timeline, charts, summary)')
+    .option('--report <file.html>', 'also write the run as one self-contained HTML page (token timeline, charts, summary) (default: none, the terminal summary only)')
     .action(async (flags) => {
       const ok = await demoCommand(flags, out);
       if (!ok) process.exitCode = 1;
