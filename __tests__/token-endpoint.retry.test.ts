@@ -177,6 +177,52 @@ describe('backoff between attempts', () => {
   });
 });
 
+describe('backoff fitted to a deadline (retryBy)', () => {
+  it('cuts each backoff to half the time left before retryBy: 300 ms then 150 ms instead of 500 then 1000', async () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0.999);
+    const { requests } = mockTokenEndpoint({ status: 500 });
+
+    await rejectionUnderFakeTimers(endpoint({ retry: 2 }).clientCredentials({ retryBy: T0 + 600 }), { step: 1 });
+
+    expect(requests).toHaveLength(3);
+    expect(requests[1]!.at - requests[0]!.at).toBe(300);
+    expect(requests[2]!.at - requests[1]!.at).toBe(150);
+  });
+
+  it('never spaces attempts closer than 100 ms, and keeps the plain backoff once retryBy has passed', async () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0);
+    const { requests } = mockTokenEndpoint({ status: 500 });
+
+    await rejectionUnderFakeTimers(endpoint({ retry: 2 }).refresh({ refreshToken: SEED_REFRESH_TOKEN, retryBy: T0 + 100 }), { step: 1 });
+
+    expect(requests).toHaveLength(3);
+    // Half of the 100 ms left is 50 ms: the floor wins over both it and the 250 ms backoff.
+    expect(requests[1]!.at - requests[0]!.at).toBe(100);
+    // retryBy is behind by then: 500 ms, the step of the second retry at its minimum jitter.
+    expect(requests[2]!.at - requests[1]!.at).toBe(500);
+  });
+
+  it('still obeys a Retry-After longer than the time left', async () => {
+    const { requests } = mockTokenEndpoint([{ status: 429, headers: { 'retry-after': '2' } }, { status: 200, body: tokenBody() }]);
+
+    await valueUnderFakeTimers(endpoint({ retry: 1 }).clientCredentials({ retryBy: T0 + 600 }), { step: 10 });
+
+    expect(requests).toHaveLength(2);
+    expect(requests[1]!.at - requests[0]!.at).toBeGreaterThanOrEqual(2_000);
+    expect(requests[1]!.at - requests[0]!.at).toBeLessThan(2_010);
+  });
+
+  it.each([Number.NaN, Infinity, '1000', null])('refuses retryBy %p with InvalidArgumentError, sending nothing', async (retryBy) => {
+    const { requests } = mockTokenEndpoint({ status: 200, body: tokenBody() });
+
+    const error = await endpoint().clientCredentials({ retryBy: retryBy as number }).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ code: 'FLUX_INVALID_ARGUMENT', argument: 'retryBy' });
+    expect((error as Error).message).toMatch(/`retryBy` to be a finite number/);
+    expect(requests).toHaveLength(0);
+  });
+});
+
 describe('Retry-After', () => {
   it('does not retry a 429 with Retry-After: 7 before 7 s have passed, and does at 7 s', async () => {
     const { requests } = mockTokenEndpoint([

@@ -8,6 +8,7 @@ import { FluxTokenError, TokenEndpointError } from './errors.js';
 import type { TokenManagerEvents } from './manager-events.js';
 import { scopeOf, type Flight, type Slot } from './manager-state.js';
 import type { RefreshScheduler } from './refresh-scheduler.js';
+import { fitDelay } from './retry-policy.js';
 
 /** Background renewals back off from this delay, doubling, up to {@link MAX_BACKGROUND_RETRY_MS}. */
 const BACKGROUND_RETRY_MS = 1_000;
@@ -43,7 +44,9 @@ export class FailurePolicy {
       // Keep serving the current token; try again later, never in a hot loop.
       slot.failures++;
       const step = Math.min(BACKGROUND_RETRY_MS * 2 ** (slot.failures - 1), MAX_BACKGROUND_RETRY_MS);
-      let delay = step / 2 + (step / 2) * random();
+      // Spaced to fit the time left: never later than halfway to the margin, so that an outage
+      // that ends before it is met by a try, and no caller waits.
+      let delay = fitDelay(step / 2 + (step / 2) * random(), now, slot.usableUntil);
       // A server that said when to come back (429 or 503 with Retry-After) is believed.
       if (error instanceof TokenEndpointError && error.retryAfterMs !== undefined) delay = Math.max(delay, error.retryAfterMs);
       const retryAt = Math.min(now + delay, slot.usableUntil);

@@ -39,6 +39,11 @@ export interface Flight {
    * anything about them, and may cool the whole client down.
    */
   credentialsSent: boolean;
+  /**
+   * For a renewal in the background: the instant its current token stops being served. The
+   * endpoint's retries are spaced to land before it (see `fitDelay`), so that callers never wait.
+   */
+  retryBy?: number;
   promise: Promise<Token>;
 }
 

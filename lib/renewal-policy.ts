@@ -20,6 +20,11 @@ const MAX_REFUSED = 10_000;
  */
 const WANTS_CLIENT_AUTH: ReadonlySet<string | undefined> = new Set(['invalid_client', 'invalid_request', 'unauthorized_client']);
 
+/** The deadline of a background flight's retries, while no caller waits for it. */
+function retryByOf(flight: Flight): { retryBy?: number } {
+  return flight.background && flight.retryBy !== undefined ? { retryBy: flight.retryBy } : {};
+}
+
 /** What a {@link RenewalPolicy} needs from its manager. */
 export interface RenewalPolicyDeps {
   endpoint: TokenEndpoint;
@@ -73,7 +78,7 @@ export class RenewalPolicy {
     counters.client_credentials++;
     flight.grant = 'client_credentials';
     flight.credentialsSent = true;
-    return report(flight, scopeOf(key), (onAnswer) => endpoint.clientCredentials({ scope: scopeOf(key), signal, onAnswer }));
+    return report(flight, scopeOf(key), (onAnswer) => endpoint.clientCredentials({ scope: scopeOf(key), signal, onAnswer, ...retryByOf(flight) }));
   }
 
   /**
@@ -89,7 +94,7 @@ export class RenewalPolicy {
     try {
       // `null` for the client-wide token: the answer must then be unrestricted.
       const token = await report(flight, scopeOf(key), (onAnswer) =>
-        endpoint.refresh({ refreshToken, scope: scopeOf(key) ?? null, signal, onAnswer, authenticate }),
+        endpoint.refresh({ refreshToken, scope: scopeOf(key) ?? null, signal, onAnswer, authenticate, ...retryByOf(flight) }),
       );
       // A server that does not rotate keeps the old refresh token valid: keep it.
       return token.refreshToken === undefined ? createToken({ ...token, refreshToken }) : token;

@@ -43,6 +43,21 @@ export const BASE_BACKOFF_MS = 500;
 /** The longest backoff between two attempts, before jitter. */
 export const MAX_BACKOFF_MS = 10_000;
 
+/** The shortest delay that {@link fitDelay} leaves: tries closer together than this only add load. */
+export const MIN_FITTED_DELAY_MS = 100;
+
+/**
+ * Fits a backoff `delay` to the time left before `deadline`: while the deadline is ahead, the next
+ * try lands no later than halfway to it (and no sooner than {@link MIN_FITTED_DELAY_MS}), so that
+ * the time left always holds several tries however far the backoff has grown. A renewal in the
+ * background uses the instant its current token stops being served as the deadline: an outage that
+ * ends before then is met by a try, and no caller waits. Past the deadline, `delay` is kept.
+ */
+export function fitDelay(delay: number, now: number, deadline: number | undefined): number {
+  if (deadline === undefined || now >= deadline) return delay;
+  return Math.min(delay, Math.max(MIN_FITTED_DELAY_MS, (deadline - now) / 2));
+}
+
 /** Whether an error answer may succeed if asked again. */
 export function isRetryableAnswer(status: number, oauthError: string | undefined): boolean {
   if (oauthError !== undefined && NON_RETRYABLE_OAUTH_ERRORS.has(oauthError)) return false;
@@ -95,6 +110,10 @@ export interface RetryInput {
   errorCode: string | undefined;
   body: unknown;
   retryAfterMs: number | undefined;
+  /** Fit the backoff to this instant (see {@link fitDelay}); a Retry-After is obeyed as it is. */
+  retryBy?: number | undefined;
+  /** The current instant, by the same clock as `retryBy`. */
+  now?: number;
 }
 
 /** The delay before the next attempt, in ms, or 0 for "do not retry". */
@@ -109,5 +128,6 @@ export function retryDelay(input: RetryInput, random: () => number = Math.random
     // got treats 0 as "stop": wait at least a millisecond.
     return Math.max(1, Math.min(input.retryAfterMs, MAX_RETRY_AFTER_MS));
   }
-  return backoffDelay(input.attemptCount, random);
+  const delay = backoffDelay(input.attemptCount, random);
+  return input.now === undefined ? delay : fitDelay(delay, input.now, input.retryBy);
 }

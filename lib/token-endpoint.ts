@@ -119,6 +119,13 @@ export interface RequestOptions {
    * retries), before it is read: metrics and traces record it, also for a successful answer.
    */
   onAnswer?: (status: number) => void;
+  /**
+   * An instant (ms, by this client's `now`) before which the request should have succeeded. While
+   * it is ahead, each backoff between attempts is cut to at most half the time left (not below
+   * 100 ms), so that several attempts fit before it. The manager sets it on a renewal in the
+   * background: the instant its current token stops being served. A `Retry-After` is still obeyed.
+   */
+  retryBy?: number;
 }
 
 /** Options of {@link TokenEndpoint.clientCredentials}. */
@@ -227,12 +234,12 @@ export class TokenEndpoint {
   clientCredentials(options: ClientCredentialsOptions = {}): Promise<Token> {
     const invalid = invalidRequestOptions(options);
     if (invalid !== undefined) return Promise.reject(invalid);
-    const { scope, signal, onAnswer } = options;
+    const { scope, signal, onAnswer, retryBy } = options;
     const badScope = invalidScope(scope);
     if (badScope !== undefined) return Promise.reject(badScope);
     const form: Record<string, string> = { ...this.#tokenParams, grant_type: 'client_credentials' };
     if (scope !== undefined) form.scope = scope;
-    return this.#send(form, { scope, checkScope: true, signal, onAnswer, authenticate: true });
+    return this.#send(form, { scope, checkScope: true, signal, onAnswer, retryBy, authenticate: true });
   }
 
   /**
@@ -243,7 +250,7 @@ export class TokenEndpoint {
   refresh(options: RefreshOptions): Promise<Token> {
     const invalid = invalidRequestOptions(options ?? {});
     if (invalid !== undefined) return Promise.reject(invalid);
-    const { refreshToken, scope, signal, onAnswer, authenticate } = options ?? ({} as RefreshOptions);
+    const { refreshToken, scope, signal, onAnswer, retryBy, authenticate } = options ?? ({} as RefreshOptions);
     if (typeof refreshToken !== 'string' || refreshToken.length === 0) {
       return Promise.reject(new InvalidArgumentError('refreshToken', 'Expected `refreshToken` to be a non-empty string'));
     }
@@ -258,6 +265,7 @@ export class TokenEndpoint {
       checkScope: scope !== undefined,
       signal,
       onAnswer,
+      retryBy,
       authenticate: authenticate ?? this.refreshWithClientCredentials,
       refreshToken,
     });
@@ -270,6 +278,7 @@ export class TokenEndpoint {
       checkScope,
       signal,
       onAnswer,
+      retryBy,
       authenticate,
       refreshToken,
     }: {
@@ -277,6 +286,7 @@ export class TokenEndpoint {
       checkScope: boolean;
       signal: AbortSignal | undefined;
       onAnswer: ((status: number) => void) | undefined;
+      retryBy: number | undefined;
       authenticate: boolean;
       refreshToken?: string;
     },
@@ -317,6 +327,8 @@ export class TokenEndpoint {
             retryAfterMs:
               parseRetryAfter(error.response?.headers['retry-after'], this.#now()) ??
               (retryAfter === undefined ? undefined : Math.max(0, retryAfter)),
+            retryBy,
+            now: this.#now(),
           }),
       },
       hooks: {

@@ -366,6 +366,8 @@ export class TokenManager extends EventEmitter {
   async #renew(key: string, flight: Flight): Promise<Token> {
     if (this.#closing !== undefined) throw new TokenManagerClosedError();
     const current = this.#store.peek(key);
+    // A renewal in the background must succeed before its token stops being served.
+    if (flight.background && current !== undefined) flight.retryBy = this.#slots.get(current)?.usableUntil;
     try {
       if (this.#store.coordinate !== undefined) {
         let fetched = false;

@@ -31,6 +31,8 @@ export interface TokenServer {
   callsFor(scope: string | undefined): number;
   /** Answers the next `count` requests with `answer` instead of a token. */
   failNext(count: number, answer: ScriptedAnswer): void;
+  /** Drops the scripted answers not used yet: the next request is served normally (an outage ends). */
+  endFailures(): void;
   /** Holds every request until `release()` is called (to create concurrency deterministically). */
   hold(): void;
   release(): void;
@@ -85,6 +87,9 @@ export async function startTokenServer({
     },
     failNext(count, answer) {
       for (let i = 0; i < count; i++) script.push(answer);
+    },
+    endFailures() {
+      script.length = 0;
     },
     hold() {
       held ??= [];
