@@ -1,9 +1,9 @@
 /**
- * `npm run bench [-- --quick] [-- --only soak,storm]`: runs the scenarios of issue 6 one after the
+ * `npm run bench [-- --quick] [-- --only soak,storm]`: runs every scenario one after the
  * other, prints each figure beside its floor or baseline and a MET / MISSED verdict, then the
  * table. A full run writes bench/results/latest.json and regenerates the table in
  * docs/benchmarks.md; a quick or partial run writes bench/results/dev.json only, so that the
- * published figures always come from a complete run with the issue's durations.
+ * published figures always come from a complete run at the published durations and sizes.
  *
  * The exit code is 0 when every scenario ran, even if a target was missed (the bench reports, it
  * does not gate) or a scenario was SKIPPED for want of a tool (the fleet scenario without
@@ -25,7 +25,7 @@ import { fleetScale } from './scenarios/fleet-scale.js';
 import { soak } from './scenarios/soak.js';
 import { storm } from './scenarios/storm.js';
 
-/** In the order of issue 6's table. The limit stops a scenario that hangs; none normally nears it. */
+/** In the order of the table in docs/benchmarks.md. The limit stops a scenario that hangs; none normally nears it. */
 const SCENARIOS: ReadonlyArray<{ id: string; title: string; run: Scenario; limitMs: number }> = [
   { id: 'hot-path', title: 'hot path', run: hotPath, limitMs: 60_000 },
   { id: 'got-overhead', title: 'got overhead', run: gotOverhead, limitMs: 60_000 },
@@ -34,7 +34,7 @@ const SCENARIOS: ReadonlyArray<{ id: string; title: string; run: Scenario; limit
   { id: 'soak', title: 'soak', run: soak, limitMs: 90_000 },
   { id: 'outage', title: 'outage', run: outage, limitMs: 60_000 },
   { id: 'memory', title: 'memory', run: memory, limitMs: 90_000 },
-  // Issue 7. Its own redis-server and fleet of worker processes; SKIPPED without redis-server.
+  // Its own redis-server and fleet of worker processes; SKIPPED without redis-server.
   { id: 'fleet', title: 'fleet', run: fleet, limitMs: 60_000 },
   // 8 processes × 5,000 users for 60 s on one Redis; SKIPPED without redis-server.
   { id: 'fleet-scale', title: 'fleet at scale', run: fleetScale, limitMs: 300_000 },
@@ -86,7 +86,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const machine = machineInfo();
-  console.log(`flux-token-manager bench${args.quick ? ' (quick: shorter than issue 6 asks; figures are for development)' : ''}`);
+  console.log(`flux-token-manager bench${args.quick ? ' (quick: shorter than a full run; figures are for development)' : ''}`);
   console.log(`${describeMachine(machine)} · ${machine.date}`);
 
   const started = nowMs();

@@ -27,7 +27,7 @@ export interface ScenarioResult {
   figure: string;
   /** The floor, or the baseline measured in the same run. */
   baseline: string;
-  /** The target, as in issue 6. */
+  /** The target the figure is judged against. */
   target: string;
   checks: Check[];
   verdict: Verdict;
@@ -47,7 +47,7 @@ export interface ScenarioResult {
 
 /** What every scenario receives. */
 export interface ScenarioContext {
-  /** Shorter durations and sizes, for development; its figures are not the issue's. */
+  /** Shorter durations and sizes, for development; its figures are not published. */
   quick: boolean;
   /** Prints one line of progress or result, indented under the scenario's heading. */
   log(line: string): void;

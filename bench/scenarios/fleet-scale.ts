@@ -14,15 +14,13 @@
  *    new user, then worker 1 (whose LRU lacks it) asks for it: one GET and a decode.
  * 4. **With `rateLimit`.** 8 fresh workers with `rateLimit: { limit: users / 10, interval: 1000 }`
  *    on the store start cold on 5,000 other users at once: the peak token requests per second, and
- *    how long the cold start took. A build whose store has no `rateLimit` reports so, and no figure.
+ *    how long the cold start took.
  *
  * Without redis-server on PATH, the scenario is SKIPPED (with how to install it), not failed.
  */
 import { Redis } from 'ioredis';
 import { startFleet, stopFleet, type FleetWorker } from '../../__tests__/fixtures/fleet-driver.js';
 import type { FleetWorkerConfig, GetReply, RunReply } from '../../__tests__/fixtures/fleet-protocol.js';
-import { ConfigurationError } from '../../lib/errors.js';
-import { RedisTokenStore } from '../../lib/redis/index.js';
 import { commandCounts, countsSince, totalOf, type CommandCounts } from '../lib/command-stats.js';
 import { fixed, int, ms } from '../lib/format.js';
 import { sampleRate } from '../lib/rate-sampler.js';
@@ -50,20 +48,6 @@ const COLD_GET_TIMEOUT_MS = 120_000;
 const KEY_PREFIX = 'flux-bench:fleet-scale:';
 
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
-
-/** Whether this build's RedisTokenStore takes a `rateLimit` option (checked without connecting). */
-function rateLimitSupported(): boolean {
-  const redis = new Redis({ lazyConnect: true });
-  try {
-    new RedisTokenStore({ redis, clientId: 'probe', ...{ rateLimit: { limit: 1, interval: 1_000 } } });
-    return true;
-  } catch (error) {
-    if (error instanceof ConfigurationError) return false;
-    throw error;
-  } finally {
-    redis.disconnect();
-  }
-}
 
 function describeCounts(counts: CommandCounts): string {
   const entries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
@@ -204,35 +188,27 @@ export const fleetScale: Scenario = async ({ quick, log }) => {
     const scaleWorkers = fleet;
     await stopFleet(fleet);
     fleet = [];
-    let limited: Awaited<ReturnType<typeof coldStart>> | undefined;
-    const supported = rateLimitSupported();
-    if (supported) {
-      fleet = await startFleet(WORKERS, { ...base, name: 'limited', keyPrefix: `${KEY_PREFIX}limited:`, rateLimit });
-      limited = await coldStart(fleet, userIds.map((u) => `cold-${u}`), emulator, COLD_GET_TIMEOUT_MS);
-      log(
-        `with rateLimit ${int(rateLimit.limit)} per ${rateLimit.interval} ms: ${WORKERS} × ${int(users)} cold users → ${int(limited.tokenCalls)} token calls, ` +
-          `peak ${int(limited.peakPerSecond)} in one second, all served in ${ms(limited.wallMs)}`,
-      );
-    } else {
-      log('with rateLimit: not available in this build (RedisTokenStore refuses the option)');
-    }
+    fleet = await startFleet(WORKERS, { ...base, name: 'limited', keyPrefix: `${KEY_PREFIX}limited:`, rateLimit });
+    const limited = await coldStart(fleet, userIds.map((u) => `cold-${u}`), emulator, COLD_GET_TIMEOUT_MS);
+    log(
+      `with rateLimit ${int(rateLimit.limit)} per ${rateLimit.interval} ms: ${WORKERS} × ${int(users)} cold users → ${int(limited.tokenCalls)} token calls, ` +
+        `peak ${int(limited.peakPerSecond)} in one second, all served in ${ms(limited.wallMs)}`,
+    );
 
     // A store that found Redis too slow (a command past `commandTimeout`) renewed alone for a while,
     // and commands it gave up on may still reach Redis later: its news explains extra figures.
     const news = [...scaleWorkers, ...fleet].flatMap((w) => w.news.map((n) => `${w.name}: ${JSON.stringify(n)}`));
     if (news.length > 0) log(`store news (${news.length}): ${news.slice(0, 4).join('; ')}${news.length > 4 ? ' …' : ''}`);
-    const limitedFigure = limited === undefined ? 'rateLimit: not available in this build' : `${int(limited.peakPerSecond)}/s with rateLimit ${int(rateLimit.limit)}/s`;
+    const limitedFigure = `${int(limited.peakPerSecond)}/s with rateLimit ${int(rateLimit.limit)}/s`;
     const checks = [
       check('token calls against the floor', `${int(tokenCalls)} (${fixed(tokenCalls / floor, 2)} × floor)`, `≤ 1.2 × ${int(floor)}`, tokenCalls <= 1.2 * floor),
-      check('failed getToken calls', int(failures + (limited?.failures ?? 0)), '0', failures + (limited?.failures ?? 0) === 0),
-      check('tokens handed to another user', int(wrongUser + (limited?.wrongUser ?? 0)), '0', wrongUser + (limited?.wrongUser ?? 0) === 0),
+      check('failed getToken calls', int(failures + limited.failures), '0', failures + limited.failures === 0),
+      check('tokens handed to another user', int(wrongUser + limited.wrongUser), '0', wrongUser + limited.wrongUser === 0),
       check('Redis commands of local hits', int(totalOf(hitCommands)), `0 (${int(notHits)} renewals ran meanwhile)`, notHits > 0 || totalOf(hitCommands) === 0),
       check('misses timed that Redis did not answer', int(wrongKind.length), '0', wrongKind.length === 0 && storeMiss.length > 0),
       check('store news (degraded, rejected)', int(news.length), '0', news.length === 0),
+      check('peak token requests per second with rateLimit', int(limited.peakPerSecond), `≤ ${int(rateLimit.limit)}`, limited.peakPerSecond <= rateLimit.limit),
     ];
-    if (limited !== undefined) {
-      checks.push(check('peak token requests per second with rateLimit', int(limited.peakPerSecond), `≤ ${int(rateLimit.limit)}`, limited.peakPerSecond <= rateLimit.limit));
-    }
     return {
       title: 'fleet at scale',
       figure:
@@ -245,13 +221,13 @@ export const fleetScale: Scenario = async ({ quick, log }) => {
         steady: { getTokenCalls: calls, tokenCalls, allTokenCalls: stats.tokenCalls, coldStartMs: coldMs, floorIsExact: exactFloor, floor, peakPerSecond, fetched, fromStore, maxPerUser, redisCommands: runCommands, commandsPerGetToken: commands / calls },
         localHits: { calls: hitCalls, renewals: notHits, redisCommands: hitCommands },
         missAnsweredByRedis: { count: storeMiss.length, p50: missP50, p99: missP99, wrongKind: wrongKind.slice(0, 10) },
-        rateLimit: limited === undefined ? 'not available in this build' : { ...rateLimit, ...limited },
+        rateLimit: { ...rateLimit, ...limited },
         workerLatency: runs.map((r) => ({ p50: r.p50, p99: r.p99, max: r.max })),
         storeNews: news.slice(0, 20),
         redisVersion: redis.version,
       },
       setup,
-      notes: limited === undefined ? ['rateLimit: not available in this build; the row is left without a figure.'] : [],
+      notes: [],
     };
   } finally {
     await stopFleet(fleet);

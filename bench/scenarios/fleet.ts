@@ -1,5 +1,5 @@
 /**
- * Fleet (issue 7): 4 worker processes × 500 scopes, cold, against one emulator (a child process).
+ * Fleet: 4 worker processes × 500 scopes, cold, against one emulator (a child process).
  *
  * 1. **Shared store.** 4 workers, each with its own TokenManager on a RedisTokenStore shared
  *    through a redis-server the scenario starts itself, ask for the same 500 cold scopes at the

@@ -84,7 +84,7 @@ export const outage: Scenario = async ({ quick, log }) => {
       checks: [
         check('failed requests', int(result.failed), '0', result.failed === 0),
         check('401s at the API', int(unauthorized), '0', unauthorized === 0),
-        // Not a target of the issue, but without it the scenario would prove nothing.
+        // Not a target in itself, but without it the scenario would prove nothing.
         check('renewals that met the outage', int(answered500), '≥ 1', answered500 > 0),
       ],
       metrics: {
