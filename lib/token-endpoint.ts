@@ -32,140 +32,18 @@ import {
 } from './validate.js';
 import { USER_AGENT } from './version.js';
 
-/** Flux's documented token endpoint. */
-export const DEFAULT_TOKEN_URL = 'https://api.test.tryflux.com/auth/oauth/token';
-/** Per-attempt timeout, in ms. */
-export const DEFAULT_TIMEOUT_MS = 10_000;
-/** Retries after the first attempt. */
-export const DEFAULT_RETRY = 2;
-/** Answers larger than this are refused rather than buffered: a token answer is under 2 KiB. */
-export const MAX_RESPONSE_BYTES = 1024 * 1024;
-
-/** Options of {@link TokenEndpoint}. */
-export interface TokenEndpointOptions {
-  /** The OAuth2 client id. */
-  clientId: string;
-  /** The OAuth2 client secret. Never logged, never put in an error. */
-  clientSecret: string;
-  /**
-   * The token endpoint. Must be `https:`, or `http:` on a loopback host (the emulator, a test).
-   * @default 'https://api.test.tryflux.com/auth/oauth/token'
-   * @example tokenUrl: 'http://127.0.0.1:4010/auth/oauth/token'
-   */
-  tokenUrl?: string | URL;
-  /**
-   * Timeout of each attempt, in ms. A hung endpoint costs at most `timeout × (retry + 1)` plus backoff.
-   * @default 10000
-   */
-  timeout?: number;
-  /**
-   * How many times a failed attempt is retried: network errors, timeouts, 408, 429 and 5xx, with
-   * exponential backoff and jitter, honouring `Retry-After` up to 60 s. OAuth errors such as
-   * `invalid_grant` are never retried.
-   * @default 2
-   */
-  retry?: number;
-  /**
-   * Also send `client_id` and `client_secret` with the refresh grant. Flux's documented refresh call
-   * sends neither, so this is off; turn it on for a server that requires client authentication there.
-   * @default false
-   */
-  refreshWithClientCredentials?: boolean;
-  /**
-   * How the client authenticates when it sends its credentials: `client_secret_post` puts
-   * `client_id` and `client_secret` in the form body (as Flux documents it);
-   * `client_secret_basic` sends them in an `Authorization: Basic` header (RFC 6749 §2.3.1, each
-   * form-urlencoded, then base64), which some servers require. The credentials go in exactly one
-   * of the two places, never both.
-   * @default 'client_secret_post'
-   */
-  clientAuth?: ClientAuthMethod;
-  /**
-   * Extra form parameters sent with both grants, e.g. `audience` or `resource` for servers that
-   * want them. The names the library owns (`grant_type`, `client_id`, `client_secret`, `scope`,
-   * `refresh_token`) are refused.
-   * @example tokenParams: { audience: 'https://api.example.com' }
-   */
-  tokenParams?: Record<string, string>;
-  /**
-   * The lifetime, in seconds, of a token whose answer has no `expires_in` (RFC 6749 only
-   * recommends it) and whose access token has no readable `exp` claim, e.g. an opaque token.
-   * Without it, such an answer fails with reason `no_expiry`.
-   * @example defaultExpiresIn: 3600
-   */
-  defaultExpiresIn?: number;
-  /**
-   * The got instance to send with, e.g. one with a proxy agent. It must not set `prefixUrl`. The
-   * endpoint sets its own method, body, response type, timeout and retry options per request.
-   * @default the `got` default export
-   */
-  got?: Got;
-  /**
-   * The clock, in ms since the epoch. Injected so that tests can drive time.
-   * @default Date.now
-   */
-  now?: () => number;
-}
-
-/** How the client sends its credentials; see {@link TokenEndpointOptions.clientAuth}. */
-export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic';
-
-/** Options of one token request. */
-export interface RequestOptions {
-  /** Aborts the request at once, retries included, with an {@link AbortError}. */
-  signal?: AbortSignal;
-  /**
-   * Called with the HTTP status of the answer that settled the request (after the client's own
-   * retries), before it is read: metrics and traces record it, also for a successful answer.
-   */
-  onAnswer?: (status: number) => void;
-  /**
-   * An instant (ms, by this client's `now`) before which the request should have succeeded. While
-   * it is ahead, each backoff between attempts is cut to at most half the time left (not below
-   * 100 ms), so that several attempts fit before it. The manager sets it on a renewal in the
-   * background: the instant its current token stops being served. A `Retry-After` is still obeyed.
-   */
-  retryBy?: number;
-}
-
-/** Options of {@link TokenEndpoint.clientCredentials}. */
-export interface ClientCredentialsOptions extends RequestOptions {
-  /** Restrict the token to this user id (`scope=<user id>`). Omit it for a client-wide token. */
-  scope?: string;
-}
-
-/** Options of {@link TokenEndpoint.refresh}. */
-export interface RefreshOptions extends RequestOptions {
-  /** The refresh token to spend. Sent intact, `+`, `/` and `=` included. */
-  refreshToken: string;
-  /**
-   * Send the client credentials with this refresh request, whatever `refreshWithClientCredentials`
-   * says. The manager sets it once it has learned that the server requires them.
-   */
-  authenticate?: boolean;
-  /**
-   * The user id of the token being renewed, or `null` for the client-wide token. Not sent (the
-   * refresh grant keeps the scope it was issued with); it labels the returned {@link Token}, and
-   * the answer must be bound to it (else `scope_mismatch`). Omitted, the answer is not checked
-   * against a scope: the caller did not say which it expects.
-   */
-  scope?: string | null;
-}
-
-/** The option names of {@link TokenEndpointOptions}; the manager passes exactly these on. */
-export const ENDPOINT_OPTION_KEYS: readonly string[] = [
-  'clientId',
-  'clientSecret',
-  'tokenUrl',
-  'timeout',
-  'retry',
-  'refreshWithClientCredentials',
-  'clientAuth',
-  'tokenParams',
-  'defaultExpiresIn',
-  'got',
-  'now',
-];
+export * from './token-endpoint-options.js';
+import {
+  DEFAULT_RETRY,
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_TOKEN_URL,
+  ENDPOINT_OPTION_KEYS,
+  MAX_RESPONSE_BYTES,
+  type ClientAuthMethod,
+  type ClientCredentialsOptions,
+  type RefreshOptions,
+  type TokenEndpointOptions,
+} from './token-endpoint-options.js';
 
 /**
  * A strict client for the Flux token endpoint.
