@@ -134,7 +134,7 @@ export interface TokenStore {
    * Optional, for a store that keeps its tokens in this process's memory: offers to keep the
    * manager's record of each token as the store's own value for the key. Without it, the manager
    * keeps its records beside the store, in a `WeakMap` keyed by token: each `getToken` then costs a
-   * second lookup, and each cached scope a `WeakMap` entry (about 25 bytes, twice that once the
+   * second lookup, and each cached scope a `WeakMap` entry (about 40 bytes, twice that once the
    * cache has turned over and the table has grown). Called once, by the manager's constructor.
    * Returns undefined when the store already keeps another manager's records: each store keeps
    * those of one manager, and any other keeps its own. The store then passes the record of each
