@@ -113,6 +113,20 @@ describe('RedisTokenStore options', () => {
     },
   );
 
+  it("keeps one manager's records in its in-process LRU, as the default store does", async () => {
+    const store = new RedisTokenStore({ redis: idleClient(), clientId: CLIENT_ID });
+    const keeper = store.keepRecords()!;
+    expect(store.keepRecords()).toBeUndefined();
+    const token = makeToken('user-1');
+    store.save('user-1', token, undefined)?.catch(() => {}); // the write to Redis fails: no server
+    expect(keeper.get('user-1')).toBeUndefined();
+    const record = { token };
+    keeper.hold('user-1', record);
+    expect(keeper.get('user-1')).toBe(record);
+    expect(store.peek('user-1')).toBe(token);
+    await store.close();
+  });
+
   it('rejects a missing options object', () => {
     expect(configError(() => new RedisTokenStore(undefined as never)).option).toBe('redis');
     expect(configError(() => new RedisTokenStore(null as never)).message).toContain('RedisTokenStore options');

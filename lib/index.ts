@@ -42,7 +42,7 @@ export {
   DEFAULT_REFRESH_JITTER,
   type ExpiryPolicy,
 } from './expiry.js';
-export type { TokenStore, EvictionListener, EvictionReason, Renewal, RenewalResult, StoreEvent } from './token-store.js';
+export type { TokenStore, EvictionListener, EvictionReason, RecordKeeper, Renewal, RenewalResult, StoreEvent, TokenRecord } from './token-store.js';
 export { LruTokenStore, DEFAULT_MAX_SCOPES, type LruTokenStoreOptions } from './lru-store.js';
 export type { TimerApi } from './refresh-scheduler.js';
 export { decodeJws, expiryFromJws, type DecodedJws, type FluxClaims } from './jws.js';

@@ -4,6 +4,7 @@
  */
 import type { Scheduled } from './refresh-scheduler.js';
 import type { Token } from './token.js';
+import type { TokenRecord } from './token-store.js';
 
 /** The store key of the client-wide token. User ids are non-empty, so it collides with none. */
 export const CLIENT_WIDE_KEY = '';
@@ -13,8 +14,11 @@ export function scopeOf(key: string): string | undefined {
   return key === CLIENT_WIDE_KEY ? undefined : key;
 }
 
-/** Per-token bookkeeping, kept beside the store in a WeakMap keyed by the token object. */
-export interface Slot extends Scheduled {
+/**
+ * Per-token bookkeeping. A store that keeps records holds it as its value for the key; otherwise
+ * it sits beside the store, in a WeakMap keyed by the token object (see slot-table.ts).
+ */
+export interface Slot extends Scheduled, TokenRecord {
   readonly key: string;
   readonly token: Token;
   /** Last instant (exclusive) at which the token is handed out. */
@@ -45,6 +49,8 @@ export interface Flight {
    */
   retryBy?: number;
   promise: Promise<Token>;
+  /** The slot of the token this request replaces, set when the request runs: it may be rejected meanwhile. */
+  replaces: Slot | undefined;
 }
 
 /** The counters behind `stats()`, shared by the manager and its policies. */

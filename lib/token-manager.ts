@@ -19,6 +19,7 @@ import { CLIENT_WIDE_KEY, scopeOf, type Counters, type Flight, type Slot } from 
 import { RefreshScheduler } from './refresh-scheduler.js';
 import { RenewalPolicy } from './renewal-policy.js';
 import { requestReporter } from './request-report.js';
+import { SlotTable } from './slot-table.js';
 import type { Token } from './token.js';
 import type { TokenEndpoint } from './token-endpoint.js';
 import type { TokenStore } from './token-store.js';
@@ -70,8 +71,8 @@ export class TokenManager extends EventEmitter {
   readonly #scheduler: RefreshScheduler<Slot>;
   readonly #cooldowns: Cooldowns;
   readonly #rejections: RejectionGuard;
-  /** Bookkeeping of every cached token; entries go with their token. */
-  readonly #slots = new WeakMap<Token, Slot>();
+  /** Bookkeeping of every cached token, kept by the store when it can; a slot goes with its token. */
+  readonly #slots: SlotTable;
   /** Invariant: at most one flight per key, removed as soon as its outcome is known. */
   readonly #flights = new Map<string, Flight>();
   /** Aborts the endpoint requests that are running (at most `concurrency`) on close. */
@@ -117,6 +118,7 @@ export class TokenManager extends EventEmitter {
       now: s.now,
       ...(s.timers ? { timers: s.timers } : {}),
     });
+    this.#slots = new SlotTable({ store: s.store, scheduler: this.#scheduler, policy: s.policy, random: s.random });
     this.#cooldowns = new Cooldowns({ baseMs: s.cooldownMs, maxMs: s.maxCooldownMs, maxEntries: 10_000 });
     this.#rejections = new RejectionGuard({ baseMs: s.cooldownMs, maxMs: s.maxCooldownMs, maxEntries: 10_000 });
     // Every running request listens to the shutdown signal, and `concurrency` may exceed 10.
@@ -133,8 +135,8 @@ export class TokenManager extends EventEmitter {
     this.#failures = new FailurePolicy({ cooldowns: this.#cooldowns, scheduler: this.#scheduler, random: s.random, emit });
     this.#store.bind?.({ clientId: this.#endpoint.clientId, tokenUrl: this.tokenUrl });
     this.#store.onStoreEvent?.((event) => this.#emit('store', event));
-    this.#store.onEvict((key, token, reason) => {
-      const slot = this.#slots.get(token);
+    this.#store.onEvict((key, token, reason, record) => {
+      const slot = this.#slots.dropped(token, record);
       if (slot !== undefined) this.#scheduler.cancel(slot);
       this.#emit('evicted', { scope: scopeOf(key), reason });
     });
@@ -160,9 +162,8 @@ export class TokenManager extends EventEmitter {
       if (invalid !== undefined) return Promise.reject(invalid);
     }
     const key = scope ?? CLIENT_WIDE_KEY;
-    const token = this.#store.peek(key);
-    if (token !== undefined) {
-      const slot = this.#slots.get(token) ?? this.#adopt(key, token);
+    const slot = this.#slots.current(key);
+    if (slot !== undefined) {
       const now = this.#now();
       if (now < slot.usableUntil && !slot.rejected) {
         slot.used = true;
@@ -170,7 +171,7 @@ export class TokenManager extends EventEmitter {
         if (now >= slot.dueAt && !this.#flights.has(key) && this.#cooldowns.active(key, now) === undefined) {
           this.#startFlight(key, true);
         }
-        return Promise.resolve(token);
+        return Promise.resolve(slot.token);
       }
     }
     this.#stats[this.#flights.has(key) ? 'joined' : 'misses']++;
@@ -191,11 +192,11 @@ export class TokenManager extends EventEmitter {
     const badScope = invalidScope(scope);
     if (badScope !== undefined) throw badScope;
     const key = scope ?? CLIENT_WIDE_KEY;
-    const current = this.#store.peek(key);
-    if (current === undefined) return false;
+    const slot = this.#slots.current(key);
+    if (slot === undefined) return false;
+    const current = slot.token;
     const matches = typeof rejected === 'string' ? current.accessToken === rejected : current === rejected;
     if (!matches) return false;
-    const slot = this.#slots.get(current) ?? this.#adopt(key, current);
     if (slot.rejected || !this.#rejections.mayRenew(key, current.accessToken, this.#now())) return false;
     slot.rejected = true;
     this.#scheduler.cancel(slot);
@@ -340,6 +341,7 @@ export class TokenManager extends EventEmitter {
       grant: 'client_credentials',
       credentialsSent: true,
       promise: undefined as unknown as Promise<Token>,
+      replaces: undefined,
     };
     if (background) this.#stats.backgroundRefreshes++;
     flight.promise = this.#queue
@@ -366,8 +368,10 @@ export class TokenManager extends EventEmitter {
   async #renew(key: string, flight: Flight): Promise<Token> {
     if (this.#closing !== undefined) throw new TokenManagerClosedError();
     const current = this.#store.peek(key);
+    // Kept for #accept: the token may be rejected (see invalidate) while this request runs.
+    flight.replaces = current === undefined ? undefined : this.#slots.existing(key);
     // A renewal in the background must succeed before its token stops being served.
-    if (flight.background && current !== undefined) flight.retryBy = this.#slots.get(current)?.usableUntil;
+    if (flight.background) flight.retryBy = flight.replaces?.usableUntil;
     try {
       if (this.#store.coordinate !== undefined) {
         let fetched = false;
@@ -421,11 +425,8 @@ export class TokenManager extends EventEmitter {
   #accept(key: string, token: Token, previous: Token | undefined, grant: TokenSourceKind, flight: Flight): Token {
     if (this.#closing !== undefined) throw new TokenManagerClosedError();
     this.#forget(key, flight);
-    const old = this.#store.peek(key);
-    if (old !== undefined) {
-      const oldSlot = this.#slots.get(old);
-      if (oldSlot !== undefined) this.#scheduler.cancel(oldSlot);
-    }
+    const old = this.#slots.existing(key);
+    if (old !== undefined) this.#scheduler.cancel(old);
     try {
       // A shared store writes in the background and reports its own failures; the token is good.
       const saved = this.#store.save(key, token, previous);
@@ -433,10 +434,10 @@ export class TokenManager extends EventEmitter {
     } catch {
       // Same for a store that throws synchronously: this process keeps the token in its slot.
     }
-    if (previous !== undefined && this.#slots.get(previous)?.rejected === true) {
+    if (flight.replaces?.rejected === true) {
       this.#rejections.replaced(key, token.accessToken, this.#now(), token.expiresAt - token.issuedAt);
     }
-    this.#adopt(key, token);
+    this.#slots.add(key, token);
     // Only a grant that sent the client credentials proves them: lift a client-wide cool-down then.
     this.#cooldowns.succeed(key, grant !== 'store' && flight.credentialsSent);
     this.#emit('token', {
@@ -453,30 +454,11 @@ export class TokenManager extends EventEmitter {
     if (this.#closing !== undefined) return new TokenManagerClosedError();
     this.#forget(key, flight);
     this.#stats.failures++;
-    const current = this.#store.peek(key);
-    this.#failures.fail(key, thrown, flight, current === undefined ? undefined : this.#slots.get(current), this.#now());
+    this.#failures.fail(key, thrown, flight, this.#slots.existing(key), this.#now());
     return thrown;
   }
 
   // ── the schedule ──────────────────────────────────────────────────────────────────────────────
-
-  /** Creates the bookkeeping of a token entering the cache, and schedules its renewal. */
-  #adopt(key: string, token: Token): Slot {
-    const policy = this.#settings.policy;
-    const slot: Slot = {
-      key,
-      token,
-      usableUntil: usableUntil(token, policy),
-      dueAt: refreshAtOf(token, policy, this.#settings.random),
-      heapIndex: -1,
-      used: false,
-      rejected: false,
-      failures: 0,
-    };
-    this.#slots.set(token, slot);
-    if (this.#closing === undefined) this.#scheduler.schedule(slot);
-    return slot;
-  }
 
   /**
    * The scheduler says a token's refresh window opened. Renew it only if it is in use. An idle

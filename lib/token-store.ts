@@ -11,8 +11,33 @@ import type { Token } from './token.js';
 /** Why a store dropped a key by itself. */
 export type EvictionReason = 'evict' | 'expire';
 
-/** Called when a store drops a token it was not asked to drop, so that its refresh is cancelled. */
-export type EvictionListener = (key: string, token: Token, reason: EvictionReason) => void;
+/**
+ * Called when a store drops a token it was not asked to drop, so that its refresh is cancelled.
+ * `record` is the {@link TokenRecord} the store kept with the token, if it keeps records.
+ */
+export type EvictionListener = (key: string, token: Token, reason: EvictionReason, record?: TokenRecord) => void;
+
+/**
+ * The manager's bookkeeping of one cached token (when its renewal is due, whether it was handed
+ * out). Opaque to a store, except for the token it belongs to.
+ */
+export interface TokenRecord {
+  readonly token: Token;
+}
+
+/** What a store that keeps records gives the one manager whose records it keeps; see {@link TokenStore.keepRecords}. */
+export interface RecordKeeper {
+  /**
+   * Keeps `record` as the value of `key`, in place of what the store holds for it, provided that
+   * is `record.token`; otherwise does nothing (the token was replaced or dropped meanwhile).
+   */
+  hold(key: string, record: TokenRecord): void;
+  /**
+   * The record held for `key`, or undefined when there is none (no token, or a token saved without
+   * a record). Like `peek`: synchronous, no I/O, and a use of the key.
+   */
+  get(key: string): TokenRecord | undefined;
+}
 
 /** What the manager hands a shared store for one renewal; see {@link TokenStore.coordinate}. */
 export interface Renewal {
@@ -104,6 +129,18 @@ export interface TokenStore {
    * must never hand client B's manager A's tokens). Throws ConfigurationError to refuse.
    */
   bind?(client: { clientId: string; tokenUrl: URL }): void;
+
+  /**
+   * Optional, for a store that keeps its tokens in this process's memory: offers to keep the
+   * manager's record of each token as the store's own value for the key. Without it, the manager
+   * keeps its records beside the store, in a `WeakMap` keyed by token: each `getToken` then costs a
+   * second lookup, and each cached scope a `WeakMap` entry (about 40 bytes, twice that once the
+   * cache has turned over and the table has grown). Called once, by the manager's constructor.
+   * Returns undefined when the store already keeps another manager's records: each store keeps
+   * those of one manager, and any other keeps its own. The store then passes the record of each
+   * token it drops to its eviction listeners.
+   */
+  keepRecords?(): RecordKeeper | undefined;
 
   /** Releases what the store holds (connections, timers). Called by `TokenManager.close()`. */
   close?(): void | Promise<void>;

@@ -11,7 +11,7 @@ import { inspect } from 'node:util';
 import { ConfigurationError } from '../errors.js';
 import { LruTokenStore } from '../lru-store.js';
 import type { Token } from '../token.js';
-import type { EvictionListener, Renewal, RenewalResult, StoreEvent, TokenStore } from '../token-store.js';
+import type { EvictionListener, RecordKeeper, Renewal, RenewalResult, StoreEvent, TokenStore } from '../token-store.js';
 import { EntryCodec } from './entry-codec.js';
 import { FleetBudget } from './fleet-budget.js';
 import { FleetRenewal } from './fleet-renewal.js';
@@ -136,6 +136,11 @@ export class RedisTokenStore implements TokenStore {
 
   onEvict(listener: EvictionListener): void {
     this.#local.onEvict(listener);
+  }
+
+  /** The in-process LRU keeps the manager's records, as the default store does. */
+  keepRecords(): RecordKeeper | undefined {
+    return this.#local.keepRecords();
   }
 
   /**

@@ -1,0 +1,87 @@
+/**
+ * Where the manager finds the bookkeeping (the {@link Slot}) of each cached token.
+ *
+ * A store that keeps records (the default LRU, and the LRU in front of the Redis store) holds the
+ * slot itself as its value for the key: a hit is one lookup, and a slot leaves with its token.
+ * With any other store, slots sit in a WeakMap keyed by token, and still go with their token.
+ */
+import { refreshAtOf, usableUntil, type ExpiryPolicy } from './expiry.js';
+import type { Slot } from './manager-state.js';
+import type { RefreshScheduler } from './refresh-scheduler.js';
+import type { Token } from './token.js';
+import type { RecordKeeper, TokenRecord, TokenStore } from './token-store.js';
+
+/** What a {@link SlotTable} needs from its manager. */
+export interface SlotTableDeps {
+  store: TokenStore;
+  scheduler: RefreshScheduler<Slot>;
+  policy: ExpiryPolicy;
+  random: () => number;
+}
+
+/** The slots of one manager's cached tokens, and their renewal schedule. */
+export class SlotTable {
+  readonly #store: TokenStore;
+  readonly #scheduler: RefreshScheduler<Slot>;
+  readonly #policy: ExpiryPolicy;
+  readonly #random: () => number;
+  /** The store's keeper of this manager's slots: every record it holds is one of them. */
+  readonly #keeper: RecordKeeper | undefined;
+  /** Only when the store keeps no records for this manager. */
+  readonly #byToken: WeakMap<Token, Slot> | undefined;
+
+  /** Asks the store, once, to keep the slots (see `TokenStore.keepRecords`). */
+  constructor({ store, scheduler, policy, random }: SlotTableDeps) {
+    this.#store = store;
+    this.#scheduler = scheduler;
+    this.#policy = policy;
+    this.#random = random;
+    this.#keeper = store.keepRecords?.();
+    this.#byToken = this.#keeper === undefined ? new WeakMap() : undefined;
+  }
+
+  /**
+   * The slot of the token the store holds for `key`, made now if that token has none yet (it was
+   * saved into the store by someone else); undefined when the store holds no token. The hot path.
+   */
+  current(key: string): Slot | undefined {
+    const held = this.#keeper?.get(key) as Slot | undefined;
+    if (held !== undefined) return held;
+    const token = this.#store.peek(key);
+    if (token === undefined) return undefined;
+    return this.#byToken?.get(token) ?? this.add(key, token);
+  }
+
+  /** The slot of the token the store holds for `key`, if there is one; makes none. */
+  existing(key: string): Slot | undefined {
+    if (this.#keeper !== undefined) return this.#keeper.get(key) as Slot | undefined;
+    const token = this.#store.peek(key);
+    return token === undefined ? undefined : this.#byToken!.get(token);
+  }
+
+  /** The slot of a token the store dropped by itself; `record` is what the store kept with it. */
+  dropped(token: Token, record: TokenRecord | undefined): Slot | undefined {
+    return this.#keeper === undefined ? this.#byToken!.get(token) : (record as Slot | undefined);
+  }
+
+  /**
+   * Makes the slot of `token`, which the store has just taken for `key`, hands it to the store (or
+   * the WeakMap), and schedules its renewal (a stopped scheduler ignores that).
+   */
+  add(key: string, token: Token): Slot {
+    const slot: Slot = {
+      key,
+      token,
+      usableUntil: usableUntil(token, this.#policy),
+      dueAt: refreshAtOf(token, this.#policy, this.#random),
+      heapIndex: -1,
+      used: false,
+      rejected: false,
+      failures: 0,
+    };
+    if (this.#keeper !== undefined) this.#keeper.hold(key, slot);
+    else this.#byToken!.set(token, slot);
+    this.#scheduler.schedule(slot);
+    return slot;
+  }
+}
