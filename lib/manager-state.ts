@@ -43,11 +43,6 @@ export interface Flight {
    * anything about them, and may cool the whole client down.
    */
   credentialsSent: boolean;
-  /**
-   * For a renewal in the background: the instant its current token stops being served. The
-   * endpoint's retries are spaced to land before it (see `fitDelay`), so that callers never wait.
-   */
-  retryBy?: number;
   promise: Promise<Token>;
   /** The slot of the token this request replaces, set when the request runs: it may be rejected meanwhile. */
   replaces: Slot | undefined;

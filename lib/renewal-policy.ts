@@ -20,9 +20,12 @@ const MAX_REFUSED = 10_000;
  */
 const WANTS_CLIENT_AUTH: ReadonlySet<string | undefined> = new Set(['invalid_client', 'invalid_request', 'unauthorized_client']);
 
-/** The deadline of a background flight's retries, while no caller waits for it. */
+/**
+ * While no caller waits for `flight`, its retries must land before the token it renews stops being
+ * served, so that callers never wait (see `fitDelay`).
+ */
 function retryByOf(flight: Flight): { retryBy?: number } {
-  return flight.background && flight.retryBy !== undefined ? { retryBy: flight.retryBy } : {};
+  return flight.background && flight.replaces !== undefined ? { retryBy: flight.replaces.usableUntil } : {};
 }
 
 /** What a {@link RenewalPolicy} needs from its manager. */

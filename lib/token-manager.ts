@@ -370,8 +370,6 @@ export class TokenManager extends EventEmitter {
     const current = this.#store.peek(key);
     // Kept for #accept: the token may be rejected (see invalidate) while this request runs.
     flight.replaces = current === undefined ? undefined : this.#slots.existing(key);
-    // A renewal in the background must succeed before its token stops being served.
-    if (flight.background) flight.retryBy = flight.replaces?.usableUntil;
     try {
       if (this.#store.coordinate !== undefined) {
         let fetched = false;
