@@ -3,9 +3,9 @@
  * API that checks the token-to-user binding on /users/:id/... and counts what it sees.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { ConfigurationError, ForeignOriginError } from '../lib/errors.js';
-import { authFetch, type AuthFetchOptions } from '../lib/fetch.js';
-import { TokenManager } from '../lib/token-manager.js';
+import { ConfigurationError, ForeignOriginError } from '../lib/shared/errors.js';
+import { authFetch, type AuthFetchOptions } from '../lib/http/fetch.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
 import { startApiServer, type ApiServer } from './helpers/api-server.js';
 import { scopeOfTestToken, startTokenServer, type TokenServer } from './helpers/scripted-token-server.js';
 

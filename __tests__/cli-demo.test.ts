@@ -25,7 +25,7 @@ function runCli(args: string[]): Promise<Run> {
   return new Promise<Run>((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'lib/cli.ts', ...args],
+      ['--import', 'tsx', 'lib/cli/main.ts', ...args],
       { cwd: ROOT, env, timeout: RUN_DEADLINE_MS, killSignal: 'SIGKILL' },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;

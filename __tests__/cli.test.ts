@@ -1,4 +1,4 @@
-// The `flux-token` CLI, run as a child process (`node --import tsx lib/cli.ts ...`) against an
+// The `flux-token` CLI, run as a child process (`node --import tsx lib/cli/main.ts ...`) against an
 // emulator started in this process. Each spawn costs about 0.7 s of CPU, so the independent runs
 // are started together in beforeAll (a few at a time) and each test awaits the run it is about.
 import { spawn } from 'node:child_process';
@@ -7,8 +7,8 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
-import { decodeJws } from '../lib/jws.js';
-import { VERSION } from '../lib/version.js';
+import { decodeJws } from '../lib/endpoint/jws.js';
+import { VERSION } from '../lib/shared/version.js';
 import { SEED_ACCESS_TOKEN } from './helpers/seed.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -73,7 +73,7 @@ function cli(args: string[], env: Record<string, string> = {}, stdin?: string, {
 
 function spawnCli(args: string[], env: Record<string, string>, stdin: string | undefined): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli.ts', ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], {
       cwd: ROOT,
       env: { ...baseEnv(), ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -462,7 +462,7 @@ describe('flux-token emulator', () => {
   it(
     'prints its URL, answers token requests there, and exits 0 on SIGTERM',
     async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli.ts', 'emulator', '--port', '0', '--expires-in', '2'], {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'emulator', '--port', '0', '--expires-in', '2'], {
         cwd: ROOT,
         env: baseEnv(),
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,8 +2,8 @@
 // events and the demo's calls, on an injected clock, and how the SVG and the lane sample use it.
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from '@jest/globals';
-import { TokenRequestError } from '../lib/errors.js';
-import type { RefreshFailedEvent, TokenEvent } from '../lib/manager-events.js';
+import { TokenRequestError } from '../lib/shared/errors.js';
+import type { RefreshFailedEvent, TokenEvent } from '../lib/manager/manager-events.js';
 import { chooseLanes } from '../lib/demo/report/lanes.js';
 import { TimelineRecorder } from '../lib/demo/report/timeline-data.js';
 import { timelineSvg } from '../lib/demo/report/timeline-svg.js';

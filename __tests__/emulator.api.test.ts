@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { InvalidArgumentError } from '../lib/errors.js';
+import { InvalidArgumentError } from '../lib/shared/errors.js';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
 import { callApi, issue } from './helpers/emulator-http.js';
 

@@ -2,7 +2,7 @@
 // so that code written against the emulator reads real Flux tokens the same way.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
-import { decodeJws } from '../lib/jws.js';
+import { decodeJws } from '../lib/endpoint/jws.js';
 import { clientCredentials, postToken } from './helpers/emulator-http.js';
 import { SEED_ACCESS_TOKEN } from './helpers/seed.js';
 

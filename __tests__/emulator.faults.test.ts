@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { FluxTokenError, InvalidArgumentError } from '../lib/errors.js';
-import { TokenEndpoint } from '../lib/token-endpoint.js';
+import { FluxTokenError, InvalidArgumentError } from '../lib/shared/errors.js';
+import { TokenEndpoint } from '../lib/endpoint/token-endpoint.js';
 import { TOKEN_FAULTS, startEmulator, type Emulator, type TokenFault } from '../lib/emulator/index.js';
 import { callApi, clientCredentials, issue, postToken, rawPost, waitFor } from './helpers/emulator-http.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { ConfigurationError } from '../lib/errors.js';
-import { decodeJws } from '../lib/jws.js';
-import { TokenEndpoint } from '../lib/token-endpoint.js';
+import { ConfigurationError } from '../lib/shared/errors.js';
+import { decodeJws } from '../lib/endpoint/jws.js';
+import { TokenEndpoint } from '../lib/endpoint/token-endpoint.js';
 import { EMULATOR_DEFAULTS, startEmulator, type Emulator } from '../lib/emulator/index.js';
 import { callApi, clientCredentials, issue, postToken } from './helpers/emulator-http.js';
 

@@ -5,9 +5,9 @@
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import got, { HTTPError, RequestError, type Got, type Response } from 'got';
-import { ConfigurationError, ForeignOriginError } from '../lib/errors.js';
-import { gotAuth } from '../lib/got.js';
-import { TokenManager } from '../lib/token-manager.js';
+import { ConfigurationError, ForeignOriginError } from '../lib/shared/errors.js';
+import { gotAuth } from '../lib/http/got.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
 import { startApiServer, type ApiServer } from './helpers/api-server.js';
 import { scopeOfTestToken, startTokenServer, type TokenServer } from './helpers/scripted-token-server.js';
 

@@ -4,9 +4,9 @@
 import got from 'got';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
-import { authFetch } from '../lib/fetch.js';
-import { gotAuth } from '../lib/got.js';
-import { TokenManager } from '../lib/token-manager.js';
+import { authFetch } from '../lib/http/fetch.js';
+import { gotAuth } from '../lib/http/got.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
 
 const USERS = ['jane doe', 'jane@example.com', 'team/7', '42'];
 

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import got from 'got';
 import { DEFAULT_CONCURRENCY, authFetch, TokenManager, type TokenManagerOptions } from '../lib/index.js';
-import { gotAuth } from '../lib/got.js';
+import { gotAuth } from '../lib/http/got.js';
 import { timelineOf, tokenCallFloor } from '../bench/lib/token-timeline.js';
 import { recordEvents } from './fixtures/manager-harness.js';
 import { apiStatus as statusAt, serveEveryUser, step, useInteropClock, userIds as users } from './helpers/interop.js';

@@ -7,8 +7,8 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import got from 'got';
 import { authFetch, TokenManager, type TokenManagerOptions } from '../lib/index.js';
-import { gotAuth } from '../lib/got.js';
-import type { RefreshFailedEvent } from '../lib/manager-events.js';
+import { gotAuth } from '../lib/http/got.js';
+import type { RefreshFailedEvent } from '../lib/manager/manager-events.js';
 import { timelineOf, tokenCallFloor } from '../bench/lib/token-timeline.js';
 import { recordEvents } from './fixtures/manager-harness.js';
 import { apiStatus, serveEveryUser, step, useInteropClock, userIds } from './helpers/interop.js';

@@ -4,9 +4,9 @@ import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { metrics, trace } from '@opentelemetry/api';
 import ts from 'typescript';
 import { startEmulator } from '../lib/emulator/index.js';
-import { ConfigurationError, InvalidArgumentError } from '../lib/errors.js';
+import { ConfigurationError, InvalidArgumentError } from '../lib/shared/errors.js';
 import { instrument } from '../lib/otel/index.js';
-import { TokenManager } from '../lib/token-manager.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
 import { startOtel } from './helpers/otel.js';
 
 const root = resolve(import.meta.dirname, '..');

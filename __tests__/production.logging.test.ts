@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import pino, { type Logger } from 'pino';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
-import { TokenManager } from '../lib/token-manager.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
 import { MARK, MARKED_CLIENT_SECRET, startMarkerProxy, type MarkerProxy } from './helpers/marker-proxy.js';
 
 /** The recipe of docs/production.md, verbatim. */

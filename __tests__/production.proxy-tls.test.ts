@@ -6,8 +6,8 @@ import { HttpsProxyAgent } from 'hpagent';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import nock from 'nock';
 import { startEmulator, TOKEN_PATH, type Emulator } from '../lib/emulator/index.js';
-import { TokenRequestError } from '../lib/errors.js';
-import { TokenManager } from '../lib/token-manager.js';
+import { TokenRequestError } from '../lib/shared/errors.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
 import { selfSignedCertificate, startConnectProxy, startTlsFront, type ConnectProxy, type SelfSigned } from './helpers/tls-proxy.js';
 
 let certificate: SelfSigned;

@@ -9,9 +9,9 @@ import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from '@jest/globals';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
 import { clientHash, RedisTokenStore } from '../lib/redis/index.js';
-import type { Token } from '../lib/token.js';
-import { TokenManager } from '../lib/token-manager.js';
-import type { StoreEvent } from '../lib/token-store.js';
+import type { Token } from '../lib/endpoint/token.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
+import type { StoreEvent } from '../lib/store/token-store.js';
 import { deleteUnder, describeEachRedis, keysUnder, uniquePrefix, type RedisClient } from './helpers/redis.js';
 
 const PREFIX = uniquePrefix('encryption');

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import { MAX_ENTRY_TTL_MS } from '../lib/redis/shared-entries.js';
-import { createToken, MAX_EXPIRES_IN_SECONDS, type Token } from '../lib/token.js';
+import { createToken, MAX_EXPIRES_IN_SECONDS, type Token } from '../lib/endpoint/token.js';
 import { deleteUnder, describeEachRedis, keysUnder, uniquePrefix, type RedisClient } from './helpers/redis.js';
 import { makeToken, openStore, scriptedRenewal, type SeenCommand, type StoreUnderTest } from './helpers/redis-stores.js';
 

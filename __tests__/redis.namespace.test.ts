@@ -5,10 +5,10 @@
 import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
-import { ConfigurationError } from '../lib/errors.js';
+import { ConfigurationError } from '../lib/shared/errors.js';
 import { clientHash, RedisTokenStore } from '../lib/redis/index.js';
 import { KeyNames } from '../lib/redis/key-names.js';
-import { TokenManager } from '../lib/token-manager.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
 import { connect, deleteUnder, describeWithRedis, keysUnder, REDIS_URL, uniquePrefix } from './helpers/redis.js';
 
 const PREFIX = uniquePrefix('namespace');

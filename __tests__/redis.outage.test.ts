@@ -7,8 +7,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from '@jest/gl
 import type { Redis } from 'ioredis';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
 import { RedisTokenStore } from '../lib/redis/index.js';
-import { TokenManager } from '../lib/token-manager.js';
-import type { StoreEvent } from '../lib/token-store.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
+import type { StoreEvent } from '../lib/store/token-store.js';
 import { connect, describeWithRedisServer, whenReady } from './helpers/redis.js';
 import { RedisServer } from './helpers/redis-server.js';
 import { until } from './helpers/until.js';

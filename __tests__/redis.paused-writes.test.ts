@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
-import type { Token } from '../lib/token.js';
+import type { Token } from '../lib/endpoint/token.js';
 import { connect, describeWithRedisServer, redisAt, whenReady } from './helpers/redis.js';
 import { RedisServer } from './helpers/redis-server.js';
 import { deferred, lockRefused, makeToken, openStore, scriptedRenewal, type StoreUnderTest } from './helpers/redis-stores.js';

@@ -6,14 +6,14 @@
  */
 import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
-import { AbortError, TokenManagerClosedError } from '../lib/errors.js';
+import { AbortError, TokenManagerClosedError } from '../lib/shared/errors.js';
 import { EntryCodec, versionOf } from '../lib/redis/entry-codec.js';
 import { KeyNames } from '../lib/redis/key-names.js';
 import { RedisLink } from '../lib/redis/redis-link.js';
 import { RenewalLock } from '../lib/redis/renewal-lock.js';
 import { SharedEntries } from '../lib/redis/shared-entries.js';
-import type { Token } from '../lib/token.js';
-import { TokenManager } from '../lib/token-manager.js';
+import type { Token } from '../lib/endpoint/token.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
 import { deleteUnder, describeEachRedis, uniquePrefix, type RedisClient } from './helpers/redis.js';
 import {
   deferred,

@@ -4,11 +4,11 @@
  * so that nothing frees during a test and every count is exact.
  */
 import { afterAll, afterEach, beforeAll, expect, it, jest } from '@jest/globals';
-import { AbortError } from '../lib/errors.js';
+import { AbortError } from '../lib/shared/errors.js';
 import { KeyNames } from '../lib/redis/key-names.js';
 import type { RateLimitOptions } from '../lib/redis/options.js';
-import type { Token } from '../lib/token.js';
-import type { Renewal } from '../lib/token-store.js';
+import type { Token } from '../lib/endpoint/token.js';
+import type { Renewal } from '../lib/store/token-store.js';
 import { deleteUnder, describeEachRedis, uniquePrefix, type RedisClient } from './helpers/redis.js';
 import {
   deferred,

@@ -7,14 +7,14 @@ import { inspect } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { startEmulator } from '../lib/emulator/index.js';
-import { ConfigurationError } from '../lib/errors.js';
+import { ConfigurationError } from '../lib/shared/errors.js';
 import { parseEncryptionKey } from '../lib/redis/cipher.js';
 import { EntryCodec } from '../lib/redis/entry-codec.js';
 import { clientHash, KeyNames } from '../lib/redis/key-names.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, DEFAULT_LOCK_TTL_MS, RedisTokenStore } from '../lib/redis/index.js';
 import { RATE_LIMIT_SUSPENDED } from '../lib/redis/redis-store.js';
-import { TokenManager } from '../lib/token-manager.js';
-import type { StoreEvent } from '../lib/token-store.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
+import type { StoreEvent } from '../lib/store/token-store.js';
 import { makeToken, scriptedRenewal } from './helpers/redis-stores.js';
 
 const KEY_HEX = 'a1'.repeat(32);

@@ -18,7 +18,7 @@ import {
   type TokenEndpointOptions,
   type TokenManagerOptions,
 } from '../lib/index.js';
-import { gotAuth, type TokenSource } from '../lib/got.js';
+import { gotAuth, type TokenSource } from '../lib/http/got.js';
 import { failOnUnhandledRejections, rejectionOf, within } from './helpers/reliability.js';
 
 failOnUnhandledRejections();

@@ -17,7 +17,7 @@ import got from 'got';
 import { Agent } from 'node:http';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
 import { authFetch, TokenManager } from '../lib/index.js';
-import { gotAuth } from '../lib/got.js';
+import { gotAuth } from '../lib/http/got.js';
 import { ManualClock } from './fixtures/manual-clock.js';
 import { whenIdle } from './fixtures/manager-harness.js';
 import { failOnUnhandledRejections, within } from './helpers/reliability.js';

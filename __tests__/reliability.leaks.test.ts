@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import got, { HTTPError, RequestError } from 'got';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
 import { authFetch, TokenManager, type Token } from '../lib/index.js';
-import { gotAuth } from '../lib/got.js';
+import { gotAuth } from '../lib/http/got.js';
 import { Capture, EXPIRES_IN, FAULT_CASES, RETRY_AFTER_SECONDS, coldFault, warmFault, type MatrixTarget } from './helpers/fault-matrix.js';
 import { captureForms, errorForms, leaksIn, recordOutput, valueForms, type Output } from './helpers/leak-scan.js';
 import { MARK, MARKED_CLIENT_SECRET, startMarkerProxy, type MarkerProxy } from './helpers/marker-proxy.js';

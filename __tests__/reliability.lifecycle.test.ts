@@ -11,7 +11,7 @@ import { describe, expect, it } from '@jest/globals';
 import got, { RequestError } from 'got';
 import { startEmulator } from '../lib/emulator/index.js';
 import { authFetch, TokenManager, TokenManagerClosedError } from '../lib/index.js';
-import { gotAuth } from '../lib/got.js';
+import { gotAuth } from '../lib/http/got.js';
 import {
   activeResources,
   expectNoResourcesAbove,

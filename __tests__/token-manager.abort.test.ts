@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { runInThisContext } from 'node:vm';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { AbortError } from '../lib/errors.js';
+import { AbortError } from '../lib/shared/errors.js';
 import { hasSettled, startHarness, type Harness } from './fixtures/manager-harness.js';
 import { scopeOfTestToken } from './helpers/scripted-token-server.js';
 

@@ -1,9 +1,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { TokenManagerClosedError } from '../lib/errors.js';
-import type { Token } from '../lib/token.js';
-import { TokenManager } from '../lib/token-manager.js';
+import { TokenManagerClosedError } from '../lib/shared/errors.js';
+import type { Token } from '../lib/endpoint/token.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
 import { CLIENT_ID, CLIENT_SECRET, hasSettled, startHarness, type Harness } from './fixtures/manager-harness.js';
 import { ManualClock } from './fixtures/manual-clock.js';
 import { startTokenServer, type TokenServer } from './helpers/scripted-token-server.js';

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../lib/emulator/index.js';
 import { authFetch, TokenManager, type TokenManagerOptions } from '../lib/index.js';
-import type { RefreshAuthenticationEvent, RefreshFailedEvent } from '../lib/manager-events.js';
+import type { RefreshAuthenticationEvent, RefreshFailedEvent } from '../lib/manager/manager-events.js';
 import { recordEvents, whenIdle } from './fixtures/manager-harness.js';
 import { ManualClock } from './fixtures/manual-clock.js';
 

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { LruTokenStore } from '../lib/lru-store.js';
-import type { TimerApi } from '../lib/refresh-scheduler.js';
-import { createToken } from '../lib/token.js';
-import { TokenManager } from '../lib/token-manager.js';
+import { LruTokenStore } from '../lib/store/lru-store.js';
+import type { TimerApi } from '../lib/manager/refresh-scheduler.js';
+import { createToken } from '../lib/endpoint/token.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
 import { createFakeGot } from './fixtures/fake-got.js';
 import { hasSettled, nextEvent, recordEvents, startHarness, type Harness } from './fixtures/manager-harness.js';
 import { scopeOfTestToken } from './helpers/scripted-token-server.js';

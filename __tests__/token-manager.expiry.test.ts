@@ -7,8 +7,8 @@ import {
   refreshAtOf,
   usableUntil,
   type ExpiryPolicy,
-} from '../lib/expiry.js';
-import { createToken, type Token } from '../lib/token.js';
+} from '../lib/manager/expiry.js';
+import { createToken, type Token } from '../lib/endpoint/token.js';
 import { hasSettled, startHarness, type Harness } from './fixtures/manager-harness.js';
 import { scopeOfTestToken } from './helpers/scripted-token-server.js';
 
@@ -34,7 +34,7 @@ function seededRandom(seed: number): () => number {
   };
 }
 
-describe('expiry arithmetic (lib/expiry.ts)', () => {
+describe('expiry arithmetic (lib/manager/expiry.ts)', () => {
   it('documents its defaults: a 30 s margin, a 5 min refresh window, 10% jitter', () => {
     expect(DEFAULTS).toEqual({ expiryMarginMs: 30_000, refreshWindowMs: 300_000, jitter: 0.1 });
   });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { TokenEndpointError } from '../lib/errors.js';
-import type { RefreshFailedEvent } from '../lib/manager-events.js';
+import { TokenEndpointError } from '../lib/shared/errors.js';
+import type { RefreshFailedEvent } from '../lib/manager/manager-events.js';
 import { nextEvent, recordEvents, startHarness, type Harness } from './fixtures/manager-harness.js';
 import { scopeOfTestToken } from './helpers/scripted-token-server.js';
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { TokenManager } from '../lib/token-manager.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
 import { scopeOfTestToken, startTokenServer, type TokenServer } from './helpers/scripted-token-server.js';
 
 let server: TokenServer;

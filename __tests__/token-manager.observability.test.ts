@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { TokenManager } from '../lib/token-manager.js';
-import type { Token } from '../lib/token.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
+import type { Token } from '../lib/endpoint/token.js';
 import { nextEvent, recordEvents, startHarness, type Harness } from './fixtures/manager-harness.js';
 
 describe('events and stats', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigurationError } from '../lib/errors.js';
-import { LruTokenStore } from '../lib/lru-store.js';
-import { TokenManager } from '../lib/token-manager.js';
-import type { TokenManagerOptions } from '../lib/manager-options.js';
+import { ConfigurationError } from '../lib/shared/errors.js';
+import { LruTokenStore } from '../lib/store/lru-store.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
+import type { TokenManagerOptions } from '../lib/manager/manager-options.js';
 
 const BASE = { clientId: 'client-1', clientSecret: 'secret-value-1', tokenUrl: 'http://127.0.0.1:9/auth/oauth/token' };
 

@@ -3,8 +3,8 @@
 // outage and before the margin, so no caller ever waits. Time is the injected manual clock; each
 // request completes before the clock moves on, so every instant below is exact.
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { TokenEndpoint, type RefreshOptions } from '../lib/token-endpoint.js';
-import type { RefreshFailedEvent } from '../lib/manager-events.js';
+import { TokenEndpoint, type RefreshOptions } from '../lib/endpoint/token-endpoint.js';
+import type { RefreshFailedEvent } from '../lib/manager/manager-events.js';
 import { hasSettled, recordEvents, startHarness, whenIdle, type Harness } from './fixtures/manager-harness.js';
 import { scopeOfTestToken } from './helpers/scripted-token-server.js';
 

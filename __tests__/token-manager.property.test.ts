@@ -10,10 +10,10 @@
  */
 import { describe, it } from '@jest/globals';
 import fc from 'fast-check';
-import { FluxTokenError } from '../lib/errors.js';
-import { DEFAULT_EXPIRY_MARGIN_MS, DEFAULT_REFRESH_JITTER, DEFAULT_REFRESH_WINDOW_MS, usableUntil } from '../lib/expiry.js';
-import type { Token } from '../lib/token.js';
-import { TokenManager } from '../lib/token-manager.js';
+import { FluxTokenError } from '../lib/shared/errors.js';
+import { DEFAULT_EXPIRY_MARGIN_MS, DEFAULT_REFRESH_JITTER, DEFAULT_REFRESH_WINDOW_MS, usableUntil } from '../lib/manager/expiry.js';
+import type { Token } from '../lib/endpoint/token.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
 import { whenIdle } from './fixtures/manager-harness.js';
 import { ManualClock } from './fixtures/manual-clock.js';
 import { scopeOfTestToken, startTokenServer, type ScriptedAnswer } from './helpers/scripted-token-server.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { TokenManager } from '../lib/token-manager.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
 import { CLIENT_ID, CLIENT_SECRET, hasSettled, startHarness, type Harness } from './fixtures/manager-harness.js';
 import { startTokenServer, type TokenServer } from './helpers/scripted-token-server.js';
 

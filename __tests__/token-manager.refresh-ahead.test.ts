@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { TokenManager } from '../lib/token-manager.js';
-import type { Token } from '../lib/token.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
+import type { Token } from '../lib/endpoint/token.js';
 import { CLIENT_ID, CLIENT_SECRET, hasSettled, nextEvent, recordEvents, startHarness, type Harness } from './fixtures/manager-harness.js';
 import { scopeOfTestToken, startTokenServer, type TokenServer } from './helpers/scripted-token-server.js';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { TokenEndpointError } from '../lib/errors.js';
+import { TokenEndpointError } from '../lib/shared/errors.js';
 import { nextEvent, recordEvents, startHarness, type Harness } from './fixtures/manager-harness.js';
 import { scopeOfTestToken } from './helpers/scripted-token-server.js';
 

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { TokenEndpointError } from '../lib/errors.js';
-import type { TokenRequestEndEvent, TokenRequestStartEvent } from '../lib/manager-events.js';
+import { TokenEndpointError } from '../lib/shared/errors.js';
+import type { TokenRequestEndEvent, TokenRequestStartEvent } from '../lib/manager/manager-events.js';
 import { nextEvent, recordEvents, startHarness, type Harness } from './fixtures/manager-harness.js';
 
 describe('requestStart and requestEnd events', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { RefreshScheduler, type Scheduled, type TimerApi } from '../lib/refresh-scheduler.js';
+import { RefreshScheduler, type Scheduled, type TimerApi } from '../lib/manager/refresh-scheduler.js';
 import { ManualClock } from './fixtures/manual-clock.js';
 
 interface Item extends Scheduled {

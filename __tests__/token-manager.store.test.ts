@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { Token } from '../lib/token.js';
-import { createToken } from '../lib/token.js';
-import type { EvictionListener, Renewal, RenewalResult, TokenStore } from '../lib/token-store.js';
+import type { Token } from '../lib/endpoint/token.js';
+import { createToken } from '../lib/endpoint/token.js';
+import type { EvictionListener, Renewal, RenewalResult, TokenStore } from '../lib/store/token-store.js';
 import { recordEvents, startHarness, type Harness } from './fixtures/manager-harness.js';
 import { scopeOfTestToken } from './helpers/scripted-token-server.js';
 

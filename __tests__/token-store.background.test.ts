@@ -4,8 +4,8 @@
  * background refresh that a caller starts waiting for is a caller's renewal from then on.
  */
 import { afterEach, expect, it } from '@jest/globals';
-import type { Token } from '../lib/token.js';
-import type { EvictionListener, Renewal, RenewalResult, TokenStore } from '../lib/token-store.js';
+import type { Token } from '../lib/endpoint/token.js';
+import type { EvictionListener, Renewal, RenewalResult, TokenStore } from '../lib/store/token-store.js';
 import { startHarness, type Harness } from './fixtures/manager-harness.js';
 import { deferred } from './helpers/redis-stores.js';
 

@@ -3,10 +3,10 @@
  * default store promises through `keepRecords`, and what the manager does with it.
  */
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { LruTokenStore } from '../lib/lru-store.js';
-import { createToken, type Token } from '../lib/token.js';
-import { TokenManager } from '../lib/token-manager.js';
-import type { EvictionReason, TokenRecord } from '../lib/token-store.js';
+import { LruTokenStore } from '../lib/store/lru-store.js';
+import { createToken, type Token } from '../lib/endpoint/token.js';
+import { TokenManager } from '../lib/manager/token-manager.js';
+import type { EvictionReason, TokenRecord } from '../lib/store/token-store.js';
 import { createFakeGot, type FakeGot } from './fixtures/fake-got.js';
 
 const tokenOf = (accessToken: string): Token =>

@@ -13,17 +13,17 @@ export {
   type ClientCredentialsOptions,
   type RefreshOptions,
   type ClientAuthMethod,
-} from './token-endpoint.js';
-export { MAX_EXPIRES_IN_SECONDS, type Token } from './token.js';
-export { RESERVED_TOKEN_PARAMS } from './token-params.js';
-export { TokenManager, type GetTokenOptions } from './token-manager.js';
+} from './endpoint/token-endpoint.js';
+export { MAX_EXPIRES_IN_SECONDS, type Token } from './endpoint/token.js';
+export { RESERVED_TOKEN_PARAMS } from './endpoint/token-params.js';
+export { TokenManager, type GetTokenOptions } from './manager/token-manager.js';
 export {
   DEFAULT_CONCURRENCY,
   DEFAULT_COOLDOWN_MS,
   DEFAULT_MAX_COOLDOWN_MS,
   type TokenManagerOptions,
   type RenewWith,
-} from './manager-options.js';
+} from './manager/manager-options.js';
 export type {
   TokenManagerEvents,
   TokenManagerStats,
@@ -35,17 +35,17 @@ export type {
   TokenRequestStartEvent,
   TokenRequestEndEvent,
   TokenRequestOutcome,
-} from './manager-events.js';
+} from './manager/manager-events.js';
 export {
   DEFAULT_EXPIRY_MARGIN_MS,
   DEFAULT_REFRESH_WINDOW_MS,
   DEFAULT_REFRESH_JITTER,
   type ExpiryPolicy,
-} from './expiry.js';
-export type { TokenStore, EvictionListener, EvictionReason, RecordKeeper, Renewal, RenewalResult, StoreEvent, TokenRecord } from './token-store.js';
-export { LruTokenStore, DEFAULT_MAX_SCOPES, type LruTokenStoreOptions } from './lru-store.js';
-export type { TimerApi } from './refresh-scheduler.js';
-export { decodeJws, expiryFromJws, type DecodedJws, type FluxClaims } from './jws.js';
+} from './manager/expiry.js';
+export type { TokenStore, EvictionListener, EvictionReason, RecordKeeper, Renewal, RenewalResult, StoreEvent, TokenRecord } from './store/token-store.js';
+export { LruTokenStore, DEFAULT_MAX_SCOPES, type LruTokenStoreOptions } from './store/lru-store.js';
+export type { TimerApi } from './manager/refresh-scheduler.js';
+export { decodeJws, expiryFromJws, type DecodedJws, type FluxClaims } from './endpoint/jws.js';
 export {
   FluxTokenError,
   ConfigurationError,
@@ -59,9 +59,9 @@ export {
   type FluxErrorCode,
   type OAuthErrorFields,
   type InvalidTokenResponseReason,
-} from './errors.js';
-export { VERSION } from './version.js';
-export { authFetch, type AuthFetchOptions, type FetchFunction } from './fetch.js';
-export type { HttpAuthOptions, ScopeOption, TokenSource } from './http-auth.js';
-export type { OnForeignOrigin } from './origins.js';
-export { ForeignOriginError } from './errors.js';
+} from './shared/errors.js';
+export { VERSION } from './shared/version.js';
+export { authFetch, type AuthFetchOptions, type FetchFunction } from './http/fetch.js';
+export type { HttpAuthOptions, ScopeOption, TokenSource } from './http/http-auth.js';
+export type { OnForeignOrigin } from './http/origins.js';
+export { ForeignOriginError } from './shared/errors.js';

@@ -8,7 +8,7 @@
  */
 import got from 'got';
 import { authFetch, TokenManager } from '../../lib/index.js';
-import { gotAuth } from '../../lib/got.js';
+import { gotAuth } from '../../lib/http/got.js';
 
 function env(name: string): string {
   const value = process.env[name];

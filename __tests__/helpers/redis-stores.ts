@@ -6,8 +6,8 @@
 import type { Redis } from 'ioredis';
 import { RedisTokenStore } from '../../lib/redis/index.js';
 import type { RedisTokenStoreOptions } from '../../lib/redis/options.js';
-import { createToken, type Token } from '../../lib/token.js';
-import type { Renewal, StoreEvent } from '../../lib/token-store.js';
+import { createToken, type Token } from '../../lib/endpoint/token.js';
+import type { Renewal, StoreEvent } from '../../lib/store/token-store.js';
 import type { RedisClient } from './redis-client.js';
 import type { RedisTarget } from './redis.js';
 

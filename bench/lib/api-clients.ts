@@ -4,8 +4,8 @@
  * returns the HTTP status, after reading the whole body, so that both sides do the same work.
  */
 import got, { type Got } from 'got';
-import { authFetch } from '../../lib/fetch.js';
-import { gotAuth } from '../../lib/got.js';
+import { authFetch } from '../../lib/http/fetch.js';
+import { gotAuth } from '../../lib/http/got.js';
 import type { TokenManager } from '../../lib/index.js';
 
 /** Calls `GET /users/<user>/receipts` for `user`, resolving to the status. */

@@ -1,5 +1,5 @@
 /**
- * The manager's default timeline for a token of a given lifetime (see lib/expiry.ts), which the
+ * The manager's default timeline for a token of a given lifetime (see lib/manager/expiry.ts), which the
  * soak's floor and the outage's timing are computed from.
  */
 import {
@@ -8,7 +8,7 @@ import {
   DEFAULT_REFRESH_WINDOW_MS,
   MAX_MARGIN_FRACTION,
   MAX_WINDOW_FRACTION,
-} from '../../lib/expiry.js';
+} from '../../lib/manager/expiry.js';
 
 export interface Timeline {
   lifetimeMs: number;

@@ -2,7 +2,7 @@
  * Where the CLI finds its credentials and endpoint: flags first, then the environment. Secrets are
  * never printed, not even in an error.
  */
-import { DEFAULT_TOKEN_URL } from '../token-endpoint.js';
+import { DEFAULT_TOKEN_URL } from '../endpoint/token-endpoint.js';
 import { UsageError } from './errors.js';
 import { FROM_STDIN, readSecret, type SecretInput } from './stdin.js';
 

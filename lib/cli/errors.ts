@@ -2,7 +2,7 @@
  * How the CLI fails: one line on stderr and a non-zero exit code, never a stack trace. A user error
  * (a missing credential, a bad flag) is exit 2; a failure of the endpoint or the demo is exit 1.
  */
-import { redactUrlsIn } from '../errors.js';
+import { redactUrlsIn } from '../shared/errors.js';
 
 /** A mistake in how the command was called. Exit code 2. */
 export class UsageError extends Error {

@@ -2,9 +2,9 @@
  * `flux-token token`, `refresh` and `decode`: the two calls of Flux's token endpoint, and a reader
  * for Flux tokens. These print tokens on purpose: the person running them asked for one.
  */
-import { decodeJws } from '../jws.js';
-import type { Token } from '../token.js';
-import { TokenEndpoint } from '../token-endpoint.js';
+import { decodeJws } from '../endpoint/jws.js';
+import type { Token } from '../endpoint/token.js';
+import { TokenEndpoint } from '../endpoint/token-endpoint.js';
 import { resolveEndpoint, resolveRefreshToken, type EndpointFlags } from './credentials.js';
 import { FROM_STDIN, readSecret, type SecretInput } from './stdin.js';
 

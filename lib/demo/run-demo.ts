@@ -6,11 +6,11 @@
  */
 import got, { type Got } from 'got';
 import { startEmulator, type EmulatorStats } from '../emulator/index.js';
-import { DEFAULT_REFRESH_WINDOW_MS, MAX_WINDOW_FRACTION } from '../expiry.js';
-import { authFetch } from '../fetch.js';
-import { gotAuth, type TokenSource } from '../got.js';
-import type { TokenManagerStats } from '../manager-events.js';
-import { TokenManager } from '../token-manager.js';
+import { DEFAULT_REFRESH_WINDOW_MS, MAX_WINDOW_FRACTION } from '../manager/expiry.js';
+import { authFetch } from '../http/fetch.js';
+import { gotAuth, type TokenSource } from '../http/got.js';
+import type { TokenManagerStats } from '../manager/manager-events.js';
+import { TokenManager } from '../manager/token-manager.js';
 import { LatencyRecorder } from './latency.js';
 import type { TimelineRecorder } from './report/timeline-data.js';
 
@@ -152,7 +152,7 @@ export async function runDemo(options: DemoOptions, observers: DemoObservers = {
   const api = got.extend(gotAuth(source), { prefixUrl: emulator.url, retry: { limit: 0 }, timeout: { request: 5_000 } });
   const fetchAs = authFetch(source, { scope: (request) => /\/users\/([^/]+)\//.exec(new URL(request.url).pathname)?.[1] });
 
-  // The manager's default window, capped at 25% of the lifetime (lib/expiry.ts), in seconds.
+  // The manager's default window, capped at 25% of the lifetime (lib/manager/expiry.ts), in seconds.
   const refreshWindow = Math.min(DEFAULT_REFRESH_WINDOW_MS / 1000, tokenLifetime * MAX_WINDOW_FRACTION);
   const latency = new LatencyRecorder();
   const requests = { ok: 0, failed: 0, viaGot: 0, viaFetch: 0 };

@@ -2,8 +2,8 @@
  * Run-time fault switches. A test turns a fault on, for a number of requests or until it is turned
  * off, and checks how the client copes: retries, typed errors, recovery with the cached token.
  */
-import { InvalidArgumentError } from '../errors.js';
-import { describe } from '../validate.js';
+import { InvalidArgumentError } from '../shared/errors.js';
+import { describe } from '../shared/validate.js';
 
 /**
  * Failures of the transport or of the server as a whole. The request is not processed at all: the

@@ -7,7 +7,7 @@
 import { generateKeyPair, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { decodeJws } from '../jws.js';
+import { decodeJws } from '../endpoint/jws.js';
 
 /** The issuer claim Flux puts in its tokens. */
 export const FLUX_ISSUER = 'tryflux.com';

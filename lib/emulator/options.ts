@@ -3,8 +3,8 @@
  * library's shared helpers, so that a typo or a bad value fails with a message naming the option
  * instead of producing an emulator that behaves subtly wrong in a test.
  */
-import { ConfigurationError } from '../errors.js';
-import { isLoopbackHost } from '../url.js';
+import { ConfigurationError } from '../shared/errors.js';
+import { isLoopbackHost } from '../shared/url.js';
 import {
   describe,
   rejectUnknownOptions,
@@ -15,7 +15,7 @@ import {
   requireOptionsObject,
   requireString,
   orDefault,
-} from '../validate.js';
+} from '../shared/validate.js';
 
 /** Options of {@link startEmulator}. Every one is optional. */
 export interface EmulatorOptions {

@@ -4,10 +4,10 @@
  * that imports `@opentelemetry/api`.
  */
 import { metrics, trace, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
-import { ConfigurationError, InvalidArgumentError } from '../errors.js';
-import type { TokenManager } from '../token-manager.js';
-import { describe, orDefault, rejectUnknownOptions, requireBoolean, requireOptionsObject } from '../validate.js';
-import { VERSION } from '../version.js';
+import { ConfigurationError, InvalidArgumentError } from '../shared/errors.js';
+import type { TokenManager } from '../manager/token-manager.js';
+import { describe, orDefault, rejectUnknownOptions, requireBoolean, requireOptionsObject } from '../shared/validate.js';
+import { VERSION } from '../shared/version.js';
 import { instrumentMetrics } from './metrics.js';
 import { INSTRUMENTATION_SCOPE } from './names.js';
 import { instrumentTraces } from './traces.js';

@@ -8,8 +8,8 @@
  * observable instrument keeps only one value per attribute set per collection.
  */
 import type { Attributes, BatchObservableCallback, Counter, Histogram, Meter, Observable } from '@opentelemetry/api';
-import type { TokenManager } from '../token-manager.js';
-import type { TokenManagerStats, TokenRequestEndEvent } from '../manager-events.js';
+import type { TokenManager } from '../manager/token-manager.js';
+import type { TokenManagerStats, TokenRequestEndEvent } from '../manager/manager-events.js';
 import { DURATION_BUCKETS, METRIC } from './names.js';
 
 type Lookups = Pick<TokenManagerStats, 'hits' | 'misses' | 'joined'>;

@@ -4,9 +4,9 @@
  * span lasts exactly the `durationMs` of the event (and of the histogram).
  */
 import { SpanKind, SpanStatusCode, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
-import { TokenEndpointError } from '../errors.js';
-import type { TokenRequestEndEvent, TokenRequestStartEvent } from '../manager-events.js';
-import type { TokenManager } from '../token-manager.js';
+import { TokenEndpointError } from '../shared/errors.js';
+import type { TokenRequestEndEvent, TokenRequestStartEvent } from '../manager/manager-events.js';
+import type { TokenManager } from '../manager/token-manager.js';
 import { SPAN_ATTRIBUTE as A, SPAN_NAME } from './names.js';
 
 /**

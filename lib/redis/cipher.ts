@@ -4,8 +4,8 @@
  * another version) fails to decrypt instead of handing out another user's token.
  */
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import { ConfigurationError } from '../errors.js';
-import { describe } from '../validate.js';
+import { ConfigurationError } from '../shared/errors.js';
+import { describe } from '../shared/validate.js';
 
 const ALGORITHM = 'aes-256-gcm';
 const KEY_BYTES = 32;

@@ -10,7 +10,7 @@
  * token with a wrong field.
  */
 import type { KeyObject } from 'node:crypto';
-import { createToken, type Token } from '../token.js';
+import { createToken, type Token } from '../endpoint/token.js';
 import { open, seal } from './cipher.js';
 
 /** Binds a sealed value to this format, its key name and its version. */

@@ -12,7 +12,7 @@
  * `interval + lease`.
  */
 import { randomBytes } from 'node:crypto';
-import type { Token } from '../token.js';
+import type { Token } from '../endpoint/token.js';
 import type { RateLimitSettings } from './options.js';
 import { UNAVAILABLE, type RedisLink, type Unavailable } from './redis-link.js';
 import { SETTLE_BUDGET, TAKE_BUDGET } from './scripts.js';

@@ -4,9 +4,9 @@
  * again, fetch, write, release; as a waiter, wait for the holder's announcement. Redis trouble never
  * fails a renewal: the process then renews alone.
  */
-import { AbortError } from '../errors.js';
-import type { Token } from '../token.js';
-import type { Renewal, RenewalResult } from '../token-store.js';
+import { AbortError } from '../shared/errors.js';
+import type { Token } from '../endpoint/token.js';
+import type { Renewal, RenewalResult } from '../store/token-store.js';
 import { costOf, type BudgetGrant, type FleetBudget } from './fleet-budget.js';
 import type { KeyNames, ScopeKeys } from './key-names.js';
 import { UNAVAILABLE } from './redis-link.js';

@@ -5,8 +5,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { ConfigurationError } from '../errors.js';
-import { DEFAULT_MAX_SCOPES } from '../lru-store.js';
+import { ConfigurationError } from '../shared/errors.js';
+import { DEFAULT_MAX_SCOPES } from '../store/lru-store.js';
 import {
   describe,
   orDefault,
@@ -14,7 +14,7 @@ import {
   requireNumber,
   requireOptionsObject,
   requireString,
-} from '../validate.js';
+} from '../shared/validate.js';
 import { parseEncryptionKey } from './cipher.js';
 
 /** Default prefix of every key and channel the store uses. */

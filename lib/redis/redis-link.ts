@@ -7,7 +7,7 @@
  * making its first connection), and every command races its own timer.
  */
 import type { Redis } from 'ioredis';
-import type { StoreEvent } from '../token-store.js';
+import type { StoreEvent } from '../store/token-store.js';
 
 /** What {@link RedisLink.run} returns when Redis could not be used: the store then works alone. */
 export const UNAVAILABLE: unique symbol = Symbol('redis unavailable');

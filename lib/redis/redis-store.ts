@@ -8,10 +8,10 @@
  * its token. Redis trouble never fails a renewal: the store then works alone, and says so.
  */
 import { inspect } from 'node:util';
-import { ConfigurationError } from '../errors.js';
-import { LruTokenStore } from '../lru-store.js';
-import type { Token } from '../token.js';
-import type { EvictionListener, RecordKeeper, Renewal, RenewalResult, StoreEvent, TokenStore } from '../token-store.js';
+import { ConfigurationError } from '../shared/errors.js';
+import { LruTokenStore } from '../store/lru-store.js';
+import type { Token } from '../endpoint/token.js';
+import type { EvictionListener, RecordKeeper, Renewal, RenewalResult, StoreEvent, TokenStore } from '../store/token-store.js';
 import { EntryCodec } from './entry-codec.js';
 import { FleetBudget } from './fleet-budget.js';
 import { FleetRenewal } from './fleet-renewal.js';

@@ -2,8 +2,8 @@
  * Reading and writing the shared entries: one GET, one compare-and-set script. A value that cannot
  * be used is reported once (as `rejected`) and read as absent.
  */
-import type { StoreEvent } from '../token-store.js';
-import { MAX_EXPIRES_IN_SECONDS, type Token } from '../token.js';
+import type { StoreEvent } from '../store/token-store.js';
+import { MAX_EXPIRES_IN_SECONDS, type Token } from '../endpoint/token.js';
 import type { EntryCodec } from './entry-codec.js';
 import type { ScopeKeys } from './key-names.js';
 import { UNAVAILABLE, type RedisLink, type Unavailable } from './redis-link.js';

@@ -8,8 +8,8 @@
  * that must be the manager's (both default to `Date.now`), because token events carry `expiresAt`
  * in that clock.
  */
-import { DEFAULT_EXPIRY_MARGIN_MS, DEFAULT_REFRESH_WINDOW_MS, MAX_MARGIN_FRACTION, MAX_WINDOW_FRACTION } from '../../expiry.js';
-import type { RefreshFailedEvent, TokenEvent, TokenSourceKind } from '../../manager-events.js';
+import { DEFAULT_EXPIRY_MARGIN_MS, DEFAULT_REFRESH_WINDOW_MS, MAX_MARGIN_FRACTION, MAX_WINDOW_FRACTION } from '../../manager/expiry.js';
+import type { RefreshFailedEvent, TokenEvent, TokenSourceKind } from '../../manager/manager-events.js';
 import { LatencyRecorder } from '../latency.js';
 
 /** One token of one user, in ms since the start of the run. */
@@ -150,7 +150,7 @@ export class TimelineRecorder {
     const lifetime = event.expiresIn * 1000;
     const expiresAt = this.#relative(event.expiresAt);
     const issuedAt = expiresAt - lifetime;
-    // The manager's caps (lib/expiry.ts): at most 25% of the lifetime for the window, 10% for the margin.
+    // The manager's caps (lib/manager/expiry.ts): at most 25% of the lifetime for the window, 10% for the margin.
     const window = Math.min(this.#policy.refreshWindowMs, lifetime * MAX_WINDOW_FRACTION);
     const margin = Math.min(this.#policy.expiryMarginMs, lifetime * MAX_MARGIN_FRACTION);
     const span: TokenSpan = {

@@ -10,7 +10,7 @@
  */
 import { bearer, renewAfter401, resolveHttpAuth, scopeFrom, type HttpAuthOptions, type TokenSource } from './http-auth.js';
 import { originOf } from './origins.js';
-import { requireFunction } from './validate.js';
+import { requireFunction } from '../shared/validate.js';
 
 /** The signature of `globalThis.fetch`, which `authFetch` takes and returns. */
 export type FetchFunction = typeof globalThis.fetch;

@@ -3,8 +3,8 @@
  * slot, a flight, and the counters behind `stats()`.
  */
 import type { Scheduled } from './refresh-scheduler.js';
-import type { Token } from './token.js';
-import type { TokenRecord } from './token-store.js';
+import type { Token } from '../endpoint/token.js';
+import type { TokenRecord } from '../store/token-store.js';
 
 /** The store key of the client-wide token. User ids are non-empty, so it collides with none. */
 export const CLIENT_WIDE_KEY = '';

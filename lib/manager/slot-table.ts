@@ -8,8 +8,8 @@
 import { refreshAtOf, usableUntil, type ExpiryPolicy } from './expiry.js';
 import type { Slot } from './manager-state.js';
 import type { RefreshScheduler } from './refresh-scheduler.js';
-import type { Token } from './token.js';
-import type { RecordKeeper, TokenRecord, TokenStore } from './token-store.js';
+import type { Token } from '../endpoint/token.js';
+import type { RecordKeeper, TokenRecord, TokenStore } from '../store/token-store.js';
 
 /** What a {@link SlotTable} needs from its manager. */
 export interface SlotTableDeps {

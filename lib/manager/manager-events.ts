@@ -2,8 +2,8 @@
  * The events a {@link TokenManager} emits, and the shape of its `stats()`. Payloads are meant for
  * logs and metrics: they name scopes (user ids), grants and times, never a token or a secret.
  */
-import type { FluxErrorCode, FluxTokenError } from './errors.js';
-import type { StoreEvent } from './token-store.js';
+import type { FluxErrorCode, FluxTokenError } from '../shared/errors.js';
+import type { StoreEvent } from '../store/token-store.js';
 
 /** How a token was obtained: from the endpoint with a grant, or from a shared store. */
 export type TokenSourceKind = 'client_credentials' | 'refresh_token' | 'store';

@@ -8,7 +8,7 @@
  * endpoint over TLS. Never make an authorization decision on these claims.
  */
 import { gunzipSync, inflateRawSync } from 'node:zlib';
-import { TokenDecodeError } from './errors.js';
+import { TokenDecodeError } from '../shared/errors.js';
 
 /** Claims seen in Flux access tokens. All optional: a decoder must not trust their presence. */
 export interface FluxClaims {

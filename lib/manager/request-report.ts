@@ -3,7 +3,7 @@
  * for logs and metrics (see `flux-token-manager/otel`). Kept apart from the manager so that the
  * manager only says which call is a request.
  */
-import { FluxTokenError, InvalidTokenResponseError, TokenEndpointError } from './errors.js';
+import { FluxTokenError, InvalidTokenResponseError, TokenEndpointError } from '../shared/errors.js';
 import type { TokenManagerEvents, TokenRequestEndEvent, TokenRequestStartEvent } from './manager-events.js';
 
 /** What a report needs to know of the request's flight: its grant, and whether a caller waits. */

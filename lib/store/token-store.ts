@@ -6,7 +6,7 @@
  * Keys are strings made by the manager: a user id for a per-user token, and `''` for the
  * client-wide token (no user id can be empty, so the two never collide).
  */
-import type { Token } from './token.js';
+import type { Token } from '../endpoint/token.js';
 
 /** Why a store dropped a key by itself. */
 export type EvictionReason = 'evict' | 'expire';

@@ -10,7 +10,7 @@ import { EventEmitter, setMaxListeners } from 'node:events';
 import { inspect } from 'node:util';
 import PQueue from 'p-queue';
 import { Cooldowns, RejectionGuard } from './cooldown.js';
-import { AbortError, FluxTokenError, redactUrl, TokenManagerClosedError } from './errors.js';
+import { AbortError, FluxTokenError, redactUrl, TokenManagerClosedError } from '../shared/errors.js';
 import { refreshAtOf, usableUntil } from './expiry.js';
 import { FailurePolicy } from './failure-policy.js';
 import type { TokenManagerEvents, TokenManagerStats, TokenSourceKind } from './manager-events.js';
@@ -20,10 +20,10 @@ import { RefreshScheduler } from './refresh-scheduler.js';
 import { RenewalPolicy } from './renewal-policy.js';
 import { requestReporter } from './request-report.js';
 import { SlotTable } from './slot-table.js';
-import type { Token } from './token.js';
-import type { TokenEndpoint } from './token-endpoint.js';
-import type { TokenStore } from './token-store.js';
-import { invalidRequestOptions, invalidScope } from './validate.js';
+import type { Token } from '../endpoint/token.js';
+import type { TokenEndpoint } from '../endpoint/token-endpoint.js';
+import type { TokenStore } from '../store/token-store.js';
+import { invalidRequestOptions, invalidScope } from '../shared/validate.js';
 
 /** Queue priority of a request that callers are waiting for. */
 const FOREGROUND = 1;

@@ -7,9 +7,9 @@
  * holds nothing else. Comparing whole origins, not host names, means that an `http:` downgrade of
  * an allowed `https:` host, or another port on it, is foreign too.
  */
-import { ConfigurationError, ForeignOriginError, redactUrl } from './errors.js';
-import { isLoopbackHost } from './url.js';
-import { describe, requireOneOf } from './validate.js';
+import { ConfigurationError, ForeignOriginError, redactUrl } from '../shared/errors.js';
+import { isLoopbackHost } from '../shared/url.js';
+import { describe, requireOneOf } from '../shared/validate.js';
 
 /**
  * What to do with a request to an origin outside the allow-list: send it without a token

@@ -2,7 +2,7 @@
  * Remembers recent failures per scope, so that a failing endpoint is not asked again by every
  * caller that arrives after a failure: for a short, growing while, they get the same error.
  */
-import { TokenEndpointError, type FluxTokenError } from './errors.js';
+import { TokenEndpointError, type FluxTokenError } from '../shared/errors.js';
 
 interface Failure {
   error: FluxTokenError;

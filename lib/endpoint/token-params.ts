@@ -2,8 +2,8 @@
  * The `tokenParams` option: extra form parameters for servers that want them (`audience`,
  * `resource`). Checked at construction, like every option.
  */
-import { ConfigurationError } from './errors.js';
-import { describe, requireOptionsObject } from './validate.js';
+import { ConfigurationError } from '../shared/errors.js';
+import { describe, requireOptionsObject } from '../shared/validate.js';
 
 /** Form parameters the library sets itself; a `tokenParams` entry may not override them. */
 export const RESERVED_TOKEN_PARAMS: readonly string[] = ['grant_type', 'client_id', 'client_secret', 'scope', 'refresh_token'];

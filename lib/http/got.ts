@@ -26,11 +26,11 @@ import type {
   Options,
 } from 'got';
 import { bearer, checkedScope, renewAfter401, resolveHttpAuth, scopeFrom, type HttpAuthOptions, type TokenSource } from './http-auth.js';
-import type { Token } from './token.js';
+import type { Token } from '../endpoint/token.js';
 
 export type { TokenSource } from './http-auth.js';
 export type { OnForeignOrigin } from './origins.js';
-export { ForeignOriginError } from './errors.js';
+export { ForeignOriginError } from '../shared/errors.js';
 
 /**
  * Options of {@link gotAuth}.

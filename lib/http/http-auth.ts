@@ -8,11 +8,11 @@
  * - after a 401 on a request that carried a managed token, that exact token is invalidated and the
  *   request is sent once more with a fresh one; a second 401 goes back to the caller.
  */
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError } from '../shared/errors.js';
 import { resolveOriginPolicy, type OnForeignOrigin, type OriginPolicy } from './origins.js';
-import type { Token } from './token.js';
-import type { TokenManager } from './token-manager.js';
-import { describe, invalidScope, rejectUnknownOptions, requireOptionsObject, requireString } from './validate.js';
+import type { Token } from '../endpoint/token.js';
+import type { TokenManager } from '../manager/token-manager.js';
+import { describe, invalidScope, rejectUnknownOptions, requireOptionsObject, requireString } from '../shared/validate.js';
 
 /**
  * The part of a {@link TokenManager} the adapters use. Any object with these members works, so a

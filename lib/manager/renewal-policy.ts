@@ -2,13 +2,13 @@
  * Which grant renews a scope, and what to do when the refresh grant is refused: the renewal policy
  * of the manager, apart from its cache and queue.
  */
-import { InvalidTokenResponseError, TokenEndpointError, type FluxTokenError } from './errors.js';
+import { InvalidTokenResponseError, TokenEndpointError, type FluxTokenError } from '../shared/errors.js';
 import type { TokenManagerEvents } from './manager-events.js';
 import type { RenewWith } from './manager-options.js';
 import { scopeOf, type Counters, type Flight } from './manager-state.js';
 import type { requestReporter } from './request-report.js';
-import { createToken, type Token } from './token.js';
-import type { TokenEndpoint } from './token-endpoint.js';
+import { createToken, type Token } from '../endpoint/token.js';
+import type { TokenEndpoint } from '../endpoint/token-endpoint.js';
 
 /** How many refused refresh tokens are remembered (see #refused). */
 const MAX_REFUSED = 10_000;

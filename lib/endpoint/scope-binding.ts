@@ -4,7 +4,7 @@
  * a scope silently dropped) is caught here, on every answer, before the token can be cached,
  * stored or handed out.
  */
-import { InvalidTokenResponseError } from './errors.js';
+import { InvalidTokenResponseError } from '../shared/errors.js';
 import { decodeJws } from './jws.js';
 
 /**

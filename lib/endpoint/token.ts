@@ -6,7 +6,7 @@
  * becomes a token that fails later, somewhere else.
  */
 import { inspect } from 'node:util';
-import { InvalidTokenResponseError, scrubSecrets } from './errors.js';
+import { InvalidTokenResponseError, scrubSecrets } from '../shared/errors.js';
 import { expiryFromJws } from './jws.js';
 import { checkScopeBinding } from './scope-binding.js';
 

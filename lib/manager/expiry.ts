@@ -11,7 +11,7 @@
  * fraction of the token's lifetime, so that short-lived tokens (seconds, in tests and demos) still
  * have a usable life.
  */
-import type { Token } from './token.js';
+import type { Token } from '../endpoint/token.js';
 
 /** Default margin before expiry after which a token is no longer handed out: 30 s. */
 export const DEFAULT_EXPIRY_MARGIN_MS = 30_000;

@@ -13,11 +13,11 @@ import {
   redactUrlsIn,
   scrubSecrets,
   type FluxTokenError,
-} from './errors.js';
+} from '../shared/errors.js';
 import { RETRYABLE_STATUSES, isRetryableAnswer, parseRetryAfter, retryDelay } from './retry-policy.js';
 import { parseTokenResponse, MAX_EXPIRES_IN_SECONDS, type Token } from './token.js';
 import { requireTokenParams } from './token-params.js';
-import { requireSecureUrl } from './url.js';
+import { requireSecureUrl } from '../shared/url.js';
 import {
   invalidRequestOptions,
   invalidScope,
@@ -29,8 +29,8 @@ import {
   requireOptionsObject,
   requireString,
   orDefault,
-} from './validate.js';
-import { USER_AGENT } from './version.js';
+} from '../shared/validate.js';
+import { USER_AGENT } from '../shared/version.js';
 
 export * from './token-endpoint-options.js';
 import {

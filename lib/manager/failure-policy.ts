@@ -4,11 +4,11 @@
  * failing endpoint again.
  */
 import type { Cooldowns } from './cooldown.js';
-import { FluxTokenError, TokenEndpointError } from './errors.js';
+import { FluxTokenError, TokenEndpointError } from '../shared/errors.js';
 import type { TokenManagerEvents } from './manager-events.js';
 import { scopeOf, type Flight, type Slot } from './manager-state.js';
 import type { RefreshScheduler } from './refresh-scheduler.js';
-import { fitDelay } from './retry-policy.js';
+import { fitDelay } from '../endpoint/retry-policy.js';
 
 /** Background renewals back off from this delay, doubling, up to {@link MAX_BACKGROUND_RETRY_MS}. */
 const BACKGROUND_RETRY_MS = 1_000;

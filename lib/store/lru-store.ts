@@ -4,9 +4,9 @@
  * renew it, and the manager never hands out a token past its margin anyway.
  */
 import { LRUCache } from 'lru-cache';
-import type { Token } from './token.js';
+import type { Token } from '../endpoint/token.js';
 import type { EvictionListener, RecordKeeper, TokenRecord, TokenStore } from './token-store.js';
-import { requireNumber } from './validate.js';
+import { requireNumber } from '../shared/validate.js';
 
 /** Default bound on the number of scopes kept. */
 export const DEFAULT_MAX_SCOPES = 10_000;

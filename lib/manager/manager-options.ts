@@ -3,12 +3,12 @@
  */
 import type { ExpiryPolicy } from './expiry.js';
 import { DEFAULT_EXPIRY_MARGIN_MS, DEFAULT_REFRESH_JITTER, DEFAULT_REFRESH_WINDOW_MS } from './expiry.js';
-import { ConfigurationError } from './errors.js';
-import { DEFAULT_MAX_SCOPES, LruTokenStore } from './lru-store.js';
+import { ConfigurationError } from '../shared/errors.js';
+import { DEFAULT_MAX_SCOPES, LruTokenStore } from '../store/lru-store.js';
 import type { TimerApi } from './refresh-scheduler.js';
-import type { TokenEndpointOptions } from './token-endpoint.js';
-import { ENDPOINT_OPTION_KEYS, TokenEndpoint } from './token-endpoint.js';
-import type { TokenStore } from './token-store.js';
+import type { TokenEndpointOptions } from '../endpoint/token-endpoint.js';
+import { ENDPOINT_OPTION_KEYS, TokenEndpoint } from '../endpoint/token-endpoint.js';
+import type { TokenStore } from '../store/token-store.js';
 import {
   rejectUnknownOptions,
   requireFunction,
@@ -16,7 +16,7 @@ import {
   requireOneOf,
   requireOptionsObject,
   orDefault,
-} from './validate.js';
+} from '../shared/validate.js';
 
 /** Default number of token requests in flight at once. */
 export const DEFAULT_CONCURRENCY = 8;

@@ -4,15 +4,15 @@
  * demo. Every failure is one line on stderr and a non-zero exit code, never a stack trace.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigurationError, InvalidArgumentError } from './errors.js';
-import { numberFlag } from './cli/credentials.js';
-import { emulatorCommand } from './cli/emulator-command.js';
-import { oneLine, UsageError } from './cli/errors.js';
-import { decodeCommand, refreshCommand, tokenCommand } from './cli/token-commands.js';
-import { demoCommand } from './cli/demo-command.js';
-import { EMULATOR_DEFAULTS } from './emulator/options.js';
-import { DEFAULT_TIMEOUT_MS, DEFAULT_TOKEN_URL } from './token-endpoint.js';
-import { VERSION } from './version.js';
+import { ConfigurationError, InvalidArgumentError } from '../shared/errors.js';
+import { numberFlag } from './credentials.js';
+import { emulatorCommand } from './emulator-command.js';
+import { oneLine, UsageError } from './errors.js';
+import { decodeCommand, refreshCommand, tokenCommand } from './token-commands.js';
+import { demoCommand } from './demo-command.js';
+import { EMULATOR_DEFAULTS } from '../emulator/options.js';
+import { DEFAULT_TIMEOUT_MS, DEFAULT_TOKEN_URL } from '../endpoint/token-endpoint.js';
+import { VERSION } from '../shared/version.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
