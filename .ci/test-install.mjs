@@ -6,7 +6,8 @@
  * 2. In the clone, installs the dependencies without running any script, then `npm pack`: the
  *    `prepare` script alone must build dist/.
  * 3. Checks the tarball: the code and LICENSE are in, no `.tsbuildinfo`, every source map carries
- *    its sources, docs/benchmarks.md stays out.
+ *    its sources, every declaration map points at a TypeScript source in the package, docs/benchmarks.md
+ *    stays out.
  * 4. Installs the tarball into a scratch project outside the repository, with the optional peer
  *    dependencies, and there: imports every entry point of `exports` from ESM, requires the main
  *    entry from CommonJS, gets a token from the packaged emulator through the packaged
@@ -20,7 +21,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, URL } from 'node:url';
 
@@ -139,26 +140,37 @@ function checkPackageFiles(pkgDir) {
   check(files.includes('LICENSE'), 'LICENSE is missing from the package');
   check(!files.some((file) => file.endsWith('.tsbuildinfo')), 'a .tsbuildinfo file is in the package');
   check(!files.includes('docs/benchmarks.md'), 'docs/benchmarks.md is in the package');
-  check(!files.some((file) => file.startsWith('lib/') || file.startsWith('__tests__/')), 'sources or tests are in the package');
+  check(!files.some((file) => file.startsWith('__tests__/')), 'tests are in the package');
   for (const [entry, target] of Object.entries(pkg.exports)) {
     const paths = typeof target === 'string' ? [target] : Object.values(target);
     for (const path of paths) check(existsSync(join(pkgDir, path)), `exports["${entry}"] names ${path}, which is not in the package`);
   }
   for (const bin of Object.values(pkg.bin)) check(existsSync(join(pkgDir, bin)), `bin ${bin} is not in the package`);
-  const maps = files.filter((file) => file.endsWith('.map'));
+  const maps = files.filter((file) => file.endsWith('.js.map'));
   for (const file of maps) {
     const map = JSON.parse(readFileSync(join(pkgDir, file), 'utf8'));
     const complete = Array.isArray(map.sourcesContent) && map.sourcesContent.length === map.sources.length;
     check(complete && map.sourcesContent.every((source) => typeof source === 'string'), `${file} does not carry its sources`);
   }
-  return { files: files.length, maps: maps.length };
+  // A declaration map cannot carry its sources: it points at the TypeScript file, which must be in
+  // the package for an editor's go-to-definition to land on it.
+  const declarationMaps = files.filter((file) => file.endsWith('.d.ts.map'));
+  check(declarationMaps.length > 0 && declarationMaps.length === files.filter((file) => file.endsWith('.d.ts')).length, 'not every .d.ts has its declaration map');
+  for (const file of declarationMaps) {
+    const map = JSON.parse(readFileSync(join(pkgDir, file), 'utf8'));
+    for (const source of map.sources) {
+      const path = relative(pkgDir, join(pkgDir, dirname(file), map.sourceRoot ?? '', source));
+      check(path.startsWith('lib/') && path.endsWith('.ts') && files.includes(path), `${file} points at ${path}, which is not a TypeScript source in the package`);
+    }
+  }
+  return { files: files.length, maps: maps.length, declarationMaps: declarationMaps.length };
 }
 
 /** Runs the ESM, CommonJS and CLI checks in a project where the package is installed. */
 function checkProject(project, expectedVersion) {
   const pkgDir = join(project, 'node_modules', 'flux-token-manager');
   const contents = checkPackageFiles(pkgDir);
-  log(`  package: ${contents.files} files, ${contents.maps} source maps, each with its sources`);
+  log(`  package: ${contents.files} files, ${contents.maps} source maps, each with its sources, ${contents.declarationMaps} declaration maps, each onto a source in lib/`);
 
   writeFileSync(join(project, 'check.mjs'), ESM_CHECK);
   const esm = JSON.parse(run(process.execPath, ['check.mjs'], project));
