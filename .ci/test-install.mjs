@@ -13,7 +13,8 @@
  *    entry from CommonJS, gets a token from the packaged emulator through the packaged
  *    TokenManager from both, and runs `npx flux-token --version`.
  * 5. Unless `--skip-git`: `npm install git+file://<clone>#<commit>` into a second scratch project,
- *    and the same checks there.
+ *    and the same checks there; then the same install with `--ignore-scripts` into a third, where
+ *    import, require and the CLI must fail with the package's "not built" message.
  *
  * Usage: `npm run test:install [-- --skip-git] [-- --keep]`. Exits 1 on the first failed check.
  * Needs git, tar and the npm registry (or a warm npm cache).
@@ -202,6 +203,36 @@ function scratchProject(root, name, spec, peers) {
   return project;
 }
 
+/**
+ * A git install that skips scripts (`--ignore-scripts`, a common hardening) never runs `prepare`, so
+ * the package has no dist/. Importing or requiring it, or running its CLI, must then fail with the
+ * package's own message that says what to do, never ERR_MODULE_NOT_FOUND.
+ */
+function checkGitInstallWithoutScripts(root, clone, commit) {
+  const project = join(root, 'from-git-no-scripts');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name: 'from-git-no-scripts', version: '1.0.0', private: true }, null, 2)}\n`);
+  npm(['install', ...NPM_FLAGS, '--ignore-scripts', `git+file://${clone}#${commit}`], project);
+  check(!existsSync(join(project, 'node_modules', 'flux-token-manager', 'dist')), 'the install without scripts has a dist/ directory');
+  const attempts = [
+    ['import', [process.execPath, '--input-type=module', '-e', "await import('flux-token-manager')"]],
+    ['require', [process.execPath, '--input-type=commonjs', '-e', "require('flux-token-manager')"]],
+    ['npx flux-token-manager', ['npx', '--no-install', 'flux-token-manager', '--version']],
+  ];
+  for (const [what, [command, ...commandArgs]] of attempts) {
+    let output = '';
+    try {
+      run(command, commandArgs, project);
+    } catch (error) {
+      output = error.message;
+    }
+    check(output !== '', `${what} of a package without dist/ succeeded`);
+    check(/flux-token-manager is not built: .*dist\/.* is missing/.test(output) && output.includes('--ignore-scripts'), `${what} without dist/ did not say what to do:\n${output}`);
+    check(!output.includes('ERR_MODULE_NOT_FOUND'), `${what} without dist/ failed with ERR_MODULE_NOT_FOUND:\n${output}`);
+    log(`  without scripts: ${what} fails with "flux-token-manager is not built ..."`);
+  }
+}
+
 const root = mkdtempSync(join(tmpdir(), 'flux-token-install-'));
 let failed = false;
 try {
@@ -227,6 +258,10 @@ try {
   if (!args.has('--skip-git')) {
     log(`npm install git+file://${clone}#${commit.slice(0, 12)} into a second scratch project`);
     checkProject(scratchProject(root, 'from-git', `git+file://${clone}#${commit}`, peers), pkg.version);
+  }
+  if (!args.has('--skip-git')) {
+    log(`npm install --ignore-scripts git+file://${clone}#${commit.slice(0, 12)}: no prepare, no dist/`);
+    checkGitInstallWithoutScripts(root, clone, commit);
   }
   log('OK: the package installs and works from a tarball' + (args.has('--skip-git') ? '' : ' and from git'));
 } catch (error) {
