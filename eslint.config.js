@@ -61,6 +61,12 @@ export default tseslint.config(
   },
   ...layerRules,
   {
+    // The package's CommonJS entry points (written by .ci/entry-guards.mjs): require() is their job.
+    files: ['lib/entries/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', exports: 'writable', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['lib/index.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [

@@ -6,13 +6,15 @@
  * 2. In the clone, installs the dependencies without running any script, then `npm pack`: the
  *    `prepare` script alone must build dist/.
  * 3. Checks the tarball: the code and LICENSE are in, no `.tsbuildinfo`, every source map carries
- *    its sources, docs/benchmarks.md stays out.
+ *    its sources, every declaration map points at a TypeScript source in the package, docs/benchmarks.md
+ *    stays out.
  * 4. Installs the tarball into a scratch project outside the repository, with the optional peer
  *    dependencies, and there: imports every entry point of `exports` from ESM, requires the main
  *    entry from CommonJS, gets a token from the packaged emulator through the packaged
  *    TokenManager from both, and runs `npx flux-token --version`.
  * 5. Unless `--skip-git`: `npm install git+file://<clone>#<commit>` into a second scratch project,
- *    and the same checks there.
+ *    and the same checks there; then the same install with `--ignore-scripts` into a third, where
+ *    import, require and the CLI must fail with the package's "not built" message.
  *
  * Usage: `npm run test:install [-- --skip-git] [-- --keep]`. Exits 1 on the first failed check.
  * Needs git, tar and the npm registry (or a warm npm cache).
@@ -20,7 +22,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, URL } from 'node:url';
 
@@ -139,26 +141,37 @@ function checkPackageFiles(pkgDir) {
   check(files.includes('LICENSE'), 'LICENSE is missing from the package');
   check(!files.some((file) => file.endsWith('.tsbuildinfo')), 'a .tsbuildinfo file is in the package');
   check(!files.includes('docs/benchmarks.md'), 'docs/benchmarks.md is in the package');
-  check(!files.some((file) => file.startsWith('lib/') || file.startsWith('__tests__/')), 'sources or tests are in the package');
+  check(!files.some((file) => file.startsWith('__tests__/')), 'tests are in the package');
   for (const [entry, target] of Object.entries(pkg.exports)) {
     const paths = typeof target === 'string' ? [target] : Object.values(target);
     for (const path of paths) check(existsSync(join(pkgDir, path)), `exports["${entry}"] names ${path}, which is not in the package`);
   }
   for (const bin of Object.values(pkg.bin)) check(existsSync(join(pkgDir, bin)), `bin ${bin} is not in the package`);
-  const maps = files.filter((file) => file.endsWith('.map'));
+  const maps = files.filter((file) => file.endsWith('.js.map'));
   for (const file of maps) {
     const map = JSON.parse(readFileSync(join(pkgDir, file), 'utf8'));
     const complete = Array.isArray(map.sourcesContent) && map.sourcesContent.length === map.sources.length;
     check(complete && map.sourcesContent.every((source) => typeof source === 'string'), `${file} does not carry its sources`);
   }
-  return { files: files.length, maps: maps.length };
+  // A declaration map cannot carry its sources: it points at the TypeScript file, which must be in
+  // the package for an editor's go-to-definition to land on it.
+  const declarationMaps = files.filter((file) => file.endsWith('.d.ts.map'));
+  check(declarationMaps.length > 0 && declarationMaps.length === files.filter((file) => file.endsWith('.d.ts')).length, 'not every .d.ts has its declaration map');
+  for (const file of declarationMaps) {
+    const map = JSON.parse(readFileSync(join(pkgDir, file), 'utf8'));
+    for (const source of map.sources) {
+      const path = relative(pkgDir, join(pkgDir, dirname(file), map.sourceRoot ?? '', source));
+      check(path.startsWith('lib/') && path.endsWith('.ts') && files.includes(path), `${file} points at ${path}, which is not a TypeScript source in the package`);
+    }
+  }
+  return { files: files.length, maps: maps.length, declarationMaps: declarationMaps.length };
 }
 
 /** Runs the ESM, CommonJS and CLI checks in a project where the package is installed. */
 function checkProject(project, expectedVersion) {
   const pkgDir = join(project, 'node_modules', 'flux-token-manager');
   const contents = checkPackageFiles(pkgDir);
-  log(`  package: ${contents.files} files, ${contents.maps} source maps, each with its sources`);
+  log(`  package: ${contents.files} files, ${contents.maps} source maps, each with its sources, ${contents.declarationMaps} declaration maps, each onto a source in lib/`);
 
   writeFileSync(join(project, 'check.mjs'), ESM_CHECK);
   const esm = JSON.parse(run(process.execPath, ['check.mjs'], project));
@@ -190,6 +203,36 @@ function scratchProject(root, name, spec, peers) {
   return project;
 }
 
+/**
+ * A git install that skips scripts (`--ignore-scripts`, a common hardening) never runs `prepare`, so
+ * the package has no dist/. Importing or requiring it, or running its CLI, must then fail with the
+ * package's own message that says what to do, never ERR_MODULE_NOT_FOUND.
+ */
+function checkGitInstallWithoutScripts(root, clone, commit) {
+  const project = join(root, 'from-git-no-scripts');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name: 'from-git-no-scripts', version: '1.0.0', private: true }, null, 2)}\n`);
+  npm(['install', ...NPM_FLAGS, '--ignore-scripts', `git+file://${clone}#${commit}`], project);
+  check(!existsSync(join(project, 'node_modules', 'flux-token-manager', 'dist')), 'the install without scripts has a dist/ directory');
+  const attempts = [
+    ['import', [process.execPath, '--input-type=module', '-e', "await import('flux-token-manager')"]],
+    ['require', [process.execPath, '--input-type=commonjs', '-e', "require('flux-token-manager')"]],
+    ['npx flux-token-manager', ['npx', '--no-install', 'flux-token-manager', '--version']],
+  ];
+  for (const [what, [command, ...commandArgs]] of attempts) {
+    let output = '';
+    try {
+      run(command, commandArgs, project);
+    } catch (error) {
+      output = error.message;
+    }
+    check(output !== '', `${what} of a package without dist/ succeeded`);
+    check(/flux-token-manager is not built: .*dist\/.* is missing/.test(output) && output.includes('--ignore-scripts'), `${what} without dist/ did not say what to do:\n${output}`);
+    check(!output.includes('ERR_MODULE_NOT_FOUND'), `${what} without dist/ failed with ERR_MODULE_NOT_FOUND:\n${output}`);
+    log(`  without scripts: ${what} fails with "flux-token-manager is not built ..."`);
+  }
+}
+
 const root = mkdtempSync(join(tmpdir(), 'flux-token-install-'));
 let failed = false;
 try {
@@ -215,6 +258,10 @@ try {
   if (!args.has('--skip-git')) {
     log(`npm install git+file://${clone}#${commit.slice(0, 12)} into a second scratch project`);
     checkProject(scratchProject(root, 'from-git', `git+file://${clone}#${commit}`, peers), pkg.version);
+  }
+  if (!args.has('--skip-git')) {
+    log(`npm install --ignore-scripts git+file://${clone}#${commit.slice(0, 12)}: no prepare, no dist/`);
+    checkGitInstallWithoutScripts(root, clone, commit);
   }
   log('OK: the package installs and works from a tarball' + (args.has('--skip-git') ? '' : ' and from git'));
 } catch (error) {

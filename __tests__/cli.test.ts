@@ -1,17 +1,15 @@
 // The `flux-token` CLI, run as a child process (`node --import tsx lib/cli/main.ts ...`) against an
 // emulator started in this process. Each spawn costs about 0.7 s of CPU, so the independent runs
 // are started together in beforeAll (a few at a time) and each test awaits the run it is about.
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
 import { decodeJws } from '../lib/endpoint/jws.js';
 import { VERSION } from '../lib/shared/version.js';
 import { SEED_ACCESS_TOKEN } from './helpers/seed.js';
+import { killIfRunning, runTsxChild, startTsxChild } from './helpers/tsx-child.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** A run still going after this long is killed with SIGKILL, and its test fails. */
 const RUN_DEADLINE_MS = 20_000;
 /** Generous: runs wait for a slot, and other test files share the CPU. */
@@ -71,33 +69,15 @@ function cli(args: string[], env: Record<string, string> = {}, stdin?: string, {
   return run;
 }
 
-function spawnCli(args: string[], env: Record<string, string>, stdin: string | undefined): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { ...baseEnv(), ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    child.stdin.on('error', () => {}); // a CLI that exits before reading stdin closes the pipe
-    child.stdin.end(stdin ?? '');
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    let killed = false;
-    const deadline = setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
-    }, RUN_DEADLINE_MS);
-    child.on('error', (error) => {
-      clearTimeout(deadline);
-      resolve({ args, code: null, signal: null, stdout, stderr: `${stderr}spawn failed: ${error.message}`, killed });
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(deadline);
-      resolve({ args, code, signal, stdout, stderr, killed });
-    });
+async function spawnCli(args: string[], env: Record<string, string>, stdin: string | undefined): Promise<CliResult> {
+  const { code, signal, stdout, stderr, killed } = await runTsxChild('lib/cli/main.ts', {
+    args,
+    env,
+    baseEnv: baseEnv(),
+    stdin: stdin ?? '',
+    deadlineMs: RUN_DEADLINE_MS,
   });
+  return { args, code, signal, stdout, stderr, killed };
 }
 
 /** The CLI's failure contract: nothing on stdout, one `flux-token: ...` line on stderr, no stack. */
@@ -462,29 +442,26 @@ describe('flux-token emulator', () => {
   it(
     'prints its URL, answers token requests there, and exits 0 on SIGTERM',
     async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'emulator', '--port', '0', '--expires-in', '2'], {
-        cwd: ROOT,
-        env: baseEnv(),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
       let stdout = '';
-      let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-        child.on('close', (code, signal) => resolve({ code, signal })),
-      );
-      const deadline = setTimeout(() => child.kill('SIGKILL'), RUN_DEADLINE_MS);
+      let announced: () => void = () => {};
+      const listening = new Promise<void>((resolve) => (announced = resolve));
+      const { child, exited } = startTsxChild('lib/cli/main.ts', {
+        args: ['emulator', '--port', '0', '--expires-in', '2'],
+        baseEnv: baseEnv(),
+        deadlineMs: RUN_DEADLINE_MS,
+        onLine: (line) => {
+          stdout += `${line}\n`;
+          if (/Press Ctrl-C/.test(line)) announced();
+        },
+      });
       try {
-        const listening = await new Promise<string>((resolve, reject) => {
-          child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-            stdout += chunk;
-            if (/Press Ctrl-C/.test(stdout)) resolve(stdout);
-          });
-          void exited.then(() => reject(new Error(`the emulator exited early: ${stderr}`)));
-        });
-        const url = /listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(listening)?.[1];
+        await Promise.race([
+          listening,
+          exited.then((run) => Promise.reject(new Error(`the emulator exited early: ${run.stderr}`))),
+        ]);
+        const url = /listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(stdout)?.[1];
         expect(url).toBeDefined();
-        const env = Object.fromEntries([...listening.matchAll(/export (\w+)=(\S+)/g)].map(([, k, v]) => [k!, v!]));
+        const env = Object.fromEntries([...stdout.matchAll(/export (\w+)=(\S+)/g)].map(([, k, v]) => [k!, v!]));
         expect(env).toMatchObject({ FLUX_TOKEN_URL: `${url}/auth/oauth/token`, FLUX_CLIENT_ID: 'flux-demo-client' });
 
         const response = await fetch(env.FLUX_TOKEN_URL!, {
@@ -499,12 +476,11 @@ describe('flux-token emulator', () => {
         expect(await response.json()).toMatchObject({ token_type: 'bearer', expires_in: 2 });
 
         child.kill('SIGTERM');
-        expect(await exited).toEqual({ code: 0, signal: null });
-        expect(stdout).toMatch(/Emulator stopped\.\n$/);
-        expect(stderr).toBe('');
+        const run = await exited;
+        expect(run).toMatchObject({ code: 0, signal: null, killed: false, stderr: '' });
+        expect(run.stdout).toMatch(/Emulator stopped\.\n$/);
       } finally {
-        clearTimeout(deadline);
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        killIfRunning(child);
       }
     },
     TEST_TIMEOUT_MS,

@@ -59,7 +59,7 @@ describe('flux-token-manager/otel as an entry point', () => {
     expect(pkg.peerDependencies['@opentelemetry/api']).toBeDefined();
     expect(pkg.peerDependenciesMeta['@opentelemetry/api']).toEqual({ optional: true });
     expect(pkg.dependencies?.['@opentelemetry/api']).toBeUndefined();
-    expect(pkg.exports['./otel']).toEqual({ types: './dist/otel/index.d.ts', default: './dist/otel/index.js' });
+    expect(pkg.exports['./otel']).toMatchObject({ types: './dist/otel/index.d.ts', default: './dist/otel/index.js' });
   });
 });
 

@@ -1,12 +1,12 @@
 /**
- * Scope isolation under load: 100 users × 20 concurrent requests each, through got (gotAuth) and
+ * Scope isolation under load: 50 users × 8 concurrent requests each, through got (gotAuth) and
  * through fetch (authFetch), against the emulator's per-user API, with tokens renewed while
  * requests are in flight. The emulator checks every request's token against the user in its path:
  * it must count no wrong-user (nor unknown, nor missing) 401, and every request must end in a 200
  * for its own user. On the client side, no access token is ever sent for two users.
  *
  * The emulator and the manager share one manual clock, which moves once, by a count: when half of
- * the 4,000 requests have been answered and every user has its first token, it moves into the
+ * the 800 requests have been answered and every user has its first token, it moves into the
  * tokens' refresh window (before their margin), so the requests still to come start renewals (the refresh grant) while the others are
  * in flight. However long requests queue on a busy CPU, no token expires while they do. At the
  * end, each user sends one request (which starts the renewal of a user that had none left) and,
@@ -24,8 +24,8 @@ import { failOnUnhandledRejections, within } from './helpers/reliability.js';
 
 failOnUnhandledRejections();
 
-const USERS = 100;
-const CONCURRENCY_PER_USER = 20;
+const USERS = 50;
+const CONCURRENCY_PER_USER = 8;
 /** Requests each loop sends one after another. */
 const ROUNDS = 2;
 /** Token lifetime in seconds. The manager renews it from 3–3.1 s on, and hands it out until 3.6 s. */
@@ -35,8 +35,8 @@ const INTO_REFRESH_WINDOW_MS = 3_300;
 /** A bound on each phase, in real time, only in case something hangs: on a busy machine a phase takes minutes. */
 const PHASE_TIMEOUT_MS = 240_000;
 /**
- * Connections to the emulator at once. The 2,000 callers all wait for tokens at once; their HTTP
- * requests queue on the client, since 2,000 sockets at once overflow the server's accept backlog
+ * Connections to the emulator at once. The 400 callers all wait for tokens at once; their HTTP
+ * requests queue on the client, since hundreds of sockets at once can overflow the server's accept backlog
  * on a busy machine, and the kernel then resets connections (ECONNRESET).
  */
 const MAX_CONNECTIONS = 64;
@@ -164,7 +164,7 @@ function manualManager(): TokenManager {
     clientId: emulator.clientId,
     clientSecret: emulator.clientSecret,
     tokenUrl: emulator.tokenUrl,
-    // Token requests share the emulator with 2,000 API requests: let more of them through at once.
+    // Token requests share the emulator with hundreds of API requests: let more of them through at once.
     concurrency: 32,
     // However long a token request queues on a busy CPU, it must not be given up and sent again:
     // with strict rotation a resent refresh token is refused. A hang still fails the phase.

@@ -4,7 +4,6 @@
  * once the manager and the emulator are closed, no socket, server or timer is left
  * (`process.getActiveResourcesInfo()`, compared with the count before the test).
  */
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
@@ -22,48 +21,15 @@ import {
   waitUntil,
   within,
 } from './helpers/reliability.js';
+import { runTsxChild } from './helpers/tsx-child.js';
 
 failOnUnhandledRejections();
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHILD = fileURLToPath(new URL('./helpers/adapter-child.ts', import.meta.url));
 /** The child is killed, and the test fails, if it has not exited by itself by then. */
 const EXIT_DEADLINE_MS = 15_000;
 
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  killed: boolean;
-  /** From the child's last output to its exit, in ms. */
-  exitAfterOutputMs: number;
-}
-
-function runChild(env: Record<string, string>): Promise<ChildResult> {
-  const { NODE_OPTIONS: _jestOnly, ...inherited } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { cwd: ROOT, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let lastOutputAt = performance.now();
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    lastOutputAt = performance.now();
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  let killed = false;
-  const deadline = setTimeout(() => {
-    killed = true;
-    child.kill('SIGKILL');
-  }, EXIT_DEADLINE_MS);
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(deadline);
-      resolve({ code, signal, stdout, stderr, killed, exitAfterOutputMs: performance.now() - lastOutputAt });
-    });
-  });
-}
+const runChild = (env: Record<string, string>) => runTsxChild(CHILD, { env, deadlineMs: EXIT_DEADLINE_MS });
 
 describe('a worker process', () => {
   it('that uses gotAuth and authFetch (a 401 retry included) exits by itself when its work is done, without close()', async () => {

@@ -144,19 +144,33 @@ export interface ResolvedEmulatorOptions {
 
 /** The defaults of {@link EmulatorOptions}, shared by the docs, the CLI and the tests. */
 export const EMULATOR_DEFAULTS = Object.freeze({
+  /** The default of {@link EmulatorOptions.port}. */
   port: 0,
+  /** The default of {@link EmulatorOptions.host}. */
   host: '127.0.0.1',
+  /** The default of {@link EmulatorOptions.clientId}. */
   clientId: 'flux-demo-client',
+  /** The default of {@link EmulatorOptions.clientSecret}. */
   clientSecret: 'flux-demo-secret',
+  /** The default of {@link EmulatorOptions.expiresIn}. */
   expiresIn: 3600,
+  /** The default of {@link EmulatorOptions.issueRefreshTokens}. */
   issueRefreshTokens: true,
+  /** The default of {@link EmulatorOptions.latency}. */
   latency: 0,
+  /** The default of {@link EmulatorOptions.retryAfterSeconds}. */
   retryAfterSeconds: 1,
+  /** The default of {@link EmulatorOptions.clientAuthMethods}. */
   clientAuthMethods: Object.freeze(['client_secret_post', 'client_secret_basic'] as const),
+  /** The default of {@link EmulatorOptions.invalidClientStatus}. */
   invalidClientStatus: 401,
+  /** The default of {@link EmulatorOptions.answerScope}. */
   answerScope: 'omit',
+  /** The default of {@link EmulatorOptions.refreshScope}. */
   refreshScope: 'keep',
+  /** The default of {@link EmulatorOptions.omitExpiresIn}. */
   omitExpiresIn: false,
+  /** The default of {@link EmulatorOptions.opaqueTokens}. */
   opaqueTokens: false,
 });
 

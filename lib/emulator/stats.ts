@@ -15,7 +15,12 @@ export interface EmulatorStats {
     /** Every request to the token path. */
     total: number;
     /** Requests per grant type (other or missing grant types are only in `total`). */
-    byGrant: { client_credentials: number; refresh_token: number };
+    byGrant: {
+      /** Requests with `grant_type=client_credentials`. */
+      client_credentials: number;
+      /** Requests with `grant_type=refresh_token`. */
+      refresh_token: number;
+    };
     /**
      * Requests per user id, `*` for client-wide ones. A refresh call counts under the scope of its
      * refresh token, when the token is known. Null-prototype object.

@@ -33,7 +33,9 @@ export interface FluxClaims {
 
 /** A decoded JWS: its protected header and its (decompressed) claims. */
 export interface DecodedJws {
+  /** The JOSE header, as sent (`alg`, `typ`, `kid`, ...). */
   header: Record<string, unknown>;
+  /** The payload's claims; see {@link FluxClaims}. */
   claims: FluxClaims;
 }
 

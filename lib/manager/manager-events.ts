@@ -112,13 +112,19 @@ export interface TokenRequestEndEvent extends TokenRequestStartEvent {
 
 /** Every event of a TokenManager, by name. */
 export interface TokenManagerEvents {
+  /** A token was issued and cached (see `TokenEvent`). */
   token: TokenEvent;
+  /** A token request failed, and what the manager does next (see `RefreshFailedEvent`). */
   refreshFailed: RefreshFailedEvent;
+  /** A scope left the cache (see `EvictedEvent`). */
   evicted: EvictedEvent;
+  /** Once: the refresh grant now sends the client credentials (see `RefreshAuthenticationEvent`). */
   refreshAuthentication: RefreshAuthenticationEvent;
   /** News from a shared store (see `StoreEvent`): it degraded to local-only, recovered, or rejected a value. */
   store: StoreEvent;
+  /** A request to the token endpoint starts (see `TokenRequestStartEvent`). */
   requestStart: TokenRequestStartEvent;
+  /** A request to the token endpoint ended, with its outcome (see `TokenRequestEndEvent`). */
   requestEnd: TokenRequestEndEvent;
 }
 
@@ -152,7 +158,14 @@ export interface TokenManagerStats {
    * by the endpoint client (network errors, 5xx, 429) counts once. A refused refresh token
    * followed by the client-credentials grant counts twice, once per grant.
    */
-  endpointCalls: { client_credentials: number; refresh_token: number; total: number };
+  endpointCalls: {
+    /** Requests with the client-credentials grant. */
+    client_credentials: number;
+    /** Requests with the refresh-token grant. */
+    refresh_token: number;
+    /** Both grants together. */
+    total: number;
+  };
   /** Counter: renewals started ahead of expiry while the current token was still served. */
   backgroundRefreshes: number;
   /**

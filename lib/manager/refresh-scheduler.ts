@@ -10,7 +10,9 @@
 
 /** Timer functions, injectable so that tests can use fake timers or a manual clock. */
 export interface TimerApi {
+  /** Calls `callback` once, after `ms` milliseconds; returns a handle for `clearTimeout`. */
   setTimeout(callback: () => void, ms: number): unknown;
+  /** Cancels a timer that `setTimeout` returned, if it has not fired. */
   clearTimeout(handle: unknown): void;
 }
 

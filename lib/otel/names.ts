@@ -30,17 +30,25 @@ export const SPAN_NAME = 'flux.token.request';
  * semantic conventions.
  */
 export const SPAN_ATTRIBUTE = Object.freeze({
+  /** The grant of the request: `client_credentials` or `refresh_token`. */
   grant: 'flux.token.grant',
+  /** `success`, or the failure's stable error `code`. */
   outcome: 'flux.token.outcome',
+  /** True for a renewal ahead of expiry that no caller waited for. */
   background: 'flux.token.background',
   /** The user id; only with `recordScope: true`. */
   scope: 'flux.token.scope',
   /** The RFC 6749 `error` the endpoint answered, when it is one of the registered codes. */
   oauthError: 'flux.token.oauth_error',
+  /** The HTTP status of a failed answer (OpenTelemetry's semantic conventions). */
   statusCode: 'http.response.status_code',
+  /** The HTTP method of the request, `POST` (OpenTelemetry's semantic conventions). */
   method: 'http.request.method',
+  /** The failure's stable error `code` (OpenTelemetry's semantic conventions). */
   errorType: 'error.type',
+  /** The token endpoint's host name (OpenTelemetry's semantic conventions). */
   serverAddress: 'server.address',
+  /** The token endpoint's port (OpenTelemetry's semantic conventions). */
   serverPort: 'server.port',
 } as const);
 

@@ -22,6 +22,7 @@ export type EvictionListener = (key: string, token: Token, reason: EvictionReaso
  * out). Opaque to a store, except for the token it belongs to.
  */
 export interface TokenRecord {
+  /** The cached token itself. */
   readonly token: Token;
 }
 
@@ -81,6 +82,7 @@ export interface RenewalResult {
  *   ignored and the token fetched again.
  */
 export interface StoreEvent {
+  /** `degraded`: the store went local-only; `recovered`: it is shared again; `rejected`: it refused a value. */
   kind: 'degraded' | 'recovered' | 'rejected';
   /** The user id concerned, when there is one (undefined for the client-wide token). */
   scope?: string | undefined;

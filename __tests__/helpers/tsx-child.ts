@@ -1,0 +1,104 @@
+/**
+ * A TypeScript file of this repository run as a child process (`node --import tsx <file> ...args`),
+ * the way the CLI tests, the shutdown test and the process-exit tests need one: jest's NODE_OPTIONS
+ * left out of its environment, its output collected, and killed with SIGKILL if it is still running
+ * at a deadline (the run then reports `killed: true`, and its test fails on that).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The repository's root: the children's working directory, so that `tsx` and lib/ resolve. */
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** How one run ended, and what it printed. */
+export interface ChildRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** True when the deadline killed it. */
+  killed: boolean;
+  /** From its last output to its exit, in ms. */
+  exitAfterOutputMs: number;
+}
+
+/** How to run a child. */
+export interface ChildOptions {
+  /** Arguments after the file. */
+  args?: readonly string[];
+  /** Added to the environment, over `baseEnv`. */
+  env?: Record<string, string>;
+  /** The environment to start from: by default this process's, without jest's NODE_OPTIONS. */
+  baseEnv?: NodeJS.ProcessEnv;
+  /** Piped into its stdin, which is then closed; without it, stdin is not connected. */
+  stdin?: string;
+  /** Killed with SIGKILL after this many ms. */
+  deadlineMs: number;
+  /** Called with each complete line it prints on stdout, as it prints it. */
+  onLine?: (line: string) => void;
+}
+
+/** A started child: the process itself, and its run once it has exited. */
+export interface StartedChild {
+  child: ChildProcess;
+  /** Resolves once it has exited (never rejects: a failure to spawn is in `stderr`). */
+  exited: Promise<ChildRun>;
+}
+
+/** This process's environment without jest's NODE_OPTIONS (which would make the child a jest VM). */
+export function childEnv(): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _jestOnly, ...inherited } = process.env;
+  return inherited;
+}
+
+/** Starts `file` (relative to the repository, or absolute) under tsx. */
+export function startTsxChild(file: string, options: ChildOptions): StartedChild {
+  const child = spawn(process.execPath, ['--import', 'tsx', file, ...(options.args ?? [])], {
+    cwd: ROOT,
+    env: { ...(options.baseEnv ?? childEnv()), ...options.env },
+    stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
+  if (options.stdin !== undefined) {
+    child.stdin!.on('error', () => {}); // a child that exits before reading stdin closes the pipe
+    child.stdin!.end(options.stdin);
+  }
+  let stdout = '';
+  let stderr = '';
+  let partial = '';
+  let lastOutputAt = performance.now();
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    lastOutputAt = performance.now();
+    if (!options.onLine) return;
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) options.onLine(line);
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  let killed = false;
+  const deadline = setTimeout(() => {
+    killed = true;
+    child.kill('SIGKILL');
+  }, options.deadlineMs);
+  const exited = new Promise<ChildRun>((resolve) => {
+    child.on('error', (error) => {
+      clearTimeout(deadline);
+      resolve({ code: null, signal: null, stdout, stderr: `${stderr}spawn failed: ${error.message}`, killed, exitAfterOutputMs: 0 });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(deadline);
+      resolve({ code, signal, stdout, stderr, killed, exitAfterOutputMs: performance.now() - lastOutputAt });
+    });
+  });
+  return { child, exited };
+}
+
+/** Runs `file` under tsx to completion (or to its deadline). */
+export function runTsxChild(file: string, options: ChildOptions): Promise<ChildRun> {
+  return startTsxChild(file, options).exited;
+}
+
+/** Kills `child` with SIGKILL if it is still running: for a test's `finally`. */
+export function killIfRunning(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}

@@ -1,0 +1,17 @@
+// Written by .ci/entry-guards.mjs: do not edit. Checks that dist/ is built, then loads it.
+import { assertBuilt } from './built.cjs';
+
+assertBuilt('emulator/index.js');
+const built = await import('../../dist/emulator/index.js');
+
+export const {
+  API_FAULTS,
+  API_PREFIX,
+  EMULATOR_DEFAULTS,
+  FLUX_ISSUER,
+  MALFORMED_SUCCESS_FAULTS,
+  TOKEN_FAULTS,
+  TOKEN_PATH,
+  TRANSPORT_FAULTS,
+  startEmulator,
+} = built;

@@ -1,0 +1,10 @@
+// Written by .ci/entry-guards.mjs: do not edit. Checks that dist/ is built, then loads it.
+import { assertBuilt } from './built.cjs';
+
+assertBuilt('http/got.js');
+const built = await import('../../dist/http/got.js');
+
+export const {
+  ForeignOriginError,
+  gotAuth,
+} = built;
