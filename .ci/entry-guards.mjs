@@ -4,8 +4,10 @@
  * (require), and points package.json `exports` (and `bin`) at them. Each checks that dist/ was built
  * (lib/entries/built.cjs), then loads the built module, so that an install whose `prepare` never ran
  * fails with a message that says what to do, not ERR_MODULE_NOT_FOUND. Static imports are linked
- * before anything runs, so the import entry loads dist/ with a dynamic import, and lists the names it
- * re-exports; the require entry has no top-level await, so `require()` of the package still works.
+ * before anything runs, so the import entry checks first and then loads dist/ synchronously through
+ * `createRequire` (Node >= 20.19 can require() an ES module that has no top-level await), and lists
+ * the names it re-exports. No entry uses top-level await: an ES module of the user's that imports
+ * this package can itself still be require()d, and one module instance serves import and require.
  *
  * Run it after adding an entry point or an export: `npm run build && node .ci/entry-guards.mjs`.
  * `--check` writes nothing and exits 1 if a file or package.json would change.
@@ -32,7 +34,7 @@ for (const [entry, target] of Object.entries(pkg.exports)) {
   if (!existsSync(builtPath)) throw new Error(`dist/${built} is missing: run \`npm run build\` first`);
   const names = Object.keys(await import(pathToFileURL(builtPath).href)).sort();
   if (names.includes('default')) throw new Error(`dist/${built} has a default export, which the entry files do not carry`);
-  wanted.set(`lib/entries/${name}.js`, `${HEADER}import { assertBuilt } from './built.cjs';\n\nassertBuilt('${built}');\nconst built = await import('../../dist/${built}');\n\nexport const {\n${names.map((n) => `  ${n},\n`).join('')}} = built;\n`);
+  wanted.set(`lib/entries/${name}.js`, `${HEADER}import { createRequire } from 'node:module';\nimport { assertBuilt } from './built.cjs';\n\nassertBuilt('${built}');\nconst built = createRequire(import.meta.url)('../../dist/${built}');\n\nexport const {\n${names.map((n) => `  ${n},\n`).join('')}} = built;\n`);
   wanted.set(`lib/entries/${name}.cjs`, `${HEADER}'use strict';\nrequire('./built.cjs').assertBuilt('${built}');\nmodule.exports = require('../../dist/${built}');\n`);
   pkg.exports[entry] = { types: target.types, import: `./lib/entries/${name}.js`, require: `./lib/entries/${name}.cjs`, default: `./dist/${built}` };
 }

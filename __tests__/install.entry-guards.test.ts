@@ -3,7 +3,7 @@
 // never ran (`--ignore-scripts`) thus fails at import with a message saying what to do, not
 // ERR_MODULE_NOT_FOUND; .ci/test-install.mjs checks that with a real git install.
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
@@ -80,5 +80,33 @@ describe('a package installed without its build (no dist/)', () => {
     const result = await node([join(installed, 'lib', 'entries', 'cli.js'), '--version']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/flux-token-manager is not built: .*dist\/cli\/main\.js is missing/);
+  });
+});
+
+describe('a built package', () => {
+  // The package as a correct install leaves it: linked into a scratch project's node_modules.
+  const scratch = mkdtempSync(join(tmpdir(), 'flux-built-'));
+  mkdirSync(join(scratch, 'node_modules'), { recursive: true });
+  symlinkSync(ROOT, join(scratch, 'node_modules', pkg.name), 'dir');
+  writeFileSync(join(scratch, 'package.json'), '{ "private": true }\n');
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('has no top-level await in its import entries: a user ES module that imports every entry can itself be require()d', async () => {
+    const specifiers = ENTRIES.map(([entry]) => (entry === '.' ? pkg.name : `${pkg.name}${entry.slice(1)}`));
+    writeFileSync(join(scratch, 'user.mjs'), `${specifiers.map((s, i) => `import * as e${i} from ${JSON.stringify(s)};`).join('\n')}\nexport const counts = [${specifiers.map((_s, i) => `Object.keys(e${i}).length`).join(', ')}];\n`);
+    writeFileSync(join(scratch, 'main.cjs'), "const { counts } = require('./user.mjs');\nprocess.stdout.write(JSON.stringify(counts));\n");
+    const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number }>((done) => {
+      execFile(process.execPath, ['main.cjs'], { cwd: scratch, timeout: 15_000 }, (error, out, err) => done({ stdout: out, stderr: err, code: error ? 1 : 0 }));
+    });
+    expect({ code, stderr: stderr.includes('ERR_REQUIRE_ASYNC_MODULE') ? 'ERR_REQUIRE_ASYNC_MODULE' : '' }).toEqual({ code: 0, stderr: '' });
+    const counts = JSON.parse(stdout) as number[];
+    expect(counts).toHaveLength(specifiers.length);
+    for (const count of counts) expect(count).toBeGreaterThan(0);
+  });
+
+  it('serves import and require from one module instance (no dual-package hazard)', async () => {
+    writeFileSync(join(scratch, 'same.mjs'), `import { createRequire } from 'node:module';\nimport { TokenManager } from ${JSON.stringify(pkg.name)};\nconst required = createRequire(import.meta.url)(${JSON.stringify(pkg.name)});\nprocess.stdout.write(String(required.TokenManager === TokenManager));\n`);
+    const stdout = await new Promise<string>((done) => execFile(process.execPath, ['same.mjs'], { cwd: scratch, timeout: 15_000 }, (_e, out) => done(out)));
+    expect(stdout).toBe('true');
   });
 });

@@ -1,8 +1,9 @@
 // Written by .ci/entry-guards.mjs: do not edit. Checks that dist/ is built, then loads it.
+import { createRequire } from 'node:module';
 import { assertBuilt } from './built.cjs';
 
 assertBuilt('emulator/index.js');
-const built = await import('../../dist/emulator/index.js');
+const built = createRequire(import.meta.url)('../../dist/emulator/index.js');
 
 export const {
   API_FAULTS,

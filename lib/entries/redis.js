@@ -1,8 +1,9 @@
 // Written by .ci/entry-guards.mjs: do not edit. Checks that dist/ is built, then loads it.
+import { createRequire } from 'node:module';
 import { assertBuilt } from './built.cjs';
 
 assertBuilt('redis/index.js');
-const built = await import('../../dist/redis/index.js');
+const built = createRequire(import.meta.url)('../../dist/redis/index.js');
 
 export const {
   DEFAULT_COMMAND_TIMEOUT_MS,
