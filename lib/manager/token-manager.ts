@@ -13,7 +13,7 @@ import { Cooldowns, RejectionGuard } from './cooldown.js';
 import { AbortError, FluxTokenError, redactUrl, TokenManagerClosedError } from '../shared/errors.js';
 import { refreshAtOf, usableUntil } from './expiry.js';
 import { FailurePolicy } from './failure-policy.js';
-import type { TokenManagerEvents, TokenManagerStats, TokenSourceKind } from './manager-events.js';
+import { emitToEach, type TokenManagerEvents, type TokenManagerStats, type TokenSourceKind } from './manager-events.js';
 import { resolveManagerOptions, type ManagerSettings, type TokenManagerOptions } from './manager-options.js';
 import { CLIENT_WIDE_KEY, scopeOf, type Counters, type Flight, type Slot } from './manager-state.js';
 import { RefreshScheduler } from './refresh-scheduler.js';
@@ -472,15 +472,8 @@ export class TokenManager extends EventEmitter {
   }
 
   #emit<E extends keyof TokenManagerEvents>(event: E, payload: TokenManagerEvents[E]): void {
-    if (this.listenerCount(event) === 0) return;
-    try {
-      this.emit(event, payload);
-    } catch (error) {
-      // A listener's bug must not corrupt the manager's state; surface it as Node would.
-      process.nextTick(() => {
-        throw error;
-      });
-    }
+    // Each listener on its own: a listener's bug must neither skip the others nor reach the manager.
+    if (this.listenerCount(event) > 0) emitToEach(this, event, payload);
   }
 }
 
