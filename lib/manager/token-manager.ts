@@ -37,6 +37,16 @@ export interface GetTokenOptions {
 
 const noop = () => {};
 
+/**
+ * The `detail` of the `store` event for a store whose `coordinate()` threw something other than a
+ * FluxTokenError: the error's name and code, not its message, which is the store's free text.
+ */
+function storeFailure(error: unknown): string {
+  const name = error instanceof Error ? error.name : typeof error;
+  const code = (error as { code?: unknown } | null)?.code;
+  return `coordinate() threw ${name}${typeof code === 'string' ? ` (${code})` : ''}; this renewal went ahead without the store`;
+}
+
 // Typed events: the class below merges with this interface.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface TokenManager {
@@ -187,8 +197,11 @@ export class TokenManager extends EventEmitter {
    * When `rejected` was itself obtained to replace a rejected token, the scope first waits out a
    * cool-down (see `cooldown`): meanwhile this returns false and the token stays, so that an API
    * that rejects every new token does not cost one token request per API request.
+   *
+   * After `close()`, throws {@link TokenManagerClosedError}, as `getToken` rejects with it.
    */
   invalidate(scope: string | undefined, rejected: Token | string): boolean {
+    if (this.#closing !== undefined) throw new TokenManagerClosedError();
     const badScope = invalidScope(scope);
     if (badScope !== undefined) throw badScope;
     const key = scope ?? CLIENT_WIDE_KEY;
@@ -395,6 +408,7 @@ export class TokenManager extends EventEmitter {
           // A store is expected to degrade by itself; if it fails before asking the endpoint, this
           // process still renews on its own, so that getToken never fails because of the store.
           if (error instanceof FluxTokenError || fetched) throw error;
+          this.#emit('store', { kind: 'degraded', scope: scopeOf(key), detail: storeFailure(error) });
         }
       }
       const token = await this.#renewal.fetch(key, current, flight);
