@@ -129,13 +129,20 @@ export interface ListenerErrorEvent {
   error: unknown;
 }
 
-/** Every event of a TokenManager, by name. */
+/**
+ * Every event of a TokenManager, by name. A listener that throws skips no other listener and
+ * leaves the manager as it was; its error goes to `listenerError` (see the top of this file).
+ */
 export interface TokenManagerEvents {
   token: TokenEvent;
   refreshFailed: RefreshFailedEvent;
   evicted: EvictedEvent;
   refreshAuthentication: RefreshAuthenticationEvent;
-  /** News from a shared store (see `StoreEvent`): it degraded to local-only, recovered, or rejected a value. */
+  /**
+   * News from a shared store (see `StoreEvent`): it degraded to local-only, recovered, or rejected a
+   * value. Also `degraded`, from the manager, when a store's `coordinate()` threw an error that is not
+   * a FluxTokenError before the endpoint was asked: that renewal went ahead without the store.
+   */
   store: StoreEvent;
   requestStart: TokenRequestStartEvent;
   requestEnd: TokenRequestEndEvent;
@@ -211,4 +218,15 @@ export interface TokenManagerStats {
   scheduled: number;
   /** Gauge: scopes in a cool-down after a failure, answered with that failure until it ends. */
   coolingDown: number;
+}
+
+/**
+ * The `detail` of the `store` event for a store whose `coordinate()` threw something other than a
+ * FluxTokenError (the manager then renews without it): the error's name and code, not its message,
+ * which is the store's free text and may hold anything.
+ */
+export function storeFailure(error: unknown): string {
+  const name = error instanceof Error ? error.name : typeof error;
+  const code = (error as { code?: unknown } | null)?.code;
+  return `coordinate() threw ${name}${typeof code === 'string' ? ` (${code})` : ''}; this renewal went ahead without the store`;
 }

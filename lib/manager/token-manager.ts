@@ -13,7 +13,7 @@ import { Cooldowns, RejectionGuard } from './cooldown.js';
 import { AbortError, FluxTokenError, redactUrl, TokenManagerClosedError } from '../shared/errors.js';
 import { refreshAtOf, usableUntil } from './expiry.js';
 import { FailurePolicy } from './failure-policy.js';
-import { emitToEach, type TokenManagerEvents, type TokenManagerStats, type TokenSourceKind } from './manager-events.js';
+import { emitToEach, storeFailure, type TokenManagerEvents, type TokenManagerStats, type TokenSourceKind } from './manager-events.js';
 import { resolveManagerOptions, type ManagerSettings, type TokenManagerOptions } from './manager-options.js';
 import { CLIENT_WIDE_KEY, scopeOf, type Counters, type Flight, type Slot } from './manager-state.js';
 import { RefreshScheduler } from './refresh-scheduler.js';
@@ -36,16 +36,6 @@ export interface GetTokenOptions {
 }
 
 const noop = () => {};
-
-/**
- * The `detail` of the `store` event for a store whose `coordinate()` threw something other than a
- * FluxTokenError: the error's name and code, not its message, which is the store's free text.
- */
-function storeFailure(error: unknown): string {
-  const name = error instanceof Error ? error.name : typeof error;
-  const code = (error as { code?: unknown } | null)?.code;
-  return `coordinate() threw ${name}${typeof code === 'string' ? ` (${code})` : ''}; this renewal went ahead without the store`;
-}
 
 // Typed events: the class below merges with this interface.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
