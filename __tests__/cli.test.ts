@@ -164,6 +164,12 @@ describe('the flux-token CLI', () => {
       unreachable: cli(['token', '--token-url', `http://127.0.0.1:${port}/auth/oauth/token`], credentials),
       plainHttp: cli(['token', '--token-url', 'http://flux.example.com/auth/oauth/token'], credentials),
       plainHttpWithQuery: cli(['token', '--token-url', `http://flux.example.com/auth/oauth/token?client_secret=${CLIENT_SECRET}`], credentials),
+      // Values that hold the secret by mistake: none of them may be printed back.
+      slashInPassword: cli(['token', '--token-url', `https://${CLIENT_ID}:ab/${CLIENT_SECRET}@flux.example.com/auth/oauth/token`], credentials),
+      slashInPasswordEnv: cli(['token'], { ...credentials, FLUX_TOKEN_URL: `https://${CLIENT_ID}:ab/${CLIENT_SECRET}@flux.example.com/auth/oauth/token` }),
+      spaceInHostEnv: cli(['token'], { ...credentials, FLUX_TOKEN_URL: `https://${CLIENT_ID}:${CLIENT_SECRET}@flux .example.com/auth/oauth/token` }),
+      secretInHttpPath: cli(['token', '--token-url', `http://flux.example.com/${CLIENT_SECRET}/token`], credentials),
+      secretAsTimeout: cli(['token', '--timeout', CLIENT_SECRET], credentials),
       version: cli(['--version']),
       ...Object.fromEntries(Object.keys(HELP).map((command) => [`help:${command}`, cli([command, '--help'].filter(Boolean))])),
     };
@@ -340,7 +346,7 @@ describe('the flux-token CLI', () => {
     it(
       'a flag value that does not parse (--retry x): exit 2, naming the flag',
       async () => {
-        expectOneLineError(await runs.badRetry!, 2, /--retry expects an integer .* got "x"/);
+        expectOneLineError(await runs.badRetry!, 2, /--retry expects an integer from 0 to 10, got a value of 1 character that is not a number$/m);
       },
       TEST_TIMEOUT_MS,
     );
@@ -387,9 +393,28 @@ describe('the flux-token CLI', () => {
     );
 
     it(
-      "a token URL's query string is never printed: exit 2, the URL shown without it",
+      "a token URL off loopback is shown by its scheme and host only, never its path or query string: exit 2",
       async () => {
-        expectOneLineError(await runs.plainHttpWithQuery!, 2, /http:\/\/flux\.example\.com\/auth\/oauth\/token\?\[redacted\]/);
+        expectOneLineError(await runs.plainHttpWithQuery!, 2, /got a URL with scheme `http:` on host `flux\.example\.com`$/m);
+        expectOneLineError(await runs.secretInHttpPath!, 2, /got a URL with scheme `http:` on host `flux\.example\.com`$/m);
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it.each([
+      ['--token-url with a slash in the password', 'slashInPassword'],
+      ['FLUX_TOKEN_URL with a slash in the password', 'slashInPasswordEnv'],
+      ['FLUX_TOKEN_URL with a space in the host', 'spaceInHostEnv'],
+    ])('a token URL that does not parse is described by its length and scheme, never shown: %s, exit 2', async (_what, run) => {
+      const result = await runs[run]!;
+      expectOneLineError(result, 2, /`tokenUrl` to be an absolute URL, got a string of \d+ characters that does not parse as a URL \(scheme `https:`\)$/m);
+      expect(result.stderr).not.toContain(CLIENT_ID);
+    }, TEST_TIMEOUT_MS);
+
+    it(
+      'a secret given to --timeout by mistake is described, never shown: exit 2',
+      async () => {
+        expectOneLineError(await runs.secretAsTimeout!, 2, new RegExp(`--timeout expects a number from 1 and up, got a value of ${CLIENT_SECRET.length} characters that is not a number$`, 'm'));
       },
       TEST_TIMEOUT_MS,
     );

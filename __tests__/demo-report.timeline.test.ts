@@ -26,6 +26,23 @@ function count(markup: string, pattern: RegExp): number {
 }
 
 describe('the timeline recorder', () => {
+  it('gives its data for any number of entries: 300,000 token calls, failures and tokens', () => {
+    const { recorder, at } = clockedRecorder();
+    const entries = 300_000;
+    for (let i = 0; i < entries; i += 1) {
+      at(i);
+      recorder.tokenCall(200);
+      recorder.token(tokenEvent(`user-${i % 100}`, T0 + i + 5_000));
+    }
+    at(entries + 10);
+    recorder.refreshFailed({ scope: 'user-1', grant: 'refresh_token', background: true, error: new TokenRequestError('network', 'down'), next: 'give-up' });
+
+    const data = recorder.data();
+    expect(data.tokenCalls).toHaveLength(entries);
+    expect(data.tokens).toHaveLength(entries);
+    expect(data.endsAt).toBe(entries - 1 + 5_000);
+  });
+
   it("draws each token from issue to expiry, with the manager's refresh window and margin", () => {
     const { recorder, at } = clockedRecorder();
     at(100);

@@ -25,9 +25,9 @@ describeEachRedis('RedisTokenStore: secrets at rest', (target) => {
   const opened: { manager: TokenManager; redis: RedisClient }[] = [];
 
   /** A manager of its own on its own connection, as a separate process would have. */
-  const member = ({ encrypted = true, keyPrefix = PREFIX } = {}) => {
+  const member = ({ encrypted = true, keyPrefix = PREFIX, maxScopes = 10_000 } = {}) => {
     const redis = target.connect();
-    const store = new RedisTokenStore({ redis, clientId: emulator.clientId, keyPrefix, ...(encrypted ? { encryptionKey: ENCRYPTION_KEY } : {}) });
+    const store = new RedisTokenStore({ redis, clientId: emulator.clientId, keyPrefix, maxScopes, ...(encrypted ? { encryptionKey: ENCRYPTION_KEY } : {}) });
     const manager = new TokenManager({
       clientId: emulator.clientId,
       clientSecret: emulator.clientSecret,
@@ -79,7 +79,7 @@ describeEachRedis('RedisTokenStore: secrets at rest', (target) => {
     for (const [key, value] of values) {
       expect(key.startsWith(`${PREFIX}${hash}:token:`)).toBe(true);
       expect(key).not.toContain(emulator.clientId);
-      expect(value).toMatch(/^\d+:e:[A-Za-z0-9+/=]+$/);
+      expect(value).toMatch(/^\d+:e:\d+(\.\d+)?:[A-Za-z0-9+/=]+$/);
       for (const t of [...tokens, ...renewed]) {
         expect(value).not.toContain(t.accessToken);
         expect(value).not.toContain(t.refreshToken!);
@@ -123,6 +123,40 @@ describeEachRedis('RedisTokenStore: secrets at rest', (target) => {
     expect((await third.manager.getToken('user-t')).accessToken).toBe(token.accessToken);
     expect(third.events).toEqual([]);
     expect(emulator.stats().tokenCalls.byScope['user-t']).toBe(2);
+  });
+
+  it('refuses an older sealed value put back in Redis, once this process has seen a newer one', async () => {
+    // A local cache of one scope: reading another user drops user-r, so its next call reads Redis.
+    const first = member({ maxScopes: 1 });
+    const old = await first.manager.getToken('user-r');
+    const key = [...(await rawValues()).keys()].find((k) => k.endsWith(':user:user-r'))!;
+    const oldValue = (await admin.get(key))!;
+    // The API refused it: the renewal writes version 2.
+    expect(first.manager.invalidate('user-r', old)).toBe(true);
+    const newer = await first.manager.getToken('user-r');
+    expect(await admin.get(key)).toMatch(/^2:e:/);
+    // Someone who can write to Redis puts version 1 back: sealed with the right key, still valid.
+    await admin.set(key, oldValue, 'PX', 60_000);
+    await first.manager.getToken('user-other');
+
+    const token = await first.manager.getToken('user-r');
+    expect([old.accessToken, newer.accessToken]).not.toContain(token.accessToken);
+    expect(first.events).toEqual([{ kind: 'rejected', scope: 'user-r', detail: 'older than a value seen before' }]);
+    expect(emulator.stats().tokenCalls.byScope['user-r']).toBe(3);
+    // The fetched token replaced the old value: another process takes it from Redis.
+    expect((await member().manager.getToken('user-r')).accessToken).toBe(token.accessToken);
+  });
+
+  it('(the limit: a process that never saw the newer value takes an older one put back, while it is valid)', async () => {
+    const first = member();
+    const old = await first.manager.getToken('user-r');
+    const key = [...(await rawValues()).keys()].find((k) => k.endsWith(':user:user-r'))!;
+    const oldValue = (await admin.get(key))!;
+    expect(first.manager.invalidate('user-r', old)).toBe(true);
+    await first.manager.getToken('user-r');
+    await admin.set(key, oldValue, 'PX', 60_000);
+
+    expect((await member().manager.getToken('user-r')).accessToken).toBe(old.accessToken);
   });
 
   it('prints no secret: not in util.inspect, JSON, events or errors', async () => {

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { startEmulator } from '../lib/emulator/index.js';
 import { ConfigurationError } from '../lib/shared/errors.js';
 import { parseEncryptionKey } from '../lib/redis/cipher.js';
-import { EntryCodec } from '../lib/redis/entry-codec.js';
+import { EntryCodec, isOlder } from '../lib/redis/entry-codec.js';
 import { clientHash, KeyNames } from '../lib/redis/key-names.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_KEY_PREFIX, DEFAULT_LOCK_TTL_MS, RedisTokenStore } from '../lib/redis/index.js';
 import { RATE_LIMIT_SUSPENDED } from '../lib/redis/redis-store.js';
@@ -201,7 +201,7 @@ describe('stored values', () => {
   it('seal the token: neither the access token nor the refresh token appears in the value', () => {
     const token = makeToken('user-1');
     const value = sealed.encode(entry, 1, token);
-    expect(value).toMatch(/^1:e:[A-Za-z0-9+/=]+$/);
+    expect(value).toMatch(new RegExp(`^1:e:${token.expiresAt}:[A-Za-z0-9+/=]+$`));
     expect(value).not.toContain(token.accessToken);
     expect(value).not.toContain(token.refreshToken);
     // Random IV: the same token never gives the same value twice.
@@ -213,11 +213,23 @@ describe('stored values', () => {
     ['given another version', (v: string) => ({ entry, scope: 'user-1', raw: v.replace(/^1:/, '2:') })],
     ['with a flipped byte', (v: string) => ({ entry, scope: 'user-1', raw: `${v.slice(0, -6)}${v.slice(-6, -5) === 'A' ? 'B' : 'A'}${v.slice(-5)}` })],
     ['cut short', (v: string) => ({ entry, scope: 'user-1', raw: v.slice(0, 20) })],
+    ['given another expiry', (v: string) => ({ entry, scope: 'user-1', raw: v.replace(/^1:e:(\d+)/, (_m, x: string) => `1:e:${Number(x) + 60_000}`) })],
+    ['in the format without the expiry in clear', (v: string) => ({ entry, scope: 'user-1', raw: v.replace(/^1:e:[^:]+:/, '1:e:') })],
   ])('refuse a sealed value %s', (_label, tamper) => {
     const { entry: at, scope, raw } = tamper(sealed.encode(entry, 1, makeToken('user-1')));
     const decoded = sealed.decode(at, scope, raw);
     expect(decoded.token).toBeUndefined();
     expect(decoded.problem).toBe('decryption failed');
+  });
+
+  it.each([
+    ['a lower version of the same expiry', { version: 2, expiresAt: 5_000 }, true],
+    ['an earlier expiry at a higher version (a value of an entry that has since expired and restarted)', { version: 9, expiresAt: 4_000 }, true],
+    ['the same value', { version: 3, expiresAt: 5_000 }, false],
+    ['a higher version of the same expiry', { version: 4, expiresAt: 5_000 }, false],
+    ['a later expiry at a lower version (the entry expired and restarted at 1)', { version: 1, expiresAt: 70_000 }, false],
+  ])('order values by expiry, then version: %s is older: %p', (_label, value, older) => {
+    expect(isOlder(value, { version: 3, expiresAt: 5_000 })).toBe(older);
   });
 
   it('refuse a value sealed with another key', () => {

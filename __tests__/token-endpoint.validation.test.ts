@@ -3,6 +3,7 @@
 // from the injected clock at the moment the request was sent.
 import { describe, expect, it } from '@jest/globals';
 import { Readable } from 'node:stream';
+import got from 'got';
 import nock from 'nock';
 import {
   FluxTokenError,
@@ -58,6 +59,46 @@ describe('a valid answer', () => {
   it.each(['Bearer', 'BEARER', 'bEaReR'])('accepts token_type %s (case-insensitive) and reports it as bearer', async (type) => {
     const token = await tokenFrom(json(tokenBody({ token_type: type })));
     expect(token.tokenType).toBe('bearer');
+  });
+
+  it('accepts a body that starts with a UTF-8 byte-order mark, as some servers on Windows send it', async () => {
+    const body = `\uFEFF${JSON.stringify(tokenBody())}`;
+    const token = await tokenFrom({ status: 200, body, headers: { 'content-type': 'application/json; charset=utf-8' } });
+    expect(token).toMatchObject({ tokenType: 'bearer', expiresIn: 3600, refreshToken: 'rt+new/rotated==' });
+  });
+
+  it('reads the RFC 6749 error of an error answer that starts with a byte-order mark', async () => {
+    const body = `\uFEFF${JSON.stringify({ error: 'invalid_client', error_description: 'unknown client' })}`;
+    const error = await errorFrom({ status: 401, body, headers: { 'content-type': 'application/json' } });
+    expect(error).toBeInstanceOf(TokenEndpointError);
+    expect(error).toMatchObject({ status: 401, error: 'invalid_client', errorDescription: 'unknown client' });
+  });
+
+  describe('a server that leaves out token_type', () => {
+    const body = JSON.stringify(tokenBody({ token_type: undefined }));
+
+    it('is refused by default: reason invalid_token_type', async () => {
+      const error = await errorFrom({ status: 200, body, headers: { 'content-type': 'application/json' } });
+      expect(error).toMatchObject({ reason: 'invalid_token_type', message: expect.stringContaining('got a value of type undefined') });
+    });
+
+    it('works with a got instance whose afterResponse hook adds it, as docs/other-servers.md shows', async () => {
+      const { requests } = mockTokenEndpoint({ status: 200, body, headers: { 'content-type': 'application/json' } });
+      const addTokenType = got.extend({
+        hooks: {
+          afterResponse: [
+            (response) => {
+              const answer = JSON.parse(response.body as string) as Record<string, unknown>;
+              if (response.statusCode === 200 && answer.token_type === undefined) response.body = JSON.stringify({ ...answer, token_type: 'bearer' });
+              return response;
+            },
+          ],
+        },
+      });
+      const token = await new TokenEndpoint({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, retry: 0, now: () => T0, got: addTokenType }).clientCredentials({ scope: 'user-42' });
+      expect(token).toMatchObject({ tokenType: 'bearer', expiresIn: 3600 });
+      expect(requests).toHaveLength(1);
+    });
   });
 
   it('accepts a numeric string expires_in ("3600")', async () => {

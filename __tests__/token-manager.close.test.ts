@@ -36,6 +36,16 @@ describe('close()', () => {
     expect(manager.stats()).toMatchObject({ inFlight: 0, scheduled: 0, cached: 0 });
   });
 
+  it('makes invalidate() throw TokenManagerClosedError, as getToken() rejects with it', async () => {
+    h = await startHarness();
+    const { manager } = h;
+    const token = await manager.getToken('user-1');
+    await manager.close();
+
+    expect(() => manager.invalidate('user-1', token)).toThrow(TokenManagerClosedError);
+    expect(() => manager.invalidate(undefined, 'any-access-token')).toThrow(TokenManagerClosedError);
+  });
+
   it('is idempotent: every call returns the same promise, and the second changes nothing', async () => {
     h = await startHarness();
     const { manager } = h;

@@ -88,15 +88,18 @@ describe('the TokenStore seam', () => {
     expect(server.requests.map((r) => r.grant)).toEqual(['client_credentials', 'refresh_token', 'client_credentials']);
   });
 
-  it('still hands out tokens when the store fails to coordinate or to save', async () => {
+  it('still hands out tokens when the store fails to coordinate or to save, and says so in a store event', async () => {
     const store = new SharedStore();
     h = await startHarness({ store });
     const { server, manager } = h;
+    const events = recordEvents(manager, 'store');
     store.failCoordinate = true;
     store.failSave = true;
     const token = await manager.getToken('user-1');
     expect(scopeOfTestToken(token.accessToken)).toBe('user-1');
     expect(await manager.getToken('user-1')).toBe(token);
     expect(server.requests).toHaveLength(1);
+    // The error's name and code only: its message is the store's free text.
+    expect(events).toEqual([{ kind: 'degraded', scope: 'user-1', detail: 'coordinate() threw Error; this renewal went ahead without the store' }]);
   });
 });

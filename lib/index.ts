@@ -31,6 +31,7 @@ export type {
   RefreshFailedEvent,
   EvictedEvent,
   RefreshAuthenticationEvent,
+  ListenerErrorEvent,
   TokenSourceKind,
   TokenRequestStartEvent,
   TokenRequestEndEvent,

@@ -61,12 +61,17 @@ export async function resolveRefreshToken(
   return token;
 }
 
-/** Parses a flag value as a number within bounds, for commander's argParser. */
+/**
+ * Parses a flag value as a number within bounds, for commander's argParser. A value that is not a
+ * number is described by its length, never shown: a shifted command line can put the secret here.
+ */
 export function numberFlag(name: string, { min = 0, integer = false, max = Number.MAX_SAFE_INTEGER } = {}) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-      throw new UsageError(`${name} expects ${integer ? 'an integer' : 'a number'} from ${min}${max === Number.MAX_SAFE_INTEGER ? ' and up' : ` to ${max}`}, got ${JSON.stringify(value)}`);
+    const number = value.trim() !== '' && Number.isFinite(n);
+    if (!number || n < min || n > max || (integer && !Number.isInteger(n))) {
+      const got = number ? String(n) : `a value of ${value.length} character${value.length === 1 ? '' : 's'} that is not a number`;
+      throw new UsageError(`${name} expects ${integer ? 'an integer' : 'a number'} from ${min}${max === Number.MAX_SAFE_INTEGER ? ' and up' : ` to ${max}`}, got ${got}`);
     }
     return n;
   };

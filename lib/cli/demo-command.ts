@@ -3,23 +3,15 @@
  * prints the summary; with `--report FILE`, also writes the run's timeline as one HTML page.
  * Resolves to whether every request succeeded.
  */
-import { open, type FileHandle } from 'node:fs/promises';
 import { reportHtml } from '../demo/report/html.js';
 import { TimelineRecorder } from '../demo/report/timeline-data.js';
 import { runDemo, type DemoOptions } from '../demo/run-demo.js';
 import { progressLine, summaryLines } from '../demo/summary.js';
+import { openReportFile } from './report-file.js';
 
 /** The demo's flags: its options, and where to write the HTML report, if anywhere. */
 export interface DemoFlags extends DemoOptions {
   report?: string;
-}
-
-async function openReport(path: string): Promise<FileHandle> {
-  try {
-    return await open(path, 'w');
-  } catch (error) {
-    throw new Error(`Cannot write the report to ${path}: ${(error as Error).message}`, { cause: error });
-  }
 }
 
 /** Runs the demo and prints it. */
@@ -27,7 +19,7 @@ export async function demoCommand(flags: DemoFlags, out: (line: string) => void)
   const { report, ...options } = flags;
   const tty = process.stdout.isTTY === true;
   // Opened before the run, so that a path that cannot be written fails now, not after the run.
-  const file = report === undefined ? undefined : await openReport(report);
+  const file = report === undefined ? undefined : await openReportFile(report);
   out(
     `Demo: ${options.users} users, ${options.concurrency} workers (half got, half fetch), ${options.duration} s, ` +
       `${options.tokenLifetime} s tokens, against an embedded Flux emulator. No network, no credentials.`,
@@ -48,11 +40,11 @@ export async function demoCommand(flags: DemoFlags, out: (line: string) => void)
     if (tty) process.stdout.write('\n');
     for (const line of summaryLines(result)) out(line);
     if (file !== undefined && timeline !== undefined) {
-      await file.writeFile(reportHtml(result, timeline.data()));
+      await file.write(() => reportHtml(result, timeline.data()));
       out(`Report: ${report}`);
     }
     return result.requests.failed === 0;
   } finally {
-    await file?.close();
+    await file?.discard();
   }
 }

@@ -54,6 +54,6 @@ export function verdict(r: DemoResult): string {
 /** The summary table, as lines. */
 export function summaryLines(r: DemoResult): string[] {
   const rows = summaryRows(r);
-  const width = Math.max(...rows.map(([k]) => k.length));
+  const width = rows.reduce((max, [k]) => Math.max(max, k.length), 0);
   return ['', summaryTitle(r), ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`), '', verdict(r)];
 }

@@ -3,7 +3,7 @@
  * refresh request, and which RFC 6749 §5.2 error answers an invalid one. Deciding is separate from
  * spending the refresh token, so that a faulted answer can leave the rotation state untouched.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ResolvedEmulatorOptions } from './options.js';
 import type { RefreshTokens } from './refresh-tokens.js';
 import type { OAuthError } from './respond.js';
@@ -18,11 +18,14 @@ function refuse(status: number, error: string, description: string): GrantDecisi
   return { ok: false, status, body: { error, error_description: description } };
 }
 
-/** Compares in constant time, as a real server must, so the emulator sets no bad example. */
+/**
+ * Compares in constant time, as a real server must, so the emulator sets no bad example. Both sides
+ * are hashed first: timingSafeEqual needs inputs of one length, and returning early when the
+ * lengths differ would tell a caller the length of the secret.
+ */
 function same(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 /** The client id and secret of an `Authorization: Basic` header (RFC 6749 §2.3.1), if it has one. */

@@ -15,7 +15,7 @@ import {
   type FluxTokenError,
 } from '../shared/errors.js';
 import { RETRYABLE_STATUSES, isRetryableAnswer, parseRetryAfter, retryDelay } from './retry-policy.js';
-import { parseTokenResponse, MAX_EXPIRES_IN_SECONDS, type Token } from './token.js';
+import { parseJsonBody, parseTokenResponse, MAX_EXPIRES_IN_SECONDS, type Token } from './token.js';
 import { requireTokenParams } from './token-params.js';
 import { requireSecureUrl } from '../shared/url.js';
 import {
@@ -250,7 +250,7 @@ export class TokenEndpoint {
     }
     let body: unknown;
     try {
-      body = JSON.parse(response.body);
+      body = parseJsonBody(response.body);
     } catch {
       throw new InvalidTokenResponseError('not_json', status, `the body is not JSON (content-type ${safeContentType(response)})`);
     }
@@ -288,7 +288,7 @@ export class TokenEndpoint {
     let json = parsed;
     if (json === undefined && typeof response.body === 'string') {
       try {
-        const value = JSON.parse(response.body) as unknown;
+        const value = parseJsonBody(response.body);
         if (typeof value === 'object' && value !== null && !Array.isArray(value)) json = value as Record<string, unknown>;
       } catch {
         // An HTML error page or a truncated body: the status alone describes it.

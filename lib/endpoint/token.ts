@@ -135,6 +135,15 @@ function lifetimeFromJws(accessToken: string, issuedAt: number, status: number):
 }
 
 /**
+ * Parses the text of an answer as JSON, as `JSON.parse` does, except that a leading UTF-8 byte-order
+ * mark is skipped: RFC 8259 §8.1 lets a parser ignore one, and some servers (often on Windows) send
+ * it. Without this, such a server's every answer would fail with `not_json`.
+ */
+export function parseJsonBody(text: string): unknown {
+  return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+}
+
+/**
  * Reads a parsed 2xx JSON body into a {@link Token}, or throws {@link InvalidTokenResponseError}.
  * `issuedAt` is when the request was sent; `scope` labels the token with the user it was asked for
  * (undefined: the client-wide token), and the answer must be bound to it unless `checkScope` is false.

@@ -1,7 +1,14 @@
 /**
  * The events a {@link TokenManager} emits, and the shape of its `stats()`. Payloads are meant for
  * logs and metrics: they name scopes (user ids), grants and times, never a token or a secret.
+ *
+ * A listener that throws stops neither the manager nor the other listeners of its event: every
+ * listener is called, each on its own. The error then goes to the `listenerError` listeners, or,
+ * when there are none, is thrown on the next tick as an uncaught exception (as Node surfaces any
+ * other bug in a callback), where `process.on('uncaughtException')` sees it and which, unhandled,
+ * ends the process. The manager's own state is never left half-updated by it.
  */
+import type { EventEmitter } from 'node:events';
 import type { FluxErrorCode, FluxTokenError } from '../shared/errors.js';
 import type { StoreEvent } from '../store/token-store.js';
 
@@ -110,7 +117,22 @@ export interface TokenRequestEndEvent extends TokenRequestStartEvent {
   error?: FluxTokenError;
 }
 
-/** Every event of a TokenManager, by name. */
+/**
+ * Payload of `listenerError`: a listener of another event threw. With a `listenerError` listener,
+ * the error goes there instead of being thrown as an uncaught exception (see above); a
+ * `listenerError` listener that throws in turn has its error thrown as an uncaught exception.
+ */
+export interface ListenerErrorEvent {
+  /** The event whose listener threw. */
+  event: Exclude<keyof TokenManagerEvents, 'listenerError'>;
+  /** What the listener threw. It comes from the application's code, not from the manager. */
+  error: unknown;
+}
+
+/**
+ * Every event of a TokenManager, by name. A listener that throws skips no other listener and
+ * leaves the manager as it was; its error goes to `listenerError` (see the top of this file).
+ */
 export interface TokenManagerEvents {
   /** A token was issued and cached (see `TokenEvent`). */
   token: TokenEvent;
@@ -120,12 +142,40 @@ export interface TokenManagerEvents {
   evicted: EvictedEvent;
   /** Once: the refresh grant now sends the client credentials (see `RefreshAuthenticationEvent`). */
   refreshAuthentication: RefreshAuthenticationEvent;
-  /** News from a shared store (see `StoreEvent`): it degraded to local-only, recovered, or rejected a value. */
+  /**
+   * News from a shared store (see `StoreEvent`): it degraded to local-only, recovered, or rejected a
+   * value. Also `degraded`, from the manager, when a store's `coordinate()` threw an error that is not
+   * a FluxTokenError before the endpoint was asked: that renewal went ahead without the store.
+   */
   store: StoreEvent;
   /** A request to the token endpoint starts (see `TokenRequestStartEvent`). */
   requestStart: TokenRequestStartEvent;
   /** A request to the token endpoint ended, with its outcome (see `TokenRequestEndEvent`). */
   requestEnd: TokenRequestEndEvent;
+  /** A listener of another event threw; see {@link ListenerErrorEvent}. */
+  listenerError: ListenerErrorEvent;
+}
+
+/**
+ * Emits `event` on `emitter` by calling each of its listeners on its own, so that one that throws
+ * does not skip those after it (`EventEmitter.emit` stops at the first throw, and would throw into
+ * the manager in the middle of a state change). What a listener throws is reported as described
+ * at the top of this file. Listeners added with `once` are removed as `emit` would remove them.
+ */
+export function emitToEach<E extends keyof TokenManagerEvents>(emitter: EventEmitter, event: E, payload: TokenManagerEvents[E]): void {
+  for (const listener of emitter.rawListeners(event) as Array<(payload: TokenManagerEvents[E]) => void>) {
+    try {
+      listener.call(emitter, payload);
+    } catch (error) {
+      if (event !== 'listenerError' && emitter.listenerCount('listenerError') > 0) {
+        emitToEach(emitter, 'listenerError', { event: event as ListenerErrorEvent['event'], error });
+      } else {
+        process.nextTick(() => {
+          throw error;
+        });
+      }
+    }
+  }
 }
 
 /**
@@ -181,4 +231,15 @@ export interface TokenManagerStats {
   scheduled: number;
   /** Gauge: scopes in a cool-down after a failure, answered with that failure until it ends. */
   coolingDown: number;
+}
+
+/**
+ * The `detail` of the `store` event for a store whose `coordinate()` threw something other than a
+ * FluxTokenError (the manager then renews without it): the error's name and code, not its message,
+ * which is the store's free text and may hold anything.
+ */
+export function storeFailure(error: unknown): string {
+  const name = error instanceof Error ? error.name : typeof error;
+  const code = (error as { code?: unknown } | null)?.code;
+  return `coordinate() threw ${name}${typeof code === 'string' ? ` (${code})` : ''}; this renewal went ahead without the store`;
 }

@@ -13,7 +13,7 @@ import { Cooldowns, RejectionGuard } from './cooldown.js';
 import { AbortError, FluxTokenError, redactUrl, TokenManagerClosedError } from '../shared/errors.js';
 import { refreshAtOf, usableUntil } from './expiry.js';
 import { FailurePolicy } from './failure-policy.js';
-import type { TokenManagerEvents, TokenManagerStats, TokenSourceKind } from './manager-events.js';
+import { emitToEach, storeFailure, type TokenManagerEvents, type TokenManagerStats, type TokenSourceKind } from './manager-events.js';
 import { resolveManagerOptions, type ManagerSettings, type TokenManagerOptions } from './manager-options.js';
 import { CLIENT_WIDE_KEY, scopeOf, type Counters, type Flight, type Slot } from './manager-state.js';
 import { RefreshScheduler } from './refresh-scheduler.js';
@@ -187,8 +187,11 @@ export class TokenManager extends EventEmitter {
    * When `rejected` was itself obtained to replace a rejected token, the scope first waits out a
    * cool-down (see `cooldown`): meanwhile this returns false and the token stays, so that an API
    * that rejects every new token does not cost one token request per API request.
+   *
+   * After `close()`, throws {@link TokenManagerClosedError}, as `getToken` rejects with it.
    */
   invalidate(scope: string | undefined, rejected: Token | string): boolean {
+    if (this.#closing !== undefined) throw new TokenManagerClosedError();
     const badScope = invalidScope(scope);
     if (badScope !== undefined) throw badScope;
     const key = scope ?? CLIENT_WIDE_KEY;
@@ -395,6 +398,7 @@ export class TokenManager extends EventEmitter {
           // A store is expected to degrade by itself; if it fails before asking the endpoint, this
           // process still renews on its own, so that getToken never fails because of the store.
           if (error instanceof FluxTokenError || fetched) throw error;
+          this.#emit('store', { kind: 'degraded', scope: scopeOf(key), detail: storeFailure(error) });
         }
       }
       const token = await this.#renewal.fetch(key, current, flight);
@@ -472,15 +476,8 @@ export class TokenManager extends EventEmitter {
   }
 
   #emit<E extends keyof TokenManagerEvents>(event: E, payload: TokenManagerEvents[E]): void {
-    if (this.listenerCount(event) === 0) return;
-    try {
-      this.emit(event, payload);
-    } catch (error) {
-      // A listener's bug must not corrupt the manager's state; surface it as Node would.
-      process.nextTick(() => {
-        throw error;
-      });
-    }
+    // Each listener on its own: a listener's bug must neither skip the others nor reach the manager.
+    if (this.listenerCount(event) > 0) emitToEach(this, event, payload);
   }
 }
 

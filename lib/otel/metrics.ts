@@ -10,6 +10,7 @@
 import type { Attributes, BatchObservableCallback, Counter, Histogram, Meter, Observable } from '@opentelemetry/api';
 import type { TokenManager } from '../manager/token-manager.js';
 import type { TokenManagerStats, TokenRequestEndEvent } from '../manager/manager-events.js';
+import { neverThrows } from './guard.js';
 import { DURATION_BUCKETS, METRIC } from './names.js';
 
 type Lookups = Pick<TokenManagerStats, 'hits' | 'misses' | 'joined'>;
@@ -99,11 +100,11 @@ export function instrumentMetrics(manager: TokenManager, meter: Meter): () => vo
   const source: Source = { manager, base: lookupsOf(manager.stats()) };
   if (sources.size === 0) meter.addBatchObservableCallback(observe, observables);
   sources.add(source);
-  const onEnd = (event: TokenRequestEndEvent) => {
+  const onEnd = neverThrows('recording a token request metric', (event: TokenRequestEndEvent) => {
     const attributes = requestAttributes(event);
     requests.add(1, attributes);
     duration.record(event.durationMs / 1000, attributes);
-  };
+  });
   manager.on('requestEnd', onEnd);
   return () => {
     manager.off('requestEnd', onEnd);

@@ -7,6 +7,7 @@ import { SpanKind, SpanStatusCode, type Attributes, type Span, type Tracer } fro
 import { TokenEndpointError } from '../shared/errors.js';
 import type { TokenRequestEndEvent, TokenRequestStartEvent } from '../manager/manager-events.js';
 import type { TokenManager } from '../manager/token-manager.js';
+import { neverThrows } from './guard.js';
 import { SPAN_ATTRIBUTE as A, SPAN_NAME } from './names.js';
 
 /**
@@ -63,13 +64,13 @@ export function instrumentTraces(manager: TokenManager, tracer: Tracer, options:
   const server = serverAttributes(manager.tokenUrl);
   /** Spans of the requests that have started and not ended, by request id. */
   const open = new Map<number, Span>();
-  const onStart = (event: TokenRequestStartEvent) => {
+  const onStart = neverThrows('starting a token request span', (event: TokenRequestStartEvent) => {
     const attributes = startAttributes(event, server, options);
     // A trace of its own: the request serves every caller waiting for its scope (a renewal ahead of
     // expiry, none), and the context active here is whichever caller's the queue happened to run in.
     open.set(event.id, tracer.startSpan(SPAN_NAME, { kind: SpanKind.CLIENT, startTime: event.startedAt, attributes, root: true }));
-  };
-  const onEnd = (event: TokenRequestEndEvent) => {
+  });
+  const onEnd = neverThrows('ending a token request span', (event: TokenRequestEndEvent) => {
     const span = open.get(event.id);
     if (span === undefined) return; // started before the instrumentation
     open.delete(event.id);
@@ -77,7 +78,7 @@ export function instrumentTraces(manager: TokenManager, tracer: Tracer, options:
     // The code only: an error's message may quote the server, and the server may quote a user id.
     if (event.outcome !== 'success') span.setStatus({ code: SpanStatusCode.ERROR, message: event.outcome });
     span.end(event.startedAt + event.durationMs);
-  };
+  });
   manager.on('requestStart', onStart);
   manager.on('requestEnd', onEnd);
   return () => {

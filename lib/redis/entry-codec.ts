@@ -2,8 +2,14 @@
  * The value stored under an entry key: a version in clear, for the compare-and-set script, then
  * the token, in clear or sealed.
  *
- *   <version>:p:<json>      without an encryption key
- *   <version>:e:<base64>    AES-256-GCM of the same JSON, bound to "<entry key>\n<version>"
+ *   <version>:p:<json>                 without an encryption key
+ *   <version>:e:<expiresAt>:<base64>   AES-256-GCM of the same JSON, bound to
+ *                                      "<label>\n<entry key>\n<version>\n<expiresAt>"
+ *
+ * A sealed value binds its key name, its version and its token's expiry (in clear, for a reader
+ * to order values by) as associated data: none of the three can be changed without the value
+ * failing to open. What a seal cannot tell is whether a value is the latest: an older value of the
+ * same key, put back whole, opens fine. {@link isOlder} is what a reader compares values by.
  *
  * The JSON is `{ a, r?, e, i, x, s? }`: accessToken, refreshToken, expiresIn, issuedAt, expiresAt,
  * scope. Reading is strict: anything unexpected makes the value unusable (and reported), never a
@@ -13,10 +19,12 @@ import type { KeyObject } from 'node:crypto';
 import { createToken, type Token } from '../endpoint/token.js';
 import { open, seal } from './cipher.js';
 
-/** Binds a sealed value to this format, its key name and its version. */
-const AAD_LABEL = 'flux-token-manager/redis/v1';
+/** Binds a sealed value to this format, its key name, its version and its expiry. */
+const AAD_LABEL = 'flux-token-manager/redis/v2';
 /** The version in front of every value. The compare-and-set script reads it the same way. */
 const VERSION_PREFIX = /^(\d{1,15}):/;
+/** The expiry in front of a sealed value: ms since the epoch, as `String(number)` writes it. */
+const EXPIRY_PREFIX = /^(\d{1,16}(?:\.\d{1,20})?):/;
 
 /** Why a stored value was not used. Safe to report: it names a cause, never content. */
 export type EntryProblem =
@@ -25,7 +33,8 @@ export type EntryProblem =
   | 'unencrypted value with encryptionKey'
   | 'decryption failed'
   | 'invalid token fields'
-  | 'token of another scope';
+  | 'token of another scope'
+  | 'older than a value seen before';
 
 /** A value read from Redis. */
 export interface DecodedEntry {
@@ -46,8 +55,24 @@ export function versionOf(raw: string): number {
   return match === null ? -1 : Number(match[1]);
 }
 
-function aad(entryKey: string, version: number): string {
-  return `${AAD_LABEL}\n${entryKey}\n${version}`;
+function aad(entryKey: string, version: number, expiresAt: string): string {
+  return `${AAD_LABEL}\n${entryKey}\n${version}\n${expiresAt}`;
+}
+
+/** Where a value stands in the sequence of one entry key's values: its token's expiry, then its version. */
+export interface EntryPosition {
+  readonly version: number;
+  readonly expiresAt: number;
+}
+
+/**
+ * Whether `value` is older than `seen`. Versions count up from 1 while an entry lives and start
+ * again at 1 once it expired, by which time its token had expired: so expiry comes first, and the
+ * version orders values of one expiry. A token renewed to expire earlier than the one before it
+ * (the server shortened lifetimes) is taken for older, and costs one token request more.
+ */
+export function isOlder(value: EntryPosition, seen: EntryPosition): boolean {
+  return value.expiresAt < seen.expiresAt || (value.expiresAt === seen.expiresAt && value.version < seen.version);
 }
 
 function toJson(token: Token): string {
@@ -110,9 +135,9 @@ export class EntryCodec {
   /** The value to store for `token` under `entryKey` at `version`. */
   encode(entryKey: string, version: number, token: Token): string {
     const json = toJson(token);
-    return this.#key === undefined
-      ? `${version}:p:${json}`
-      : `${version}:e:${seal(this.#key, json, aad(entryKey, version))}`;
+    if (this.#key === undefined) return `${version}:p:${json}`;
+    const expiresAt = String(token.expiresAt);
+    return `${version}:e:${expiresAt}:${seal(this.#key, json, aad(entryKey, version, expiresAt))}`;
   }
 
   /**
@@ -126,18 +151,24 @@ export class EntryCodec {
     const rest = raw.slice(String(version).length + 1);
     const mode = rest.slice(0, 2);
     let json: string | undefined;
+    let sealedExpiry: string | undefined;
     if (mode === 'p:') {
       if (this.#key !== undefined) return { version, problem: 'unencrypted value with encryptionKey' };
       json = rest.slice(2);
     } else if (mode === 'e:') {
       if (this.#key === undefined) return { version, problem: 'encrypted value without encryptionKey' };
-      json = open(this.#key, rest.slice(2), aad(entryKey, version));
+      // No expiry in front: a value of the former format, which this one does not open.
+      sealedExpiry = EXPIRY_PREFIX.exec(rest.slice(2))?.[1];
+      if (sealedExpiry === undefined) return { version, problem: 'decryption failed' };
+      json = open(this.#key, rest.slice(3 + sealedExpiry.length), aad(entryKey, version, sealedExpiry));
       if (json === undefined) return { version, problem: 'decryption failed' };
     } else {
       return { version, problem: 'unreadable value' };
     }
     const token = fromJson(json);
-    if (token === undefined) return { version, problem: 'invalid token fields' };
+    if (token === undefined || (sealedExpiry !== undefined && token.expiresAt !== Number(sealedExpiry))) {
+      return { version, problem: 'invalid token fields' };
+    }
     // Unencrypted values are not bound to their key name: check the scope they were issued for.
     if (token.scope !== scope) return { version, problem: 'token of another scope' };
     return { version, token };

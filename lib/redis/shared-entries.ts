@@ -4,7 +4,7 @@
  */
 import type { StoreEvent } from '../store/token-store.js';
 import { MAX_EXPIRES_IN_SECONDS, type Token } from '../endpoint/token.js';
-import type { EntryCodec } from './entry-codec.js';
+import { isOlder, type DecodedEntry, type EntryCodec, type EntryPosition } from './entry-codec.js';
 import type { ScopeKeys } from './key-names.js';
 import { UNAVAILABLE, type RedisLink, type Unavailable } from './redis-link.js';
 import { WRITE_IF_VERSION } from './scripts.js';
@@ -35,6 +35,11 @@ export function entryTtlMs(token: Token, now: number): number | undefined {
 
 /** How many (entry, version) pairs are remembered as already reported, so a bad value is reported once. */
 const MAX_REMEMBERED_REJECTIONS = 1_000;
+/**
+ * How many entries' newest values are remembered, to refuse an older one put back (about 100 bytes
+ * each). Past it the least recently seen is forgotten, and with it the protection of that entry.
+ */
+const MAX_REMEMBERED_POSITIONS = 100_000;
 
 /** An entry as read: its version (0 when absent, -1 when unreadable) and its token when usable. */
 export interface SharedRead {
@@ -49,6 +54,12 @@ export class SharedEntries {
   readonly #now: () => number;
   /** Entry key → version of the value last reported as rejected. */
   readonly #rejected = new Map<string, number>();
+  /**
+   * With encryption only: entry key → the newest value this process read or wrote there, least
+   * recently seen first. A sealed value older than it was put back by someone who can write to
+   * Redis (it opens fine: it was sealed with the fleet's key), and is refused.
+   */
+  readonly #newest = new Map<string, EntryPosition>();
 
   constructor(link: RedisLink, codec: EntryCodec, report: (event: StoreEvent) => void, now: () => number = Date.now) {
     this.#link = link;
@@ -62,7 +73,7 @@ export class SharedEntries {
     const raw = await this.#link.run('GET', (redis) => redis.get(keys.entry));
     if (raw === UNAVAILABLE) return UNAVAILABLE;
     if (raw === null) return { version: 0, token: undefined };
-    const decoded = this.#codec.decode(keys.entry, keys.scope, raw);
+    const decoded = this.#rolledBack(keys.entry, this.#codec.decode(keys.entry, keys.scope, raw));
     if (decoded.problem !== undefined) {
       if (this.#rejected.get(keys.entry) !== decoded.version) {
         if (this.#rejected.size >= MAX_REMEMBERED_REJECTIONS) this.#rejected.clear();
@@ -88,7 +99,27 @@ export class SharedEntries {
       redis.eval(WRITE_IF_VERSION, 1, keys.entry, String(readVersion), value, String(px), channel, keys.entry),
     );
     if (written === UNAVAILABLE) return UNAVAILABLE;
-    if (written === 1) this.#rejected.delete(keys.entry);
+    if (written === 1) {
+      this.#rejected.delete(keys.entry);
+      this.#remember(keys.entry, { version, expiresAt: token.expiresAt });
+    }
     return written === 1;
+  }
+
+  /** `decoded`, or a refusal when it is older than the newest value seen at `entry`; remembers it otherwise. */
+  #rolledBack(entry: string, decoded: DecodedEntry): DecodedEntry {
+    if (!this.#codec.encrypted || decoded.token === undefined) return decoded;
+    const position = { version: decoded.version, expiresAt: decoded.token.expiresAt };
+    const newest = this.#newest.get(entry);
+    if (newest !== undefined && isOlder(position, newest)) return { version: decoded.version, problem: 'older than a value seen before' };
+    this.#remember(entry, position);
+    return decoded;
+  }
+
+  #remember(entry: string, position: EntryPosition): void {
+    if (!this.#codec.encrypted) return;
+    this.#newest.delete(entry);
+    if (this.#newest.size >= MAX_REMEMBERED_POSITIONS) this.#newest.delete(this.#newest.keys().next().value!);
+    this.#newest.set(entry, position);
   }
 }

@@ -14,9 +14,9 @@ export const REDACTED = '[redacted]';
 /**
  * A URL as a message may show it: scheme, host and path, with the userinfo, query string and
  * fragment replaced by {@link REDACTED}, since that is where credentials and API keys go
- * (`https://user:pw@host`, `?client_secret=...`). A string that does not parse is cut the same
- * way by its text: everything before an `@` in what looks like the authority, and everything from
- * the first `?` or `#`.
+ * (`https://user:pw@host`, `?client_secret=...`). A string that does not parse as a URL with a host
+ * is never shown, not even in part: where its secret starts cannot be known (a password may hold a
+ * `/`, a host a space), so it is described by its shape instead (see {@link describeUnparsedUrl}).
  */
 export function redactUrl(value: string | URL): string {
   let url: URL | undefined;
@@ -25,18 +25,23 @@ export function redactUrl(value: string | URL): string {
   } catch {
     url = undefined;
   }
-  if (url !== undefined && url.origin !== 'null') {
+  if (url !== undefined && url.host !== '') {
     const userinfo = url.username || url.password ? `${REDACTED}@` : '';
     const search = url.search ? `?${REDACTED}` : '';
     const hash = url.hash ? `#${REDACTED}` : '';
     return `${url.protocol}//${userinfo}${url.host}${url.pathname}${search}${hash}`;
   }
-  const text = String(value);
-  const cut = text.search(/[?#]/);
-  const head = cut === -1 ? text : text.slice(0, cut);
-  const tail = cut === -1 ? '' : `${text[cut]}${REDACTED}`;
-  // An `@` before the path: whatever precedes it (after any `scheme:` and slashes) is userinfo.
-  return head.replace(/^([^/@]*?:?\/*)[^/]*@/, `$1${REDACTED}@`) + tail;
+  return `[${REDACTED}: ${describeUnparsedUrl(String(value))}]`;
+}
+
+/**
+ * How a message speaks of a string that should have been a URL and did not parse: its length and,
+ * when it starts like one (`https://`), its scheme. Nothing else of it, since any other part may be
+ * a secret. The scheme is shown only before `//`, so that `user:password@host` shows no `user`.
+ */
+export function describeUnparsedUrl(text: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]{0,15}:)\/\//i.exec(text)?.[1];
+  return `a string of ${text.length} characters that does not parse as a URL${scheme ? ` (scheme \`${scheme.toLowerCase()}\`)` : ''}`;
 }
 
 /**
@@ -44,7 +49,61 @@ export function redactUrl(value: string | URL): string {
  * come from elsewhere (another library's error, a server) and may quote a URL.
  */
 export function redactUrlsIn(text: string): string {
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'`<>()]+/gi, (url) => redactUrl(url));
+  return replaceUrlsIn(text, redactUrl);
+}
+
+/**
+ * Each URL in `text` replaced by `replace(url)`. A URL is what the pattern
+ * `\b[a-z][a-z0-9+.-]*:\/\/[^\s"'`<>()]+` (case-insensitive) would match, but found by a scan that
+ * visits each character a bounded number of times: that pattern backtracks, and takes time
+ * quadratic in the length of a run of scheme characters (`a-a-a-...`), which a server controls
+ * through its HTTP reason phrase.
+ */
+export function replaceUrlsIn(text: string, replace: (url: string) => string): string {
+  let out = '';
+  let copied = 0;
+  let from = 0;
+  for (;;) {
+    const separator = text.indexOf('://', from);
+    if (separator === -1) break;
+    // The scheme is the run of scheme characters before `://`; the URL starts at its first letter
+    // that begins a word. The run cannot reach back past `from`: a `:` or a match ends there.
+    let runStart = separator;
+    while (runStart > from && isSchemeChar(text.charCodeAt(runStart - 1))) runStart -= 1;
+    let start = runStart;
+    while (start < separator && !(isLetter(text.charCodeAt(start)) && (start === 0 || !isWordChar(text.charCodeAt(start - 1))))) start += 1;
+    let end = separator + 3;
+    while (end < text.length && !URL_STOP.test(text[end]!)) end += 1;
+    if (start === separator || end === separator + 3) {
+      from = separator + 1;
+      continue;
+    }
+    out += text.slice(copied, start) + replace(text.slice(start, end));
+    copied = end;
+    from = end;
+  }
+  return out + text.slice(copied);
+}
+
+/** A character that ends a URL in free text: white space, a quote, an angle bracket or a parenthesis. */
+const URL_STOP = /[\s"'`<>()]/;
+
+function isLetter(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** `\w` without the `u` flag: ASCII letters, digits and `_`. */
+function isWordChar(c: number): boolean {
+  return isLetter(c) || isDigit(c) || c === 0x5f;
+}
+
+/** A letter, a digit, `+`, `-` or `.` (RFC 3986 §3.1). */
+function isSchemeChar(c: number): boolean {
+  return isLetter(c) || isDigit(c) || c === 0x2b || c === 0x2d || c === 0x2e;
 }
 
 /**

@@ -3,7 +3,7 @@
  * over HTTPS. The one exception is a loopback host, where nothing crosses a network: the emulator,
  * a local proxy, a test server.
  */
-import { ConfigurationError, redactUrl } from './errors.js';
+import { ConfigurationError, describeUnparsedUrl } from './errors.js';
 import { describe } from './validate.js';
 
 /**
@@ -22,7 +22,9 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /**
  * Parses `value` as an absolute `https:` URL, or `http:` on a loopback host. Anything else throws a
- * {@link ConfigurationError} naming `option`.
+ * {@link ConfigurationError} naming `option`. The message never quotes the value: a string that does
+ * not parse is described by its length and scheme (where a secret starts in it cannot be known), and
+ * a refused URL by its scheme and host (a path can hold a secret as well as a query string can).
  */
 export function requireSecureUrl(option: string, value: unknown): URL {
   let url: URL;
@@ -30,8 +32,8 @@ export function requireSecureUrl(option: string, value: unknown): URL {
     if (typeof value !== 'string' && !(value instanceof URL)) throw new TypeError('not a string');
     url = new URL(String(value));
   } catch {
-    // Userinfo and query strings are where secrets go: never echoed (see redactUrl).
-    throw new ConfigurationError(option, `Expected \`${option}\` to be an absolute URL, got ${describe(typeof value === 'string' ? redactUrl(value) : value)}`);
+    const got = typeof value === 'string' ? describeUnparsedUrl(value) : describe(value);
+    throw new ConfigurationError(option, `Expected \`${option}\` to be an absolute URL, got ${got}`);
   }
   if (url.username || url.password) {
     throw new ConfigurationError(option, `Expected \`${option}\` to hold no credentials; pass them as clientId and clientSecret`);
@@ -40,6 +42,6 @@ export function requireSecureUrl(option: string, value: unknown): URL {
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
   throw new ConfigurationError(
     option,
-    `Expected \`${option}\` to use https: (http: is allowed only on loopback hosts), got ${describe(redactUrl(url))}`,
+    `Expected \`${option}\` to use https: (http: is allowed only on loopback hosts), got a URL with scheme \`${url.protocol}\` ${url.host ? `on host \`${url.host}\`` : 'and no host'}`,
   );
 }

@@ -27,7 +27,7 @@ function title(frame: Frame, top: number, content: string): string {
 /** Requests per second, a bar per second; returns the markup. */
 export function drawRequestsChart(data: TimelineData, frame: Frame, top: number): string {
   const height = REQUESTS_CHART_HEIGHT;
-  const peak = Math.max(1, ...data.seconds.map((s) => s.requests));
+  const peak = data.seconds.reduce((max, s) => Math.max(max, s.requests), 1);
   const step = Math.max(1, niceStep(peak, 4)); // whole requests
   const yMax = Math.ceil(peak / step) * step;
   const y = linear(0, yMax, top + height, top);
@@ -66,7 +66,7 @@ function stepPath(seconds: SecondStats[], frame: Frame, y: (ms: number) => numbe
 /** `getToken` wait per second, p50 / p99 / max, log scale; returns the markup. */
 export function drawWaitChart(data: TimelineData, frame: Frame, top: number): string {
   const height = WAIT_CHART_HEIGHT;
-  const peak = Math.max(1, ...data.seconds.map((s) => s.waitMax));
+  const peak = data.seconds.reduce((max, s) => Math.max(max, s.waitMax), 1);
   const decades = Math.ceil(Math.log10(peak));
   const lo = Math.log10(WAIT_FLOOR_MS);
   const toY = linear(lo, decades, top + height, top);

@@ -218,15 +218,13 @@ export class TimelineRecorder {
     const outages = this.#outages.map((interval) => ({ ...interval }));
     if (this.#outageFrom !== undefined) outages.push({ from: this.#outageFrom, to: this.#elapsed() });
     const runEndsAt = this.#finishedAt ?? this.#elapsed();
-    const ends = [
-      runEndsAt,
-      this.#seconds.length * 1000,
-      ...tokens.map((t) => t.expiresAt),
-      ...this.#failures.map((f) => f.at),
-      ...this.#tokenCalls.map((c) => c.at),
-    ];
+    // A loop, not Math.max(...all): a long run has more entries than a call can take arguments.
+    let endsAt = Math.max(runEndsAt, this.#seconds.length * 1000);
+    for (const t of tokens) endsAt = Math.max(endsAt, t.expiresAt);
+    for (const f of this.#failures) endsAt = Math.max(endsAt, f.at);
+    for (const c of this.#tokenCalls) endsAt = Math.max(endsAt, c.at);
     return {
-      endsAt: Math.max(...ends),
+      endsAt,
       runEndsAt,
       outages,
       users: [...new Set(tokens.map((t) => t.scope))].sort(naturalOrder),
