@@ -48,4 +48,15 @@ describe('the emulator compares client credentials in constant time', () => {
     const lengths = new Set(compared.flat());
     expect(lengths.size).toBe(1);
   });
+
+  it.each([
+    ['a wrong client id', (id: string) => `${id}-not`],
+    ['an empty client id', () => ''],
+  ])('%s: the secret is still compared, so the answer takes as long as for a wrong secret', async (_what, badId) => {
+    const response = await post(badId(emulator.clientId), emulator.clientSecret);
+    await response.arrayBuffer();
+
+    expect(response.status).toBe(401);
+    expect(compared).toHaveLength(2);
+  });
 });

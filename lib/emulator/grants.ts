@@ -28,6 +28,11 @@ function same(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
+/** Both comparisons, each always made: `&&` would skip the secret's when the id is wrong, and tell so by its time. */
+function both(idMatches: boolean, secretMatches: boolean): boolean {
+  return idMatches && secretMatches;
+}
+
 /** The client id and secret of an `Authorization: Basic` header (RFC 6749 §2.3.1), if it has one. */
 function basicCredentials(authorization: string | undefined): { id: string; secret: string } | 'malformed' | undefined {
   if (authorization === undefined) return undefined;
@@ -61,11 +66,11 @@ function clientAuth(
   if (basic === 'malformed') return 'invalid';
   if (basic !== undefined) {
     if (!clientAuthMethods.includes('client_secret_basic')) return 'invalid';
-    return same(basic.id, clientId) && same(basic.secret, clientSecret) ? 'valid' : 'invalid';
+    return both(same(basic.id, clientId), same(basic.secret, clientSecret)) ? 'valid' : 'invalid';
   }
   if (!inForm) return 'absent';
   if (!clientAuthMethods.includes('client_secret_post')) return 'invalid';
-  return id !== undefined && secret !== undefined && same(id, clientId) && same(secret, clientSecret) ? 'valid' : 'invalid';
+  return both(same(id ?? '', clientId), same(secret ?? '', clientSecret)) && id !== undefined && secret !== undefined ? 'valid' : 'invalid';
 }
 
 /** Decides a token request from its form. Reads `refreshTokens` but never spends one. */

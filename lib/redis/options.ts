@@ -51,7 +51,9 @@ export interface RedisTokenStoreOptions {
    */
   keyPrefix?: string;
   /**
-   * With a key, every value is encrypted with AES-256-GCM and bound to its key name. 32 bytes: a
+   * With a key, every value is encrypted with AES-256-GCM and bound to its key name, its version and
+   * its expiry (the associated data), and a process refuses a value older than one it has already
+   * seen for that key (see docs/fleet.md for what this protects against, and what not). 32 bytes: a
    * Buffer, or a string of 64 hex characters, or the base64 (or base64url) of 32 bytes.
    * Every process of the fleet must use the same key.
    * @example encryptionKey: process.env.FLUX_TOKEN_KEY // e.g. from `openssl rand -hex 32`
