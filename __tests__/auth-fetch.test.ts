@@ -45,11 +45,11 @@ describe('header injection and scope', () => {
     expect(tokens.requests).toHaveLength(1);
   });
 
-  it('takes the scope from a function of the Request; without one, sends the client-wide token', async () => {
+  it('takes the scope from a function of the Request; scope: null sends the client-wide token', async () => {
     const byPath = authFetch(manager, { scope: userInPath, allowedOrigins: [api.url] });
     await (await byPath(`${api.url}/users/alice/x`)).text();
     await (await byPath(new Request(`${api.url}/users/bob/x`, { method: 'DELETE' }))).text();
-    await (await authFetch(manager, { allowedOrigins: [api.url] })(`${api.url}/public/x`)).text();
+    await (await authFetch(manager, { scope: null, allowedOrigins: [api.url] })(`${api.url}/public/x`)).text();
 
     expect(api.requests.map((r) => [r.method, r.status, userOf(r.authorization)])).toEqual([
       ['GET', 200, 'alice'],
@@ -250,7 +250,7 @@ describe('the origin allow-list', () => {
     const invalid: [unknown, unknown, string][] = [
       [undefined, undefined, 'manager'],
       [manager, { fetch: 'fetch' }, 'fetch'],
-      [manager, { scope: null }, 'scope'],
+      [manager, { scope: 42 }, 'scope'],
       [manager, { allowedOrigins: ['https://user:pw@api.example.com'] }, 'allowedOrigins[0]'],
       [manager, { allowedOrigins: ['https://api.example.com?x=1'] }, 'allowedOrigins[0]'],
       [manager, { onForeignOrigin: 'warn' }, 'onForeignOrigin'],

@@ -5,7 +5,7 @@
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import got, { HTTPError, RequestError, type Got, type Response } from 'got';
-import { ConfigurationError, ForeignOriginError } from '../lib/shared/errors.js';
+import { ConfigurationError, ForeignOriginError, MissingScopeError } from '../lib/shared/errors.js';
 import { gotAuth } from '../lib/http/got.js';
 import { TokenManager } from '../lib/manager/token-manager.js';
 import { startApiServer, type ApiServer } from './helpers/api-server.js';
@@ -26,7 +26,11 @@ beforeEach(async () => {
   client = got.extend(gotAuth(manager, { allowedOrigins: [api.url] }), { prefixUrl: api.url, retry: { limit: 0 } });
 });
 
+/** Clean-ups registered by a test, run after it. */
+const afterThis: (() => Promise<unknown>)[] = [];
+
 afterEach(async () => {
+  await Promise.all(afterThis.splice(0).map((f) => f()));
   await manager.close();
   await Promise.all([tokens.close(), api.close(), other.close()]);
 });
@@ -64,7 +68,7 @@ describe('header injection and scope', () => {
     const byPath = got.extend(
       gotAuth(manager, {
         allowedOrigins: [api.url],
-        scope: (options) => /^\/users\/([^/]+)\//.exec(options.url?.pathname ?? '')?.[1],
+        scope: (options) => /^\/users\/([^/]+)\//.exec(options.url?.pathname ?? '')?.[1] ?? null,
       }),
       { prefixUrl: api.url },
     );
@@ -83,10 +87,20 @@ describe('header injection and scope', () => {
     expect(tokens.requests.map((r) => r.scope)).toEqual(['carol']);
   });
 
-  it('without any scope, sends the client-wide token', async () => {
-    await client.get('public/x').json();
+  it('context.scope: null sends the client-wide token', async () => {
+    await client.get('public/x', { context: { scope: null } }).json();
     expect(userOf(api.requests[0]!.authorization)).toBeUndefined();
     expect(tokens.requests).toEqual([expect.objectContaining({ grant: 'client_credentials', scope: undefined })]);
+  });
+
+  it('a typo in context (`scop`) fails with MissingScopeError before anything is sent', async () => {
+    const error = await client.get('users/user-42/x', { context: { scop: 'user-42' } }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(RequestError);
+    expect((error as RequestError).code).toBe('FLUX_MISSING_SCOPE');
+    expect((error as RequestError).cause).toBeInstanceOf(MissingScopeError);
+    expect(api.requests).toHaveLength(0);
+    expect(tokens.requests).toHaveLength(0);
   });
 
   it('leaves an explicit Authorization header alone, fetches no token, and does not retry its 401', async () => {
@@ -140,12 +154,12 @@ describe('the 401 policy', () => {
       for (const form of printed) expect(form).not.toContain(tokenOf(r.authorization)!);
     }
 
-    // With throwHttpErrors: false the 401 response itself comes back, after two calls as well.
+    // The token that replaced the first rejected one was rejected too: a 401 loop. The scope waits
+    // out its cool-down, and meanwhile a 401 comes back at once, without a resend with the refused
+    // token (here with throwHttpErrors: false, as the response itself).
     const response = await client.get('users/alice/x', { context: { scope: 'alice' }, throwHttpErrors: false });
     expect(response.statusCode).toBe(401);
-    expect(api.requests).toHaveLength(4);
-    // The token that replaced the first rejected one was rejected too: a 401 loop. The scope waits
-    // out its cool-down instead of renewing once per request.
+    expect(api.requests).toHaveLength(3);
     expect(tokens.requests).toHaveLength(2);
   });
 
@@ -392,7 +406,10 @@ describe('pagination and streams', () => {
   });
 
   it('got.paginate.all with a scope function: each page gets a 401 retry of its own', async () => {
-    const byPath = got.extend(gotAuth(manager, { allowedOrigins: [api.url], scope: (o) => o.url?.pathname.split('/')[2] }), {
+    // Without the 401-loop cool-down (page 2's 401 hits the token that replaced page 1's refused one).
+    const eager = new TokenManager({ clientId: 'client-1', clientSecret: 'secret-1', tokenUrl: tokens.tokenUrl, retry: 0, cooldown: 0 });
+    afterThis.push(() => eager.close());
+    const byPath = got.extend(gotAuth(eager, { allowedOrigins: [api.url], scope: (o) => o.url?.pathname.split('/')[2] }), {
       prefixUrl: api.url,
     });
     api.script([401, null, 401, null, null]);
@@ -406,16 +423,18 @@ describe('pagination and streams', () => {
       ['/users/bob/items?page=3', 200],
     ]);
     expect(new Set(api.requests.map((r) => userOf(r.authorization)))).toEqual(new Set(['bob']));
-    // Page 2's 401 hit the token that replaced page 1's rejected one: within the 401-loop
-    // cool-down, the retry goes out with the same token rather than a third one.
-    expect(tokens.requests).toHaveLength(2);
+    expect(tokens.requests).toHaveLength(3);
   });
 
   it("got.paginate with a paginate function that reuses the response's options: each page still gets its own retry", async () => {
     // Returning `response.request.options` (as got allows) carries the previous page's header and
-    // state into the next page; the hooks must treat it as a new request.
+    // state into the next page; the hooks must treat it as a new request. Without the 401-loop
+    // cool-down, as above.
+    const eager = new TokenManager({ clientId: 'client-1', clientSecret: 'secret-1', tokenUrl: tokens.tokenUrl, retry: 0, cooldown: 0 });
+    afterThis.push(() => eager.close());
+    const eagerClient = got.extend(gotAuth(eager, { allowedOrigins: [api.url] }), { prefixUrl: api.url, retry: { limit: 0 } });
     api.script([401, null, 401, null, null]);
-    const all = await client.paginate.all<string>('users/alice/items', {
+    const all = await eagerClient.paginate.all<string>('users/alice/items', {
       context: { scope: 'alice' },
       pagination: {
         paginate: ({ response }) => {
@@ -436,8 +455,7 @@ describe('pagination and streams', () => {
       ['/users/alice/items?page=2', 200],
       ['/users/alice/items?page=3', 200],
     ]);
-    // As above: no renewal per request inside the 401-loop cool-down.
-    expect(tokens.requests).toHaveLength(2);
+    expect(tokens.requests).toHaveLength(3);
     expect(userOf(api.requests[4]!.authorization)).toBe('alice');
   });
 

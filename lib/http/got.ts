@@ -25,26 +25,29 @@ import type {
   NormalizedOptions,
   Options,
 } from 'got';
-import { bearer, checkedScope, renewAfter401, resolveHttpAuth, scopeFrom, type HttpAuthOptions, type TokenSource } from './http-auth.js';
+import { bearer, renewAfter401, requestScope, resolveHttpAuth, type HttpAuthOptions, type TokenSource } from './http-auth.js';
 import type { Token } from '../endpoint/token.js';
 
 export type { TokenSource } from './http-auth.js';
 export type { OnForeignOrigin } from './origins.js';
-export { ForeignOriginError } from '../shared/errors.js';
+export { ForeignOriginError, MissingScopeError } from '../shared/errors.js';
 
 /**
  * Options of {@link gotAuth}.
  *
  * The scope of a request is `options.context.scope` when the request sets it, otherwise this
- * `scope` option, otherwise none (the client-wide token).
+ * `scope` option; `null` in either asks for the client-wide token, and neither fails the request
+ * with `MissingScopeError`.
  */
 export interface GotAuthOptions extends HttpAuthOptions<NormalizedOptions> {
   /**
-   * The user id whose token is sent, or a function of got's normalized options that returns it.
-   * A request's own `context.scope` takes precedence.
+   * The user id whose token is sent, `null` for the client-wide token, or a function of got's
+   * normalized options that returns one of those. A request's own `context.scope` (a user id, or
+   * `null`) takes precedence. A request with neither fails with `MissingScopeError` before
+   * anything is sent: a typo such as `context: { scop: '42' }` never sends the client-wide token.
    * @example scope: (options) => /^\/users\/([^/]+)\//.exec(options.url?.pathname ?? '')?.[1]
    */
-  scope?: string | ((options: NormalizedOptions) => string | undefined);
+  scope?: string | null | ((options: NormalizedOptions) => string | null | undefined);
 }
 
 /** Where a request keeps what the hooks know about it. Private: no other code can collide with it. */
@@ -107,7 +110,8 @@ function carried(options: Carrier): Mark | undefined {
  * retry once with a fresh token after a 401.
  *
  * - `beforeRequest` awaits `manager.getToken(scope)` and sets `authorization: Bearer <token>`. The
- *   scope is the request's `context.scope`, else the `scope` option, else none (client-wide). A
+ *   scope is the request's `context.scope`, else the `scope` option (`null`: client-wide), else
+ *   the request fails with `MissingScopeError` before anything is sent. A
  *   header the caller set is left alone, and such a request is never retried on a 401.
  * - A request to a foreign origin gets no token (or fails with `ForeignOriginError`, with
  *   `onForeignOrigin: 'throw'`). A redirect hop never gains a token; one that leaves the allowed
@@ -162,8 +166,7 @@ export function gotAuth(manager: TokenSource, options?: GotAuthOptions): ExtendO
     if (ours) removeAuthorization(options.headers); // a clone's token: replaced below, or dropped
     setMark(options, { scope: undefined, token: undefined, header: undefined, retried: false, redirected: false });
     if (!origins.admit(options.url)) return;
-    const contextScope = options.context.scope;
-    const scope = contextScope !== undefined ? checkedScope(contextScope) : scopeFrom(settings.scope, options);
+    const scope = requestScope(settings, options.context.scope, options);
     const token = await source.getToken(scope, options.signal === undefined ? undefined : { signal: options.signal });
     const value = bearer(token);
     options.headers.authorization = value;
@@ -187,6 +190,8 @@ export function gotAuth(manager: TokenSource, options?: GotAuthOptions): ExtendO
     const mark = carried(options);
     if (mark === undefined || mark.retried) return response;
     const fresh = await renewAfter401(source, mark.scope, mark.token!, options.signal);
+    // No fresh token (the scope is in its 401-loop cool-down): the 401 goes back without a resend.
+    if (fresh === undefined) return response;
     const value = bearer(fresh);
     setMark(options, { ...mark, token: fresh, header: value, retried: true });
     // preserveHooks: later afterResponse hooks (the user's) see the retried response; the mark
