@@ -3,9 +3,11 @@
  * axios and undici each pass the same table. Each driver below only translates a contract request
  * into its client's own API.
  */
+import axios from 'axios';
 import got, { RequestError } from 'got';
 import { gotAuth } from '../lib/http/got.js';
 import { authFetch } from '../lib/http/fetch.js';
+import { axiosAuth } from '../lib/http/axios.js';
 import type { TokenManager } from '../lib/manager/token-manager.js';
 import { runAdapterContract, type AdapterDriver, type ContractClient, type ContractOptions, type ContractRequest } from './helpers/adapter-contract.js';
 
@@ -65,4 +67,19 @@ const fetchDriver: AdapterDriver = {
   unwrap: (error) => error,
 };
 
-for (const driver of [gotDriver, fetchDriver]) runAdapterContract(driver);
+const axiosDriver: AdapterDriver = {
+  name: 'axiosAuth',
+  client(manager: TokenManager, { scope, ...rest }: ContractOptions): ContractClient {
+    const instance = axios.create({ validateStatus: () => true, responseType: 'text', transformResponse: [(data: unknown) => data] });
+    axiosAuth(instance, manager, { ...rest, ...(scope === undefined ? {} : { scope: typeof scope === 'function' ? (c) => scope(new URL(instance.getUri(c))) : scope }) });
+    return {
+      async send(url, { user, method = 'GET', body, headers } = {}) {
+        const response = await instance.request<string>({ url, method, data: body, headers, ...(user === undefined ? {} : { scope: user }) });
+        return { status: response.status, body: parsed(response.data) };
+      },
+    };
+  },
+  unwrap: (error) => error,
+};
+
+for (const driver of [gotDriver, fetchDriver, axiosDriver]) runAdapterContract(driver);
