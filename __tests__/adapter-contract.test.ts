@@ -5,9 +5,11 @@
  */
 import axios from 'axios';
 import got, { RequestError } from 'got';
+import { Agent, interceptors, request } from 'undici';
 import { gotAuth } from '../lib/http/got.js';
 import { authFetch } from '../lib/http/fetch.js';
 import { axiosAuth } from '../lib/http/axios.js';
+import { undiciAuth } from '../lib/http/undici.js';
 import type { TokenManager } from '../lib/manager/token-manager.js';
 import { runAdapterContract, type AdapterDriver, type ContractClient, type ContractOptions, type ContractRequest } from './helpers/adapter-contract.js';
 
@@ -82,4 +84,29 @@ const axiosDriver: AdapterDriver = {
   unwrap: (error) => error,
 };
 
-for (const driver of [gotDriver, fetchDriver, axiosDriver]) runAdapterContract(driver);
+/** The agents the undici driver opened, closed after each test. */
+const agents: Agent[] = [];
+
+const undiciDriver: AdapterDriver = {
+  name: 'undiciAuth',
+  client(manager: TokenManager, options: ContractOptions): ContractClient {
+    return perUser(({ scope, ...rest }) => {
+      const agent = new Agent();
+      agents.push(agent);
+      const dispatcher = agent.compose(
+        interceptors.redirect({ maxRedirections: 3 }),
+        undiciAuth(manager, { ...rest, ...(scope === undefined ? {} : { scope: typeof scope === 'function' ? (o) => scope(new URL(o.path, o.origin)) : scope }) }),
+      );
+      return async (url, { method = 'GET', body, headers }) => {
+        const response = await request(url, { dispatcher, method: method as 'GET', body, headers });
+        return { status: response.statusCode, body: parsed(await response.body.text()) };
+      };
+    }, options);
+  },
+  unwrap: (error) => error,
+  close: async () => {
+    await Promise.all(agents.splice(0).map((agent) => agent.close()));
+  },
+};
+
+for (const driver of [gotDriver, fetchDriver, axiosDriver, undiciDriver]) runAdapterContract(driver);
