@@ -13,8 +13,20 @@ import { originOf } from './origins.js';
 import { requireFunction } from '../shared/validate.js';
 import type { Token } from '../endpoint/token.js';
 
-/** The signature of `globalThis.fetch`, which `authFetch` takes and returns. */
+/** The signature of `globalThis.fetch`, which `authFetch` returns. */
 export type FetchFunction = typeof globalThis.fetch;
+
+/**
+ * A fetch that `authFetch` can send with: `globalThis.fetch`, or undici 6's or 7's `fetch`. Its
+ * parameters are left open because each undici major declares its own `Request`, `RequestInit`
+ * and `Response` classes, which differ from the global ones by a member or two (so that
+ * `typeof fetch` would refuse undici 7's fetch) while they behave the same. The members of the
+ * response that `authFetch` reads are named.
+ */
+export type FetchImplementation = (
+  input: never,
+  init?: never,
+) => Promise<{ readonly status: number; readonly redirected: boolean; readonly url: string; readonly body: { cancel(): Promise<void> } | null }>;
 
 /** Options of {@link authFetch}. */
 export interface AuthFetchOptions extends HttpAuthOptions<Request> {
@@ -31,7 +43,7 @@ export interface AuthFetchOptions extends HttpAuthOptions<Request> {
    * `dispatcher`, an init holding only those).
    * @default globalThis.fetch, looked up on each call
    */
-  fetch?: FetchFunction;
+  fetch?: FetchImplementation;
 }
 
 /** The init members the `Request` constructor reads; any other member is passed to fetch as is. */
@@ -135,6 +147,7 @@ async function freshAfter401(
 export function authFetch(manager: TokenSource, options?: AuthFetchOptions): FetchFunction {
   const { settings, raw } = resolveHttpAuth<Request>('authFetch', manager, options, ['fetch']);
   const { source, origins } = settings;
+  // Whichever fetch it is, it takes what the global one takes and gives a Response that works alike.
   const givenFetch = raw.fetch === undefined ? undefined : requireFunction<FetchFunction>('fetch', raw.fetch);
 
   /**
