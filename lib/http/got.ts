@@ -15,16 +15,7 @@
  * because got clones the options for every redirect hop, retry and page of `got.paginate`, and
  * `context` is the one place that follows every clone.
  */
-import type {
-  AfterResponseHook,
-  BeforeErrorHook,
-  BeforeRedirectHook,
-  BeforeRequestHook,
-  ExtendOptions,
-  Headers,
-  NormalizedOptions,
-  Options,
-} from 'got';
+import type { NormalizedOptions } from 'got';
 import { bearer, renewAfter401, requestScope, resolveHttpAuth, type HttpAuthOptions, type TokenSource } from './http-auth.js';
 import type { Token } from '../endpoint/token.js';
 
@@ -70,8 +61,54 @@ interface Mark {
   readonly redirected: boolean;
 }
 
+/** got's headers: the same type in got 14, 15 and 16. */
+type Headers = Record<string, string | string[] | undefined>;
+
+/**
+ * The members of got's request options that the hooks read and write. got 14, 15 and 16 each
+ * declare their own `Options` class (with private members, so that one major's is not another's),
+ * while these members are the same in all three: so the hooks are typed by these members alone,
+ * and `got.extend(gotAuth(tokens))` type-checks against whichever got the caller has.
+ */
+export interface GotOptionsLike {
+  context: Record<string, unknown>;
+  headers: Headers;
+  url?: string | URL;
+  signal?: AbortSignal;
+  /** Declared by got 14 and 15; present at run time in got 16 too. */
+  isStream?: boolean;
+}
+
+/** The members of got's response that the hooks read. */
+export interface GotResponseLike {
+  statusCode: number;
+  request: { options: GotOptionsLike };
+}
+
+/** The members of got's `RequestError` that the hooks read. */
+export interface GotErrorLike {
+  options?: unknown;
+  response?: { statusCode: number };
+}
+
+/**
+ * What {@link gotAuth} returns: got extend options holding four hooks, typed structurally (see
+ * {@link GotOptionsLike}) so that any got from 14 to 16 accepts them.
+ */
+export interface GotAuthExtendOptions {
+  hooks: {
+    beforeRequest: ((options: GotOptionsLike, context: { retryCount: number }) => Promise<void>)[];
+    beforeRedirect: ((updatedOptions: object) => void)[];
+    afterResponse: (<R extends GotResponseLike>(
+      response: R,
+      retryWithMergedOptions: (options: { headers: Record<string, string>; preserveHooks: boolean }) => R,
+    ) => Promise<R>)[];
+    beforeError: (<E extends GotErrorLike>(error: E) => E)[];
+  };
+}
+
 /** The two members of got's options (normalized or not) that the helpers below read. */
-type Carrier = Pick<Options, 'context' | 'headers'>;
+type Carrier = Pick<GotOptionsLike, 'context' | 'headers'>;
 
 function markOf(options: Carrier): Mark | undefined {
   return (options.context as Record<symbol, unknown>)[MARK] as Mark | undefined;
@@ -134,13 +171,13 @@ function carried(options: Carrier): Mark | undefined {
  * // One instance per user, or a scope read from the URL:
  * const as42 = got.extend(gotAuth(tokens, { scope: '42' }));
  */
-export function gotAuth(manager: TokenSource, options?: GotAuthOptions): ExtendOptions {
+export function gotAuth(manager: TokenSource, options?: GotAuthOptions): GotAuthExtendOptions {
   const { settings } = resolveHttpAuth<NormalizedOptions>('gotAuth', manager, options);
   const { source, origins } = settings;
   /** The options objects got built for redirect hops; got hands the same object to beforeRequest. */
   const redirectHops = new WeakSet<object>();
 
-  const beforeRequest: BeforeRequestHook = async (options, { retryCount }) => {
+  const beforeRequest: GotAuthExtendOptions['hooks']['beforeRequest'][number] = async (options, { retryCount }) => {
     const previous = markOf(options);
     const header = authorizationOf(options.headers);
     const ours = header !== undefined && previous?.header !== undefined && header === previous.header;
@@ -166,7 +203,8 @@ export function gotAuth(manager: TokenSource, options?: GotAuthOptions): ExtendO
     if (ours) removeAuthorization(options.headers); // a clone's token: replaced below, or dropped
     setMark(options, { scope: undefined, token: undefined, header: undefined, retried: false, redirected: false });
     if (!origins.admit(options.url)) return;
-    const scope = requestScope(settings, options.context.scope, options);
+    // got hands every hook its full normalized options; the scope function is typed with them.
+    const scope = requestScope(settings, options.context.scope, options as unknown as NormalizedOptions);
     const token = await source.getToken(scope, options.signal === undefined ? undefined : { signal: options.signal });
     const value = bearer(token);
     options.headers.authorization = value;
@@ -180,11 +218,11 @@ export function gotAuth(manager: TokenSource, options?: GotAuthOptions): ExtendO
     });
   };
 
-  const beforeRedirect: BeforeRedirectHook = (updatedOptions) => {
+  const beforeRedirect: GotAuthExtendOptions['hooks']['beforeRedirect'][number] = (updatedOptions) => {
     redirectHops.add(updatedOptions);
   };
 
-  const afterResponse: AfterResponseHook = async (response, retryWithMergedOptions) => {
+  const afterResponse: GotAuthExtendOptions['hooks']['afterResponse'][number] = async (response, retryWithMergedOptions) => {
     if (response.statusCode !== 401) return response;
     const options = response.request.options;
     const mark = carried(options);
@@ -199,8 +237,8 @@ export function gotAuth(manager: TokenSource, options?: GotAuthOptions): ExtendO
     return retryWithMergedOptions({ headers: { authorization: value }, preserveHooks: true });
   };
 
-  const beforeError: BeforeErrorHook = (error) => {
-    const options = error.options as Options | undefined;
+  const beforeError: GotAuthExtendOptions['hooks']['beforeError'][number] = (error) => {
+    const options = error.options as GotOptionsLike | undefined;
     const mark = options === undefined ? undefined : carried(options);
     if (options === undefined || mark === undefined) return error;
     // Streams run no afterResponse hook: at least stop handing out the token the API refused.
