@@ -41,6 +41,17 @@ describe('axiosAuth', () => {
     expect(emulator.stats().tokenCalls.total).toBe(1);
   });
 
+  it("checks the origin a request really goes to: baseURL for a relative url, the url's own when absolute", async () => {
+    const instance = axios.create({ baseURL: emulator.url, validateStatus: () => true });
+    axiosAuth(instance, manager);
+    expect((await instance.get('users/user-1/receipts', { scope: 'user-1' })).status).toBe(200);
+    await instance.get(`${api.url}/public/x`, { scope: 'user-1' });
+
+    expect(api.authorizations()).toEqual([undefined]);
+    expect(emulator.stats().api.byStatus).toEqual({ 200: 1 });
+    expect(emulator.stats().tokenCalls.total).toBe(1);
+  });
+
   it("a second 401 rejects with axios's error, whose message, config and JSON hold no token", async () => {
     const instance = axios.create();
     axiosAuth(instance, manager, { allowedOrigins: [api.url] });

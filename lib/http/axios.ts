@@ -74,6 +74,22 @@ function answeredUrl(response: AxiosResponse): string | undefined {
   return typeof url === 'string' && url !== '' ? url : undefined;
 }
 
+/** What axios reads as an absolute URL (`isAbsoluteURL`): a scheme, or `//`, then the authority. */
+const ABSOLUTE = /^([a-z][a-z\d+\-.]*:)?\/\//i;
+
+/**
+ * The URL whose origin a request goes to. axios joins `baseURL` and a relative `url` as text
+ * (`base/` + `url`), so such a request goes to the origin of `baseURL`; an absolute `url` goes to
+ * its own. Other cases (protocol-relative URLs, `allowAbsoluteUrls: false`, no `baseURL`) ask axios
+ * itself, which costs a merge of the config per request.
+ */
+function targetOf(instance: AxiosInstance, config: InternalAxiosRequestConfig): string {
+  const { url, baseURL } = config;
+  if (typeof url === 'string' && /^https?:\/\//i.test(url) && config.allowAbsoluteUrls !== false) return url;
+  if (typeof url === 'string' && typeof baseURL === 'string' && /^https?:\/\//i.test(baseURL) && !ABSOLUTE.test(url)) return baseURL;
+  return instance.getUri(config);
+}
+
 /**
  * Installs request and response interceptors on `instance` that send a token from `manager` on
  * requests to allowed origins, and retry once with a fresh token after a 401. Returns a function
@@ -115,7 +131,7 @@ export function axiosAuth(instance: AxiosInstance, manager: TokenSource, options
     }
     if (header !== undefined && header !== null && header !== REDACTED) return config; // the caller's own
     if (header === REDACTED) config.headers.delete('authorization'); // a failed request sent again
-    if (!origins.admit(instance.getUri(config))) return config;
+    if (!origins.admit(targetOf(instance, config))) return config;
     const scope = requestScope(settings, config.scope, config);
     const token = await source.getToken(scope, config.signal instanceof AbortSignal ? { signal: config.signal } : undefined);
     const value = bearer(token);
@@ -130,7 +146,7 @@ export function axiosAuth(instance: AxiosInstance, manager: TokenSource, options
     const mark = marks.get(config);
     if (mark === undefined || mark.retried || config.headers.get('authorization') !== mark.header) return undefined;
     const answered = answeredUrl(response);
-    if (answered !== undefined && originOf(answered) !== originOf(instance.getUri(config))) return undefined;
+    if (answered !== undefined && originOf(answered) !== originOf(targetOf(instance, config))) return undefined;
     const fresh = await renewAfter401(source, mark.scope, mark.token, config.signal instanceof AbortSignal ? config.signal : undefined);
     if (fresh === undefined) return undefined; // the 401-loop cool-down: no resend with the refused token
     const value = bearer(fresh);
