@@ -4,12 +4,15 @@
  * option checks.
  */
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { Agent, fetch as undiciFetch, request, type Dispatcher } from 'undici';
 import { undiciAuth } from '../lib/http/undici.js';
+import { MAX_HELD_401_BYTES } from '../lib/http/undici-handler.js';
 import { authFetch } from '../lib/http/fetch.js';
 import { TokenManager } from '../lib/manager/token-manager.js';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
@@ -92,6 +95,35 @@ describe('undiciAuth', () => {
     expect(next.statusCode).toBe(200);
     expect(tokenOf(api.requests[1]!.authorization)).not.toBe(tokenOf(api.requests[0]!.authorization));
     expect(emulator.stats().tokenCalls.total).toBe(2);
+  });
+
+  it('a 401 with a body too large to hold back goes back whole, without a retry, and the token is invalidated', async () => {
+    const big = 'x'.repeat(MAX_HELD_401_BYTES * 2);
+    let answered = 0;
+    const seen: (string | undefined)[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(answered++ === 0 ? 401 : 200, { 'content-type': 'text/plain' });
+      res.end(answered === 1 ? big : 'ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const dispatcher = agent.compose(undiciAuth(manager, { scope: 'user-1', allowedOrigins: [origin] }));
+      const refused = await request(`${origin}/x`, { dispatcher });
+      expect(refused.statusCode).toBe(401);
+      expect((await refused.body.text()).length).toBe(big.length);
+      expect(seen).toHaveLength(1);
+
+      const next = await request(`${origin}/x`, { dispatcher });
+      expect(await next.body.text()).toBe('ok');
+      expect(seen).toHaveLength(2);
+      expect(seen[1]).not.toBe(seen[0]);
+      expect(emulator.stats().tokenCalls.byGrant).toEqual({ client_credentials: 1, refresh_token: 1 });
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('an abort while the token is fetched fails the request, and nothing is sent', async () => {

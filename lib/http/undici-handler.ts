@@ -70,7 +70,15 @@ interface Held {
   headers: IncomingHttpHeaders;
   statusMessage: string | undefined;
   chunks: Buffer[];
+  bytes: number;
 }
+
+/**
+ * The most of a 401's body held back for a retry. An API's 401 body is a line of JSON; one past
+ * this is handed on as it streams, without a retry, so that a server cannot make the client buffer
+ * without bound.
+ */
+export const MAX_HELD_401_BYTES = 64 * 1024;
 
 /** What the attempt handler asks of the adapter. */
 export interface AttemptHooks {
@@ -85,6 +93,8 @@ export interface AttemptHooks {
    * is then dropped), false to hand the held 401 on.
    */
   retry(): Promise<boolean>;
+  /** Called when a held 401 is handed on without a retry because its body is too large. */
+  gaveUp(): void;
   /** Fails the request with `error`, as undici would report a failed request. */
   fail(error: unknown): void;
 }
@@ -126,15 +136,26 @@ export class AttemptHandler implements Handler {
     // of the hop that answered.
     const answered = this.#context?.history?.at(-1)?.origin;
     if (statusCode === 401 && this.#hooks.on401(answered) === 'hold') {
-      this.#held = { statusCode, headers, statusMessage, chunks: [] };
+      this.#held = { statusCode, headers, statusMessage, chunks: [], bytes: 0 };
       return;
     }
     this.#caller.onResponseStart?.(this.#linked, statusCode, headers, statusMessage);
   }
 
   onResponseData(_controller: Controller, chunk: Buffer): void {
-    if (this.#held !== undefined) this.#held.chunks.push(chunk);
-    else this.#caller.onResponseData?.(this.#linked, chunk);
+    const held = this.#held;
+    if (held === undefined) {
+      this.#caller.onResponseData?.(this.#linked, chunk);
+      return;
+    }
+    held.chunks.push(chunk);
+    held.bytes += chunk.length;
+    if (held.bytes <= MAX_HELD_401_BYTES) return;
+    // Too large to hold: hand the 401 on as it comes, with no retry.
+    this.#held = undefined;
+    this.#hooks.gaveUp();
+    this.#caller.onResponseStart?.(this.#linked, held.statusCode, held.headers, held.statusMessage);
+    for (const part of held.chunks) this.#caller.onResponseData?.(this.#linked, part);
   }
 
   onResponseEnd(_controller: Controller, trailers: IncomingHttpHeaders): void {

@@ -119,6 +119,8 @@ export function undiciAuth(manager: TokenSource, options?: UndiciAuthOptions): D
             }
             return 'hold';
           },
+          // A 401 too large to hold goes back as a stream body's does: no retry, the token invalidated.
+          gaveUp: () => source.invalidate(scope, token),
           async retry() {
             const fresh = await renewAfter401(source, scope, token, signal);
             if (fresh === undefined || linked.aborted) return false;
