@@ -66,6 +66,21 @@ describe('undiciAuth', () => {
     expect(tokenOf(api.requests[1]!.authorization)).not.toBe(tokenOf(api.requests[0]!.authorization));
   });
 
+  it('fetch over the dispatcher follows a redirect to a foreign origin without a token', async () => {
+    const foreign = await startApiServer();
+    try {
+      const dispatcher = agent.compose(undiciAuth(manager, { scope: 'user-1', allowedOrigins: [api.url] }));
+      const response = await undiciFetch(`${api.url}/redirect?to=${encodeURIComponent(`${foreign.url}/public/x`)}`, { dispatcher });
+      await response.text();
+
+      expect(response.status).toBe(200);
+      expect(tokenOf(api.requests[0]!.authorization)).toBeDefined();
+      expect(foreign.authorizations()).toEqual([undefined]);
+    } finally {
+      await foreign.close();
+    }
+  });
+
   it("Node's global fetch through setGlobalDispatcher sends the user's token, and retries a 401 once", async () => {
     emulator.setApiFault('401', { count: 1 });
     const { NODE_OPTIONS: _jestOnly, ...inherited } = process.env;
