@@ -15,6 +15,7 @@ import { updateDocs, writeResults, type RunRecord } from './lib/publish.js';
 import { verdictOf, type Scenario, type ScenarioResult } from './lib/result.js';
 import { textTable } from './lib/table.js';
 import { nowMs, within } from './lib/timing.js';
+import { axiosOverhead } from './scenarios/axios-overhead.js';
 import { fetchOverhead } from './scenarios/fetch-overhead.js';
 import { gotOverhead } from './scenarios/got-overhead.js';
 import { hotPath } from './scenarios/hot-path.js';
@@ -24,12 +25,15 @@ import { fleet } from './scenarios/fleet.js';
 import { fleetScale } from './scenarios/fleet-scale.js';
 import { soak } from './scenarios/soak.js';
 import { storm } from './scenarios/storm.js';
+import { undiciOverhead } from './scenarios/undici-overhead.js';
 
 /** In the order of the table in docs/benchmarks.md. The limit stops a scenario that hangs; none normally nears it. */
 const SCENARIOS: ReadonlyArray<{ id: string; title: string; run: Scenario; limitMs: number }> = [
   { id: 'hot-path', title: 'hot path', run: hotPath, limitMs: 60_000 },
   { id: 'got-overhead', title: 'got overhead', run: gotOverhead, limitMs: 60_000 },
   { id: 'fetch-overhead', title: 'fetch overhead', run: fetchOverhead, limitMs: 60_000 },
+  { id: 'axios-overhead', title: 'axios overhead', run: axiosOverhead, limitMs: 60_000 },
+  { id: 'undici-overhead', title: 'undici overhead', run: undiciOverhead, limitMs: 60_000 },
   { id: 'storm', title: 'storm', run: storm, limitMs: 60_000 },
   { id: 'soak', title: 'soak', run: soak, limitMs: 90_000 },
   { id: 'outage', title: 'outage', run: outage, limitMs: 60_000 },

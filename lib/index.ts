@@ -65,4 +65,4 @@ export { VERSION } from './shared/version.js';
 export { authFetch, type AuthFetchOptions, type FetchFunction } from './http/fetch.js';
 export type { HttpAuthOptions, ScopeOption, TokenSource } from './http/http-auth.js';
 export type { OnForeignOrigin } from './http/origins.js';
-export { ForeignOriginError } from './shared/errors.js';
+export { ForeignOriginError, MissingScopeError } from './shared/errors.js';

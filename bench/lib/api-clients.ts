@@ -1,11 +1,15 @@
 /**
- * The four ways the bench calls the emulator's per-user API: got and fetch, each with the token
- * from the manager (through the library's adapters) or with a static header (the baseline). Each
+ * The ways the bench calls the emulator's per-user API: got, fetch, axios and undici, each with the
+ * token from the manager (through the library's adapters) or with a static header (the baseline). Each
  * returns the HTTP status, after reading the whole body, so that both sides do the same work.
  */
+import axios, { type AxiosInstance } from 'axios';
 import got, { type Got } from 'got';
+import { Agent, request } from 'undici';
 import { authFetch } from '../../lib/http/fetch.js';
+import { axiosAuth } from '../../lib/http/axios.js';
 import { gotAuth } from '../../lib/http/got.js';
+import { undiciAuth } from '../../lib/http/undici.js';
 import type { TokenManager } from '../../lib/index.js';
 
 /** Calls `GET /users/<user>/receipts` for `user`, resolving to the status. */
@@ -63,4 +67,42 @@ export async function headersFrom(manager: TokenManager, users: readonly string[
 /** `user-1` ... `user-n`. */
 export function userIds(n: number, prefix = 'user'): string[] {
   return Array.from({ length: n }, (_, i) => `${prefix}-${i + 1}`);
+}
+
+/** One axios for each arm, with the settings of {@link baseGot}: every status resolves, nothing retries. */
+function baseAxios(apiUrl: string): AxiosInstance {
+  return axios.create({ baseURL: apiUrl, validateStatus: () => true, timeout: 10_000, responseType: 'text' });
+}
+
+/** An axios instance with `axiosAuth(instance, manager)`, and the user as each request's `scope`. */
+export function managedAxios(manager: TokenManager, apiUrl: string): CallApi {
+  const client = baseAxios(apiUrl);
+  axiosAuth(client, manager);
+  return async (user) => (await client.get(`/${pathOf(user)}`, { scope: user })).status;
+}
+
+/** The same axios settings, with the user's header passed as is. */
+export function staticAxios(apiUrl: string, headers: StaticHeaders): CallApi {
+  const client = baseAxios(apiUrl);
+  return async (user) => (await client.get(`/${pathOf(user)}`, { headers: { authorization: headers.get(user)! } })).status;
+}
+
+/** `undici.request` through an Agent composed with `undiciAuth`, the user read from the path. */
+export function managedUndici(manager: TokenManager, apiUrl: string): CallApi {
+  const dispatcher = new Agent().compose(undiciAuth(manager, { scope: (options) => decodeURIComponent(options.path.split('/')[2] ?? '') || undefined }));
+  return async (user) => {
+    const response = await request(`${apiUrl}/${pathOf(user)}`, { dispatcher });
+    await response.body.text();
+    return response.statusCode;
+  };
+}
+
+/** `undici.request` through a plain Agent, with the user's header. */
+export function staticUndici(apiUrl: string, headers: StaticHeaders): CallApi {
+  const dispatcher = new Agent();
+  return async (user) => {
+    const response = await request(`${apiUrl}/${pathOf(user)}`, { dispatcher, headers: { authorization: headers.get(user)! } });
+    await response.body.text();
+    return response.statusCode;
+  };
 }

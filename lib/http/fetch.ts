@@ -8,28 +8,42 @@
  * builds one WHATWG `Request` from its arguments, so the URL, headers and body are read the same
  * way fetch itself would read them.
  */
-import { bearer, renewAfter401, resolveHttpAuth, scopeFrom, type HttpAuthOptions, type TokenSource } from './http-auth.js';
+import { bearer, renewAfter401, requestScope, resolveHttpAuth, type HttpAuthOptions, type TokenSource } from './http-auth.js';
 import { originOf } from './origins.js';
 import { requireFunction } from '../shared/validate.js';
+import type { Token } from '../endpoint/token.js';
 
-/** The signature of `globalThis.fetch`, which `authFetch` takes and returns. */
+/** The signature of `globalThis.fetch`, which `authFetch` returns. */
 export type FetchFunction = typeof globalThis.fetch;
+
+/**
+ * A fetch that `authFetch` can send with: `globalThis.fetch`, or undici 6's or 7's `fetch`. Its
+ * parameters are left open because each undici major declares its own `Request`, `RequestInit`
+ * and `Response` classes, which differ from the global ones by a member or two (so that
+ * `typeof fetch` would refuse undici 7's fetch) while they behave the same. The members of the
+ * response that `authFetch` reads are named.
+ */
+export type FetchImplementation = (
+  input: never,
+  init?: never,
+) => Promise<{ readonly status: number; readonly redirected: boolean; readonly url: string; readonly body: { cancel(): Promise<void> } | null }>;
 
 /** Options of {@link authFetch}. */
 export interface AuthFetchOptions extends HttpAuthOptions<Request> {
   /**
-   * The user id whose token is sent, or a function of the request that returns it (undefined: the
-   * client-wide token). The function must not read the request's body.
+   * The user id whose token is sent, `null` for the client-wide token, or a function of the
+   * request that returns one of those. Without a user, a request to an allowed origin fails with
+   * `MissingScopeError` before anything is sent. The function must not read the request's body.
    * @example scope: (request) => /^\/users\/([^/]+)\//.exec(new URL(request.url).pathname)?.[1]
    */
-  scope?: string | ((request: Request) => string | undefined);
+  scope?: string | null | ((request: Request) => string | null | undefined);
   /**
    * The fetch that sends the requests. It receives the caller's URL and init with the header
    * added, or a `Request` (and, when the caller passed non-standard init members such as undici's
    * `dispatcher`, an init holding only those).
    * @default globalThis.fetch, looked up on each call
    */
-  fetch?: FetchFunction;
+  fetch?: FetchImplementation;
 }
 
 /** The init members the `Request` constructor reads; any other member is passed to fetch as is. */
@@ -86,11 +100,35 @@ function answersFirstHop(response: Response, sent: Request | URL): boolean {
 }
 
 /**
+ * The token to retry a 401 with, or undefined to hand the 401 back as it is (the scope is in its
+ * 401-loop cool-down, so the manager has no other token to give). The 401's body is cancelled only
+ * when a retry follows, or when the renewal fails, so that the connection is released either way
+ * and a 401 handed back can still be read.
+ */
+async function freshAfter401(
+  response: Response,
+  source: TokenSource,
+  scope: string | undefined,
+  token: Token,
+  signal: AbortSignal | undefined,
+): Promise<Token | undefined> {
+  let fresh: Token | undefined;
+  try {
+    fresh = await renewAfter401(source, scope, token, signal);
+  } catch (error) {
+    await response.body?.cancel().catch(() => {});
+    throw error;
+  }
+  if (fresh !== undefined) await response.body?.cancel().catch(() => {});
+  return fresh;
+}
+
+/**
  * A function with fetch's signature that sends a token from `manager` on requests to allowed
  * origins, and retries once with a fresh token after a 401.
  *
- * - The scope is the `scope` option (a user id, or a function of the `Request`); without it, the
- *   client-wide token is sent.
+ * - The scope is the `scope` option (a user id, `null` for the client-wide token, or a function of
+ *   the `Request`); without a user, the call rejects with `MissingScopeError` before anything is sent.
  * - A request that already has an `Authorization` header is sent as it is, and never retried.
  * - A request to a foreign origin is sent without a token, or rejected with `ForeignOriginError`
  *   before anything is sent (`onForeignOrigin: 'throw'`). fetch follows redirects itself, and drops
@@ -109,6 +147,7 @@ function answersFirstHop(response: Response, sent: Request | URL): boolean {
 export function authFetch(manager: TokenSource, options?: AuthFetchOptions): FetchFunction {
   const { settings, raw } = resolveHttpAuth<Request>('authFetch', manager, options, ['fetch']);
   const { source, origins } = settings;
+  // Whichever fetch it is, it takes what the global one takes and gives a Response that works alike.
   const givenFetch = raw.fetch === undefined ? undefined : requireFunction<FetchFunction>('fetch', raw.fetch);
 
   /**
@@ -128,7 +167,8 @@ export function authFetch(manager: TokenSource, options?: AuthFetchOptions): Fet
     }
     const target = typeof input === 'string' ? input : url;
     if (headers.has('authorization') || !origins.admit(url)) return send(target, init);
-    const scope = settings.scope as string | undefined;
+    // The option is a user id or null here (a function takes the general path), so no request is read.
+    const scope = requestScope(settings, undefined, undefined as unknown as Request);
     const signal = init?.signal ?? undefined;
     const token = await source.getToken(scope, signal === undefined ? undefined : { signal });
     headers.set('authorization', bearer(token));
@@ -138,9 +178,8 @@ export function authFetch(manager: TokenSource, options?: AuthFetchOptions): Fet
       source.invalidate(scope, token);
       return response;
     }
-    // The 401's body is not wanted: release the connection first, even if the renewal fails.
-    await response.body?.cancel().catch(() => {});
-    const fresh = await renewAfter401(source, scope, token, signal);
+    const fresh = await freshAfter401(response, source, scope, token, signal);
+    if (fresh === undefined) return response;
     headers.set('authorization', bearer(fresh));
     return send(target, { ...init, headers });
   }
@@ -157,7 +196,7 @@ export function authFetch(manager: TokenSource, options?: AuthFetchOptions): Fet
     const request = new Request(snapshot, init);
     if (request.headers.has('authorization') || !origins.admit(request.url)) return send(request, extra);
 
-    const scope = scopeFrom(settings.scope, request);
+    const scope = requestScope(settings, undefined, request);
     const token = await source.getToken(scope, { signal: request.signal });
     // Keep an untouched copy for the retry when the body cannot be read again from the arguments.
     const spare = replay === 'clone' ? request.clone() : undefined;
@@ -169,9 +208,8 @@ export function authFetch(manager: TokenSource, options?: AuthFetchOptions): Fet
       source.invalidate(scope, token);
       return response;
     }
-    // The 401's body is not wanted: release the connection first, even if the renewal fails.
-    await response.body?.cancel().catch(() => {});
-    const fresh = await renewAfter401(source, scope, token, request.signal);
+    const fresh = await freshAfter401(response, source, scope, token, request.signal);
+    if (fresh === undefined) return response;
     const retry = spare ?? new Request(snapshot, init);
     retry.headers.set('authorization', bearer(fresh));
     return send(retry, extra);

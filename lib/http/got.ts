@@ -15,36 +15,30 @@
  * because got clones the options for every redirect hop, retry and page of `got.paginate`, and
  * `context` is the one place that follows every clone.
  */
-import type {
-  AfterResponseHook,
-  BeforeErrorHook,
-  BeforeRedirectHook,
-  BeforeRequestHook,
-  ExtendOptions,
-  Headers,
-  NormalizedOptions,
-  Options,
-} from 'got';
-import { bearer, checkedScope, renewAfter401, resolveHttpAuth, scopeFrom, type HttpAuthOptions, type TokenSource } from './http-auth.js';
+import type { NormalizedOptions } from 'got';
+import { bearer, renewAfter401, requestScope, resolveHttpAuth, type HttpAuthOptions, type TokenSource } from './http-auth.js';
 import type { Token } from '../endpoint/token.js';
 
 export type { TokenSource } from './http-auth.js';
 export type { OnForeignOrigin } from './origins.js';
-export { ForeignOriginError } from '../shared/errors.js';
+export { ForeignOriginError, MissingScopeError } from '../shared/errors.js';
 
 /**
  * Options of {@link gotAuth}.
  *
  * The scope of a request is `options.context.scope` when the request sets it, otherwise this
- * `scope` option, otherwise none (the client-wide token).
+ * `scope` option; `null` in either asks for the client-wide token, and neither fails the request
+ * with `MissingScopeError`.
  */
 export interface GotAuthOptions extends HttpAuthOptions<NormalizedOptions> {
   /**
-   * The user id whose token is sent, or a function of got's normalized options that returns it.
-   * A request's own `context.scope` takes precedence.
+   * The user id whose token is sent, `null` for the client-wide token, or a function of got's
+   * normalized options that returns one of those. A request's own `context.scope` (a user id, or
+   * `null`) takes precedence. A request with neither fails with `MissingScopeError` before
+   * anything is sent: a typo such as `context: { scop: '42' }` never sends the client-wide token.
    * @example scope: (options) => /^\/users\/([^/]+)\//.exec(options.url?.pathname ?? '')?.[1]
    */
-  scope?: string | ((options: NormalizedOptions) => string | undefined);
+  scope?: string | null | ((options: NormalizedOptions) => string | null | undefined);
 }
 
 /** Where a request keeps what the hooks know about it. Private: no other code can collide with it. */
@@ -67,8 +61,54 @@ interface Mark {
   readonly redirected: boolean;
 }
 
+/** got's headers: the same type in got 14, 15 and 16. */
+type Headers = Record<string, string | string[] | undefined>;
+
+/**
+ * The members of got's request options that the hooks read and write. got 14, 15 and 16 each
+ * declare their own `Options` class (with private members, so that one major's is not another's),
+ * while these members are the same in all three: so the hooks are typed by these members alone,
+ * and `got.extend(gotAuth(tokens))` type-checks against whichever got the caller has.
+ */
+export interface GotOptionsLike {
+  context: Record<string, unknown>;
+  headers: Headers;
+  url?: string | URL;
+  signal?: AbortSignal;
+  /** Declared by got 14 and 15; present at run time in got 16 too. */
+  isStream?: boolean;
+}
+
+/** The members of got's response that the hooks read. */
+export interface GotResponseLike {
+  statusCode: number;
+  request: { options: GotOptionsLike };
+}
+
+/** The members of got's `RequestError` that the hooks read. */
+export interface GotErrorLike {
+  options?: unknown;
+  response?: { statusCode: number };
+}
+
+/**
+ * What {@link gotAuth} returns: got extend options holding four hooks, typed structurally (see
+ * {@link GotOptionsLike}) so that any got from 14 to 16 accepts them.
+ */
+export interface GotAuthExtendOptions {
+  hooks: {
+    beforeRequest: ((options: GotOptionsLike, context: { retryCount: number }) => Promise<void>)[];
+    beforeRedirect: ((updatedOptions: object) => void)[];
+    afterResponse: (<R extends GotResponseLike>(
+      response: R,
+      retryWithMergedOptions: (options: { headers: Record<string, string>; preserveHooks: boolean }) => R,
+    ) => Promise<R>)[];
+    beforeError: (<E extends GotErrorLike>(error: E) => E)[];
+  };
+}
+
 /** The two members of got's options (normalized or not) that the helpers below read. */
-type Carrier = Pick<Options, 'context' | 'headers'>;
+type Carrier = Pick<GotOptionsLike, 'context' | 'headers'>;
 
 function markOf(options: Carrier): Mark | undefined {
   return (options.context as Record<symbol, unknown>)[MARK] as Mark | undefined;
@@ -107,7 +147,8 @@ function carried(options: Carrier): Mark | undefined {
  * retry once with a fresh token after a 401.
  *
  * - `beforeRequest` awaits `manager.getToken(scope)` and sets `authorization: Bearer <token>`. The
- *   scope is the request's `context.scope`, else the `scope` option, else none (client-wide). A
+ *   scope is the request's `context.scope`, else the `scope` option (`null`: client-wide), else
+ *   the request fails with `MissingScopeError` before anything is sent. A
  *   header the caller set is left alone, and such a request is never retried on a 401.
  * - A request to a foreign origin gets no token (or fails with `ForeignOriginError`, with
  *   `onForeignOrigin: 'throw'`). A redirect hop never gains a token; one that leaves the allowed
@@ -130,13 +171,13 @@ function carried(options: Carrier): Mark | undefined {
  * // One instance per user, or a scope read from the URL:
  * const as42 = got.extend(gotAuth(tokens, { scope: '42' }));
  */
-export function gotAuth(manager: TokenSource, options?: GotAuthOptions): ExtendOptions {
+export function gotAuth(manager: TokenSource, options?: GotAuthOptions): GotAuthExtendOptions {
   const { settings } = resolveHttpAuth<NormalizedOptions>('gotAuth', manager, options);
   const { source, origins } = settings;
   /** The options objects got built for redirect hops; got hands the same object to beforeRequest. */
   const redirectHops = new WeakSet<object>();
 
-  const beforeRequest: BeforeRequestHook = async (options, { retryCount }) => {
+  const beforeRequest: GotAuthExtendOptions['hooks']['beforeRequest'][number] = async (options, { retryCount }) => {
     const previous = markOf(options);
     const header = authorizationOf(options.headers);
     const ours = header !== undefined && previous?.header !== undefined && header === previous.header;
@@ -162,8 +203,8 @@ export function gotAuth(manager: TokenSource, options?: GotAuthOptions): ExtendO
     if (ours) removeAuthorization(options.headers); // a clone's token: replaced below, or dropped
     setMark(options, { scope: undefined, token: undefined, header: undefined, retried: false, redirected: false });
     if (!origins.admit(options.url)) return;
-    const contextScope = options.context.scope;
-    const scope = contextScope !== undefined ? checkedScope(contextScope) : scopeFrom(settings.scope, options);
+    // got hands every hook its full normalized options; the scope function is typed with them.
+    const scope = requestScope(settings, options.context.scope, options as unknown as NormalizedOptions);
     const token = await source.getToken(scope, options.signal === undefined ? undefined : { signal: options.signal });
     const value = bearer(token);
     options.headers.authorization = value;
@@ -177,16 +218,18 @@ export function gotAuth(manager: TokenSource, options?: GotAuthOptions): ExtendO
     });
   };
 
-  const beforeRedirect: BeforeRedirectHook = (updatedOptions) => {
+  const beforeRedirect: GotAuthExtendOptions['hooks']['beforeRedirect'][number] = (updatedOptions) => {
     redirectHops.add(updatedOptions);
   };
 
-  const afterResponse: AfterResponseHook = async (response, retryWithMergedOptions) => {
+  const afterResponse: GotAuthExtendOptions['hooks']['afterResponse'][number] = async (response, retryWithMergedOptions) => {
     if (response.statusCode !== 401) return response;
     const options = response.request.options;
     const mark = carried(options);
     if (mark === undefined || mark.retried) return response;
     const fresh = await renewAfter401(source, mark.scope, mark.token!, options.signal);
+    // No fresh token (the scope is in its 401-loop cool-down): the 401 goes back without a resend.
+    if (fresh === undefined) return response;
     const value = bearer(fresh);
     setMark(options, { ...mark, token: fresh, header: value, retried: true });
     // preserveHooks: later afterResponse hooks (the user's) see the retried response; the mark
@@ -194,8 +237,8 @@ export function gotAuth(manager: TokenSource, options?: GotAuthOptions): ExtendO
     return retryWithMergedOptions({ headers: { authorization: value }, preserveHooks: true });
   };
 
-  const beforeError: BeforeErrorHook = (error) => {
-    const options = error.options as Options | undefined;
+  const beforeError: GotAuthExtendOptions['hooks']['beforeError'][number] = (error) => {
+    const options = error.options as GotOptionsLike | undefined;
     const mark = options === undefined ? undefined : carried(options);
     if (options === undefined || mark === undefined) return error;
     // Streams run no afterResponse hook: at least stop handing out the token the API refused.

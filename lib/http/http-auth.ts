@@ -8,7 +8,7 @@
  * - after a 401 on a request that carried a managed token, that exact token is invalidated and the
  *   request is sent once more with a fresh one; a second 401 goes back to the caller.
  */
-import { ConfigurationError } from '../shared/errors.js';
+import { ConfigurationError, MissingScopeError } from '../shared/errors.js';
 import { resolveOriginPolicy, type OnForeignOrigin, type OriginPolicy } from './origins.js';
 import type { Token } from '../endpoint/token.js';
 import type { TokenManager } from '../manager/token-manager.js';
@@ -21,16 +21,19 @@ import { describe, invalidScope, rejectUnknownOptions, requireOptionsObject, req
 export type TokenSource = Pick<TokenManager, 'getToken' | 'invalidate' | 'tokenUrl'>;
 
 /**
- * Which user a request is made for: a fixed user id, or a function of the request that returns
- * one (or undefined for the client-wide token).
+ * Which user a request is made for: a fixed user id, `null` for the client-wide token, or a
+ * function of the request that returns one of those. A function that returns `undefined` found no
+ * user: the request fails with `MissingScopeError` rather than going out with the client-wide
+ * token, which acts for every user.
  */
-export type ScopeOption<R> = string | ((request: R) => string | undefined);
+export type ScopeOption<R> = string | null | ((request: R) => string | null | undefined);
 
-/** The options both adapters take. `R` is what a scope function receives. */
+/** The options every adapter takes. `R` is what a scope function receives. */
 export interface HttpAuthOptions<R> {
   /**
-   * The user id whose token is sent, or a function of the request that returns it. Without it
-   * (and, for got, without `context.scope`), the client-wide token is sent.
+   * The user id whose token is sent, `null` for the client-wide token, or a function of the
+   * request that returns one of those. A request with no user (no scope of its own, and none from
+   * this option) fails with `MissingScopeError` before anything is sent.
    */
   scope?: ScopeOption<R>;
   /**
@@ -49,6 +52,8 @@ export interface HttpAuthOptions<R> {
 
 /** The validated settings an adapter runs with. */
 export interface HttpAuthSettings<R> {
+  /** The adapter's name, for its errors (`gotAuth`, ...). */
+  readonly name: string;
   readonly source: TokenSource;
   readonly scope: ScopeOption<R> | undefined;
   readonly origins: OriginPolicy;
@@ -83,7 +88,7 @@ export function resolveHttpAuth<R>(
   const raw = requireOptionsObject(`${name} options`, options);
   rejectUnknownOptions(`${name} options`, raw, [...COMMON_KEYS, ...extraKeys]);
   let scope: ScopeOption<R> | undefined;
-  if (typeof raw.scope === 'function') scope = raw.scope as ScopeOption<R>;
+  if (typeof raw.scope === 'function' || raw.scope === null) scope = raw.scope as ScopeOption<R>;
   else if (raw.scope !== undefined) {
     scope = requireString('scope', raw.scope);
     if (invalidScope(scope) !== undefined) {
@@ -91,7 +96,7 @@ export function resolveHttpAuth<R>(
     }
   }
   const origins = resolveOriginPolicy(source.tokenUrl, raw.allowedOrigins, raw.onForeignOrigin);
-  return { settings: { source: source as TokenSource, scope, origins }, raw };
+  return { settings: { name, source: source as TokenSource, scope, origins }, raw };
 }
 
 /**
@@ -105,9 +110,18 @@ export function checkedScope(scope: unknown): string | undefined {
   return scope as string | undefined;
 }
 
-/** The scope the option gives for `request` (undefined: the client-wide token), checked. */
-export function scopeFrom<R>(option: ScopeOption<R> | undefined, request: R): string | undefined {
-  return checkedScope(typeof option === 'function' ? option(request) : option);
+/**
+ * The scope of one request (undefined: the client-wide token), checked. `own` is the scope the
+ * request itself carries (got's `context.scope`, axios's `config.scope`), `undefined` when it has
+ * none; then the option decides. `null` anywhere asks for the client-wide token; no user at all
+ * throws {@link MissingScopeError}, since the client-wide token would act for every user.
+ */
+export function requestScope<R>(settings: HttpAuthSettings<R>, own: unknown, request: R): string | undefined {
+  const option = settings.scope;
+  const chosen = own !== undefined ? own : typeof option === 'function' ? option(request) : option;
+  if (chosen === null) return undefined;
+  if (chosen === undefined) throw new MissingScopeError(settings.name);
+  return checkedScope(chosen);
 }
 
 /** The `Authorization` header value for a token. */
@@ -117,13 +131,22 @@ export function bearer(token: Token): string {
 
 /**
  * The one step after a 401 on `rejected`: invalidate exactly that token, then get a fresh one.
+ * Resolves to undefined when there is none to retry with: the manager handed back the very token
+ * the API refused, as it does while the scope waits out its 401-loop cool-down. The caller then
+ * returns the 401 as it is, rather than sending the request again with a token known to fail.
  *
  * Invalidation is conditional in the manager: when a concurrent request already replaced the
  * token, nothing is thrown away, and `getToken` returns the replacement. When many requests get a
  * 401 at once, they all wait for the one renewal of the scope. So a storm of N 401s costs one
  * token request, not N.
  */
-export function renewAfter401(source: TokenSource, scope: string | undefined, rejected: Token, signal?: AbortSignal): Promise<Token> {
+export async function renewAfter401(
+  source: TokenSource,
+  scope: string | undefined,
+  rejected: Token,
+  signal?: AbortSignal,
+): Promise<Token | undefined> {
   source.invalidate(scope, rejected);
-  return source.getToken(scope, signal === undefined ? undefined : { signal });
+  const fresh = await source.getToken(scope, signal === undefined ? undefined : { signal });
+  return fresh === rejected || fresh.accessToken === rejected.accessToken ? undefined : fresh;
 }

@@ -132,7 +132,8 @@ export type FluxErrorCode =
   | 'FLUX_TOKEN_DECODE'
   | 'FLUX_ABORTED'
   | 'FLUX_MANAGER_CLOSED'
-  | 'FLUX_FOREIGN_ORIGIN';
+  | 'FLUX_FOREIGN_ORIGIN'
+  | 'FLUX_MISSING_SCOPE';
 
 /** Base class of every error thrown by flux-token-manager. */
 export class FluxTokenError extends Error {
@@ -330,5 +331,25 @@ export class ForeignOriginError extends FluxTokenError {
     );
     this.origin = origin;
     this.allowedOrigins = allowedOrigins;
+  }
+}
+
+/**
+ * An HTTP adapter (`gotAuth`, `authFetch`, `axiosAuth`, `undiciAuth`) was asked to send a request
+ * to an allowed origin without saying which user it is for: no scope on the request, no `scope`
+ * option, or a `scope` function that returned `undefined`. Thrown before anything is sent. The
+ * client-wide token is valid for every user, so it is sent only when asked for explicitly
+ * (`scope: null`); a typo in a request's scope must not quietly act for every user.
+ */
+export class MissingScopeError extends FluxTokenError {
+  /** The adapter that refused the request, e.g. `gotAuth`. */
+  readonly adapter: string;
+
+  constructor(adapter: string) {
+    super(
+      'FLUX_MISSING_SCOPE',
+      `Refusing to send a request without a user: ${adapter} found no scope for it. Give the request a user id as its scope, or \`scope: null\` for the client-wide token`,
+    );
+    this.adapter = adapter;
   }
 }

@@ -1,0 +1,143 @@
+/**
+ * `flux-token-manager/undici`: an undici 7 interceptor that sends the right user's token, with the
+ * rules of the got hooks and of `authFetch` (see http-auth.ts), for every request of a dispatcher:
+ * `undici.request`, undici's `fetch`, and Node's global `fetch` through `setGlobalDispatcher`.
+ *
+ * ```ts
+ * import { Agent, interceptors, request, setGlobalDispatcher } from 'undici';
+ * import { undiciAuth } from 'flux-token-manager/undici';
+ * const dispatcher = new Agent().compose(interceptors.redirect({ maxRedirections: 3 }), undiciAuth(tokens, { scope: '42' }));
+ * await request('https://api.test.tryflux.com/users/42/receipts', { dispatcher });
+ * setGlobalDispatcher(dispatcher); // and Node's fetch sends tokens too
+ * ```
+ *
+ * Only undici's types are imported, so the interceptor binds to no particular copy of undici.
+ */
+import type { Dispatcher } from 'undici';
+import { bearer, renewAfter401, requestScope, resolveHttpAuth, type HttpAuthOptions, type TokenSource } from './http-auth.js';
+import { originOf } from './origins.js';
+import { AttemptHandler, LinkedController } from './undici-handler.js';
+import type { Token } from '../endpoint/token.js';
+
+export type { TokenSource } from './http-auth.js';
+export type { OnForeignOrigin } from './origins.js';
+export { ForeignOriginError, MissingScopeError } from '../shared/errors.js';
+
+/** Options of {@link undiciAuth}. */
+export interface UndiciAuthOptions extends HttpAuthOptions<Dispatcher.DispatchOptions> {
+  /**
+   * The user id whose token is sent, `null` for the client-wide token, or a function of the
+   * dispatch options (`origin`, `path`, `method`, `headers`) that returns one of those. Without a
+   * user, a request to an allowed origin fails with `MissingScopeError` before anything is sent.
+   * @example scope: (options) => /^\/users\/([^/]+)\//.exec(options.path)?.[1]
+   */
+  scope?: string | null | ((options: Dispatcher.DispatchOptions) => string | null | undefined);
+}
+
+/** A headers value of any shape undici accepts, as name/value pairs. */
+function headerPairs(headers: Dispatcher.DispatchOptions['headers']): [string, string | string[]][] {
+  if (headers === undefined || headers === null) return [];
+  const pairs: [string, string | string[]][] = [];
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([String(headers[i]), String(headers[i + 1])]);
+  } else if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    for (const [name, value] of headers as Iterable<[string, string | string[] | undefined]>) if (value !== undefined) pairs.push([name, value]);
+  } else {
+    for (const [name, value] of Object.entries(headers)) if (value !== undefined) pairs.push([name, value as string | string[]]);
+  }
+  return pairs;
+}
+
+/** A body undici can send again: none, a string or bytes. A stream or an iterable is read once. */
+function replayable(body: unknown): boolean {
+  return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
+}
+
+/** A controller for a request that failed before any attempt started. */
+function idleController(): Dispatcher.DispatchController {
+  return new LinkedController();
+}
+
+/**
+ * An interceptor for `Dispatcher.compose` (undici 7) that sends a token from `manager` on
+ * requests to allowed origins, and retries once with a fresh token after a 401.
+ *
+ * - The scope is the `scope` option (a user id, `null` for the client-wide token, or a function
+ *   of the dispatch options); without a user, the request fails with `MissingScopeError`.
+ * - A request with an `Authorization` header of the caller's is sent as it is, and never retried.
+ * - A request to a foreign origin is sent without a token, or fails with `ForeignOriginError`
+ *   before anything is sent (`onForeignOrigin: 'throw'`).
+ * - After a 401 to a request that carried a managed token, that exact token is invalidated, the
+ *   401 is held back, and the request is dispatched once more with a fresh token. A second 401,
+ *   or a 401 while the scope waits out its 401-loop cool-down, goes back to the caller. A body
+ *   that is a stream or an iterable cannot be sent twice: its 401 goes back at once (the token is
+ *   still invalidated, so the next request gets a fresh one).
+ * - Compose it last (`compose(interceptors.redirect(...), undiciAuth(...))`), so that it runs
+ *   first and a redirect hop never gains a token: undici's redirect interceptor then drops the
+ *   header when a hop leaves the origin, and a 401 from such a hop is not retried. `fetch` follows
+ *   redirects itself, one dispatch per hop, so there a hop to an allowed origin is a new request
+ *   and gets a token; a hop to a foreign origin never does.
+ *
+ * Validates `manager` and `options` now, throwing `ConfigurationError` naming the option.
+ *
+ * @example
+ * const dispatcher = new Agent().compose(undiciAuth(tokens, { scope: '42' }));
+ * const { statusCode, body } = await request('https://api.test.tryflux.com/users/42/receipts', { dispatcher });
+ */
+export function undiciAuth(manager: TokenSource, options?: UndiciAuthOptions): Dispatcher.DispatcherComposeInterceptor {
+  const { settings } = resolveHttpAuth<Dispatcher.DispatchOptions>('undiciAuth', manager, options);
+  const { source, origins } = settings;
+
+  return (dispatch) =>
+    function dispatchWithAuth(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+      const pairs = headerPairs(opts.headers);
+      if (pairs.some(([name]) => name.toLowerCase() === 'authorization')) return dispatch(opts, handler);
+      const origin = opts.origin === undefined ? undefined : originOf(opts.origin);
+      let scope: string | undefined;
+      try {
+        if (origin === undefined || !origins.admit(origin)) return dispatch(opts, handler);
+        scope = requestScope(settings, undefined, opts);
+      } catch (error) {
+        queueMicrotask(() => handler.onResponseError?.(idleController(), error as Error));
+        return true;
+      }
+
+      const linked = new LinkedController();
+      const started = { value: false };
+      const given = (opts as { signal?: unknown }).signal; // undici.request's `signal`, when it is an AbortSignal
+      const signal = given instanceof AbortSignal ? given : undefined;
+      const fail = (error: unknown) => handler.onResponseError?.(linked, error as Error);
+      const send = (token: Token, retried: boolean): void => {
+        const headers: Record<string, string | string[]> = Object.fromEntries(pairs);
+        headers.authorization = bearer(token);
+        const attempt = new AttemptHandler(handler, linked, started, {
+          on401(answered) {
+            if (retried || (answered !== undefined && answered !== origin)) return 'pass';
+            if (!replayable(opts.body)) {
+              source.invalidate(scope, token);
+              return 'pass';
+            }
+            return 'hold';
+          },
+          // A 401 too large to hold goes back as a stream body's does: no retry, the token invalidated.
+          gaveUp: () => source.invalidate(scope, token),
+          async retry() {
+            const fresh = await renewAfter401(source, scope, token, signal);
+            if (fresh === undefined || linked.aborted) return false;
+            send(fresh, true);
+            return true;
+          },
+          fail,
+        });
+        dispatch({ ...opts, headers }, attempt);
+      };
+      source.getToken(scope, signal === undefined ? undefined : { signal }).then((token) => {
+        try {
+          send(token, false);
+        } catch (error) {
+          fail(error);
+        }
+      }, fail);
+      return true;
+    };
+}
