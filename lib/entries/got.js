@@ -7,5 +7,6 @@ const built = createRequire(import.meta.url)('../../dist/http/got.js');
 
 export const {
   ForeignOriginError,
+  MissingScopeError,
   gotAuth,
 } = built;

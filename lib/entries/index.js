@@ -25,6 +25,7 @@ export const {
   LruTokenStore,
   MAX_EXPIRES_IN_SECONDS,
   MAX_RESPONSE_BYTES,
+  MissingScopeError,
   RESERVED_TOKEN_PARAMS,
   TokenDecodeError,
   TokenEndpoint,
