@@ -23,6 +23,7 @@ import { outage } from './scenarios/outage.js';
 import { fleet } from './scenarios/fleet.js';
 import { fleetScale } from './scenarios/fleet-scale.js';
 import { soak } from './scenarios/soak.js';
+import { startup } from './scenarios/startup.js';
 import { storm } from './scenarios/storm.js';
 
 /** In the order of the table in docs/benchmarks.md. The limit stops a scenario that hangs; none normally nears it. */
@@ -30,6 +31,8 @@ const SCENARIOS: ReadonlyArray<{ id: string; title: string; run: Scenario; limit
   { id: 'hot-path', title: 'hot path', run: hotPath, limitMs: 60_000 },
   { id: 'got-overhead', title: 'got overhead', run: gotOverhead, limitMs: 60_000 },
   { id: 'fetch-overhead', title: 'fetch overhead', run: fetchOverhead, limitMs: 60_000 },
+  // Rebuilds dist/, then times child processes that import the main entry against bare ones.
+  { id: 'startup', title: 'start-up', run: startup, limitMs: 150_000 },
   { id: 'storm', title: 'storm', run: storm, limitMs: 60_000 },
   { id: 'soak', title: 'soak', run: soak, limitMs: 90_000 },
   { id: 'outage', title: 'outage', run: outage, limitMs: 60_000 },
