@@ -1,44 +1,14 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { runNode, type NodeChildResult } from './helpers/node-child.js';
 import { startTokenServer, type TokenServer } from './helpers/scripted-token-server.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHILD = fileURLToPath(new URL('./fixtures/manager-without-close.ts', import.meta.url));
 /** The child is killed, and the test fails, if it has not exited by itself by then. */
 const EXIT_DEADLINE_MS = 10_000;
 
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  killed: boolean;
-}
-
-function runChild(env: Record<string, string>): Promise<ChildResult> {
-  const { NODE_OPTIONS: _jestOnly, ...inherited } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
-    cwd: ROOT,
-    env: { ...inherited, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  let killed = false;
-  const deadline = setTimeout(() => {
-    killed = true;
-    child.kill('SIGKILL');
-  }, EXIT_DEADLINE_MS);
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(deadline);
-      resolve({ code, signal, stdout, stderr, killed });
-    });
-  });
+function runChild(env: Record<string, string>): Promise<NodeChildResult> {
+  return runNode(['--import', 'tsx', CHILD], { env, deadlineMs: EXIT_DEADLINE_MS });
 }
 
 describe('a process that holds a TokenManager', () => {
