@@ -4,12 +4,23 @@ import { createDefaultEsmPreset, type JestConfigWithTsJest } from 'ts-jest';
 // (experimental VM modules, `.js` specifiers, nock across files) that this file answers.
 const preset = createDefaultEsmPreset({ tsconfig: 'tsconfig.json' });
 
+// `FLUX_TEST_IOREDIS=6` runs the suites on ioredis 6 (the devDependency alias `ioredis6`) instead of
+// ioredis 5: the peer range takes both, so CI runs the Redis tests on each (`npm run test:ioredis6`,
+// which first type-checks lib/, the tests and the bench against ioredis 6: tsconfig.ioredis6.json).
+const ioredisMajor = process.env.FLUX_TEST_IOREDIS ?? '5';
+if (ioredisMajor !== '5' && ioredisMajor !== '6') {
+  throw new Error(`Expected FLUX_TEST_IOREDIS to be 5 or 6, got ${JSON.stringify(ioredisMajor)}`);
+}
+
 const config: JestConfigWithTsJest = {
   ...preset,
   testEnvironment: 'node',
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    ...(ioredisMajor === '6' ? { '^ioredis$': 'ioredis6' } : {}),
+  },
   setupFilesAfterEnv: ['<rootDir>/__tests__/helpers/setup.ts'],
   testTimeout: 20_000,
 };

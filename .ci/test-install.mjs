@@ -8,10 +8,13 @@
  * 3. Checks the tarball: the code and LICENSE are in, no `.tsbuildinfo`, every source map carries
  *    its sources, every declaration map points at a TypeScript source in the package, docs/benchmarks.md
  *    stays out.
- * 4. Installs the tarball into a scratch project outside the repository, with the optional peer
- *    dependencies, and there: imports every entry point of `exports` from ESM, requires the main
+ * 4. Installs the tarball into a scratch project outside the repository, beside today's majors of
+ *    what users bring (got 16, ioredis 6, axios, undici 7; the optional peers too) with no peer
+ *    conflict, and there: imports every entry point of `exports` from ESM, requires the main
  *    entry from CommonJS, gets a token from the packaged emulator through the packaged
- *    TokenManager from both, and runs `npx flux-token --version`.
+ *    TokenManager from both, and runs `npx flux-token --version`. Then type-checks two projects
+ *    that import every entry: a strict NodeNext one, and a CommonJS one (node10 resolution, which
+ *    reads `typesVersions`). If the repository has `.ci/typecheck-peers.mjs`, runs it too.
  * 5. Unless `--skip-git`: `npm install git+file://<clone>#<commit>` into a second scratch project,
  *    and the same checks there; then the same install with `--ignore-scripts` into a third, where
  *    import, require and the CLI must fail with the package's "not built" message.
@@ -25,11 +28,20 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, URL } from 'node:url';
+import { typeCheckEntries } from './typecheck-entries.mjs';
 
 /** No single command may take longer than this: a hung install fails the test instead of CI. */
 const STEP_TIMEOUT_MS = 10 * 60_000;
 const NPM_FLAGS = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
 
+/**
+ * What users bring beside the package, at today's majors: each must install with the tarball
+ * with no peer conflict (no ERESOLVE). got 15 and 16 need Node 22 to run, so here they are only
+ * installed and type-checked against; the package keeps its own got 14 for its endpoint client.
+ */
+const USER_MAJORS = { got: '^16', ioredis: '^6', axios: '^1', undici: '^7' };
+/** The compiler of the type-check projects, and Node's types for them. */
+const TYPESCRIPT = ['typescript@~5.9', '@types/node@^20'];
 const args = new Set(process.argv.slice(2));
 const started = Date.now();
 const log = (line) => process.stdout.write(`[install-test +${((Date.now() - started) / 1000).toFixed(1)} s] ${line}\n`);
@@ -92,7 +104,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const pkg = JSON.parse(readFileSync(require.resolve('flux-token-manager/package.json'), 'utf8'));
-const entries = Object.keys(pkg.exports).filter((key) => key !== './package.json');
+const entries = JSON.parse(process.argv[2]);
 const imported = {};
 for (const entry of entries) {
   const specifier = entry === '.' ? pkg.name : pkg.name + entry.slice(1);
@@ -134,6 +146,20 @@ function listFiles(dir) {
     .map((entry) => relative(dir, join(entry.parentPath ?? entry.path, entry.name)));
 }
 
+/**
+ * The entries of `exports` (without `./package.json`) as `{ entry, specifier, types }`.
+ */
+function entriesOf(pkgDir) {
+  const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+  const entries = [];
+  for (const [entry, target] of Object.entries(pkg.exports)) {
+    if (entry === './package.json') continue;
+    const types = typeof target === 'string' ? undefined : target.types;
+    entries.push({ entry, specifier: entry === '.' ? pkg.name : pkg.name + entry.slice(1), types });
+  }
+  return entries;
+}
+
 /** Checks what a package installed at `pkgDir` holds. */
 function checkPackageFiles(pkgDir) {
   const files = listFiles(pkgDir);
@@ -173,8 +199,9 @@ function checkProject(project, expectedVersion) {
   const contents = checkPackageFiles(pkgDir);
   log(`  package: ${contents.files} files, ${contents.maps} source maps, each with its sources, ${contents.declarationMaps} declaration maps, each onto a source in lib/`);
 
+  const entries = entriesOf(pkgDir);
   writeFileSync(join(project, 'check.mjs'), ESM_CHECK);
-  const esm = JSON.parse(run(process.execPath, ['check.mjs'], project));
+  const esm = JSON.parse(run(process.execPath, ['check.mjs', JSON.stringify(entries.map((e) => e.entry))], project));
   for (const [specifier, names] of Object.entries(esm.imported)) {
     check(names.length > 0, `import('${specifier}') has no exports`);
     log(`  ESM: import('${specifier}') -> ${names.length} exports`);
@@ -192,14 +219,22 @@ function checkProject(project, expectedVersion) {
   const version = run('npx', ['--no-install', 'flux-token', '--version'], project).trim();
   check(version === expectedVersion, `npx flux-token --version printed ${JSON.stringify(version)}, expected ${expectedVersion}`);
   log(`  npx flux-token --version -> ${version}`);
+  return entries;
 }
 
-/** A scratch project with the package (`spec`) and every optional peer dependency installed. */
-function scratchProject(root, name, spec, peers) {
+/** `name@version` of each of `names` as installed at the top of `project`. */
+function installedVersions(project, names) {
+  return names
+    .map((name) => `${name}@${JSON.parse(readFileSync(join(project, 'node_modules', name, 'package.json'), 'utf8')).version}`)
+    .join(', ');
+}
+
+/** A scratch project with the package (`spec`) and the packages `besides` installed. */
+function scratchProject(root, name, spec, besides) {
   const project = join(root, name);
   mkdirSync(project);
   writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name, version: '1.0.0', private: true }, null, 2)}\n`);
-  npm(['install', ...NPM_FLAGS, spec, ...peers], project);
+  npm(['install', ...NPM_FLAGS, spec, ...besides], project);
   return project;
 }
 
@@ -243,6 +278,13 @@ try {
   check(!existsSync(join(clone, 'dist')), 'the fresh clone already has a dist/ directory');
   const pkg = JSON.parse(readFileSync(join(clone, 'package.json'), 'utf8'));
   const peers = Object.entries(pkg.peerDependencies ?? {}).map(([name, range]) => `${name}@${range}`);
+  // Beside the tarball: today's majors (each must satisfy the peer range it meets), the other
+  // optional peers, and TypeScript. One install for all, shared by every check of the tarball.
+  const besides = [
+    ...Object.entries(USER_MAJORS).map(([name, range]) => `${name}@${range}`),
+    ...peers.filter((spec) => !Object.hasOwn(USER_MAJORS, spec.slice(0, spec.lastIndexOf('@')))),
+    ...TYPESCRIPT,
+  ];
   log('cloned; installing its dependencies without scripts');
 
   npm(['ci', ...NPM_FLAGS, '--ignore-scripts'], clone);
@@ -252,8 +294,16 @@ try {
   log(`  ${packed[0].filename}: ${packed[0].entryCount} files, ${packed[0].size} bytes packed, ${packed[0].unpackedSize} unpacked`);
   check(packed[0].files.some((file) => file.path === 'dist/index.js'), 'the tarball has no dist/index.js');
 
-  log(`installing the tarball into a scratch project, with ${peers.join(', ') || 'no optional peers'}`);
-  checkProject(scratchProject(root, 'from-tarball', tarball, peers), pkg.version);
+  log(`installing the tarball into a scratch project, with ${besides.join(', ')}`);
+  const fromTarball = scratchProject(root, 'from-tarball', tarball, besides);
+  log(`  installed with no peer conflict: ${installedVersions(fromTarball, Object.keys(USER_MAJORS))}`);
+  const entries = checkProject(fromTarball, pkg.version);
+  typeCheckEntries({ project: fromTarball, entries, run, check, log });
+  // The got adapter against the types of got 15 and 16, when the repository has that check.
+  if (existsSync(join(clone, '.ci', 'typecheck-peers.mjs'))) {
+    log('.ci/typecheck-peers.mjs');
+    process.stdout.write(run(process.execPath, [join(clone, '.ci', 'typecheck-peers.mjs')], clone, { FLUX_INSTALL_PROJECT: fromTarball }));
+  }
 
   if (!args.has('--skip-git')) {
     log(`npm install git+file://${clone}#${commit.slice(0, 12)} into a second scratch project`);

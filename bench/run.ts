@@ -24,6 +24,7 @@ import { outage } from './scenarios/outage.js';
 import { fleet } from './scenarios/fleet.js';
 import { fleetScale } from './scenarios/fleet-scale.js';
 import { soak } from './scenarios/soak.js';
+import { startup } from './scenarios/startup.js';
 import { storm } from './scenarios/storm.js';
 import { undiciOverhead } from './scenarios/undici-overhead.js';
 
@@ -34,6 +35,8 @@ const SCENARIOS: ReadonlyArray<{ id: string; title: string; run: Scenario; limit
   { id: 'fetch-overhead', title: 'fetch overhead', run: fetchOverhead, limitMs: 60_000 },
   { id: 'axios-overhead', title: 'axios overhead', run: axiosOverhead, limitMs: 60_000 },
   { id: 'undici-overhead', title: 'undici overhead', run: undiciOverhead, limitMs: 60_000 },
+  // Rebuilds dist/, then times child processes that import the main entry against bare ones.
+  { id: 'startup', title: 'start-up', run: startup, limitMs: 150_000 },
   { id: 'storm', title: 'storm', run: storm, limitMs: 60_000 },
   { id: 'soak', title: 'soak', run: soak, limitMs: 90_000 },
   { id: 'outage', title: 'outage', run: outage, limitMs: 60_000 },

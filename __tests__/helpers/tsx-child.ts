@@ -53,7 +53,15 @@ export function childEnv(): NodeJS.ProcessEnv {
 
 /** Starts `file` (relative to the repository, or absolute) under tsx. */
 export function startTsxChild(file: string, options: ChildOptions): StartedChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', file, ...(options.args ?? [])], {
+  return startNodeChild(['--import', 'tsx', file, ...(options.args ?? [])], { ...options, args: [] });
+}
+
+/**
+ * Starts `node` with exactly `nodeArgs` (flags, then a file or `-e`), for a test that needs flags
+ * of its own (an import recorder, `--input-type`); `options.args` is not used.
+ */
+export function startNodeChild(nodeArgs: readonly string[], options: ChildOptions): StartedChild {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: ROOT,
     env: { ...(options.baseEnv ?? childEnv()), ...options.env },
     stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -91,6 +99,11 @@ export function startTsxChild(file: string, options: ChildOptions): StartedChild
     });
   });
   return { child, exited };
+}
+
+/** Runs `node ...nodeArgs` to completion (or to its deadline). */
+export function runNodeChild(nodeArgs: readonly string[], options: ChildOptions): Promise<ChildRun> {
+  return startNodeChild(nodeArgs, options).exited;
 }
 
 /** Runs `file` under tsx to completion (or to its deadline). */

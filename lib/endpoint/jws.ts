@@ -7,7 +7,6 @@
  * Nothing here checks a signature: a client cannot, and need not, since it got the token from the
  * endpoint over TLS. Never make an authorization decision on these claims.
  */
-import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { TokenDecodeError } from '../shared/errors.js';
 
 /** Claims seen in Flux access tokens. All optional: a decoder must not trust their presence. */
@@ -78,7 +77,10 @@ export function decodeJws(token: string): DecodedJws {
   let payload: Buffer;
   try {
     const limits = { maxOutputLength: MAX_DECODED_PAYLOAD_BYTES };
-    payload = zip === 'GZIP' ? gunzipSync(raw, limits) : zip === 'DEF' ? inflateRawSync(raw, limits) : raw;
+    // zlib is loaded here rather than imported: it brings Node's whole stream stack, which a
+    // process that never meets a compressed token would load for nothing at start-up.
+    const zlib = zip === undefined ? undefined : process.getBuiltinModule('node:zlib');
+    payload = zip === 'GZIP' ? zlib!.gunzipSync(raw, limits) : zip === 'DEF' ? zlib!.inflateRawSync(raw, limits) : raw;
   } catch (error) {
     // zlib's errors name no input, so they are safe to keep as the cause.
     throw new TokenDecodeError(`The JWS payload does not decompress as ${zip}`, { cause: error });

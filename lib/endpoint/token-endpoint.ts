@@ -3,7 +3,7 @@
  * It sends a grant, reads the answer strictly, and turns every failure into a typed error. It keeps
  * no state between calls: caching, single flight and refresh timing are the manager's job.
  */
-import defaultGot, { type Got, type OptionsOfTextResponseBody, type RequestError, type Response } from 'got';
+import type { Got, OptionsOfTextResponseBody, RequestError, Response } from 'got';
 import {
   AbortError,
   InvalidArgumentError,
@@ -46,6 +46,18 @@ import {
 } from './token-endpoint-options.js';
 
 /**
+ * got costs more start-up time than the rest of the main entry together, and a process that only
+ * reads the exports, or injects its own got, never needs it. So the default got is imported on the
+ * first request and kept here: later requests reach it without waiting a tick.
+ */
+let loadedGot: Got | undefined;
+let loadingGot: Promise<Got> | undefined;
+function loadGot(): Promise<Got> {
+  loadingGot ??= import('got').then((module) => (loadedGot = module.default));
+  return loadingGot;
+}
+
+/**
  * A strict client for the Flux token endpoint.
  *
  * @example
@@ -71,7 +83,8 @@ export class TokenEndpoint {
 
   // Private fields are invisible to util.inspect and JSON.stringify: the secret stays here.
   readonly #clientSecret: string;
-  readonly #got: Got;
+  /** The injected got, or undefined for the shared default one, loaded on the first request. */
+  readonly #got: Got | undefined;
   readonly #now: () => number;
   readonly #tokenParams: Readonly<Record<string, string>>;
   /** The `Authorization` header value of `client_secret_basic`; a secret too. */
@@ -100,7 +113,7 @@ export class TokenEndpoint {
         : requireNumber('defaultExpiresIn', o.defaultExpiresIn, { min: Number.MIN_VALUE, max: MAX_EXPIRES_IN_SECONDS });
     const formEncode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2);
     this.#basic = `Basic ${Buffer.from(`${formEncode(this.clientId)}:${formEncode(this.#clientSecret)}`).toString('base64')}`;
-    this.#got = o.got === undefined ? defaultGot : requireFunction<Got>('got', o.got);
+    this.#got = o.got === undefined ? undefined : requireFunction<Got>('got', o.got);
     this.#now = o.now === undefined ? Date.now : requireFunction<() => number>('now', o.now);
   }
 
@@ -169,6 +182,7 @@ export class TokenEndpoint {
       refreshToken?: string;
     },
   ): Promise<Token> {
+    const got = this.#got ?? loadedGot ?? (await loadGot());
     if (signal?.aborted) throw new AbortError(signal.reason);
     const secrets = [this.#clientSecret, this.#basic.slice(6), ...(refreshToken === undefined ? [] : [refreshToken])];
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, accept: 'application/json' };
@@ -219,7 +233,7 @@ export class TokenEndpoint {
       },
     };
 
-    const request = this.#got(this.tokenUrl, options);
+    const request = got(this.tokenUrl, options);
     request.on('downloadProgress', ({ transferred, total }) => {
       if (!tooLarge && (transferred > MAX_RESPONSE_BYTES || (total ?? 0) > MAX_RESPONSE_BYTES)) {
         tooLarge = true;
