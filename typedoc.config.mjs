@@ -31,6 +31,9 @@ const config = {
   readme: 'none',
   excludePrivate: true,
   excludeInternal: true,
+  // No "Defined in" links: they would name a git remote, and a clone's (CI's is a local path) is not
+  // a public repository.
+  disableSources: true,
   validation: { notExported: true, invalidLink: true, notDocumented: true },
   treatWarningsAsErrors: true,
   treatValidationWarningsAsErrors: true,
