@@ -62,7 +62,7 @@ export {
   type InvalidTokenResponseReason,
 } from './shared/errors.js';
 export { VERSION } from './shared/version.js';
-export { authFetch, type AuthFetchOptions, type FetchFunction } from './http/fetch.js';
+export { authFetch, type AuthFetchOptions, type FetchFunction, type FetchImplementation, type FetchResponseLike } from './http/fetch.js';
 export type { HttpAuthOptions, ScopeOption, TokenSource } from './http/http-auth.js';
 export type { OnForeignOrigin } from './http/origins.js';
 export { ForeignOriginError, MissingScopeError } from './shared/errors.js';

@@ -23,10 +23,22 @@ export type FetchFunction = typeof globalThis.fetch;
  * `typeof fetch` would refuse undici 7's fetch) while they behave the same. The members of the
  * response that `authFetch` reads are named.
  */
-export type FetchImplementation = (
-  input: never,
-  init?: never,
-) => Promise<{ readonly status: number; readonly redirected: boolean; readonly url: string; readonly body: { cancel(): Promise<void> } | null }>;
+export type FetchImplementation = (input: never, init?: never) => Promise<FetchResponseLike>;
+
+/** The members of a fetch response that {@link authFetch} reads. */
+export interface FetchResponseLike {
+  /** A 401 is retried once with a fresh token. */
+  readonly status: number;
+  /** A redirected response's 401 is not retried: it came from a hop that carried no token. */
+  readonly redirected: boolean;
+  /** The URL of the response, after redirects. */
+  readonly url: string;
+  /** The body, cancelled when a 401 is retried, so that its connection is freed. */
+  readonly body: {
+    /** Discards the rest of the body. */
+    cancel(): Promise<void>;
+  } | null;
+}
 
 /** Options of {@link authFetch}. */
 export interface AuthFetchOptions extends HttpAuthOptions<Request> {

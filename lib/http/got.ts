@@ -62,7 +62,8 @@ interface Mark {
 }
 
 /** got's headers: the same type in got 14, 15 and 16. */
-type Headers = Record<string, string | string[] | undefined>;
+export type GotHeadersLike = Record<string, string | string[] | undefined>;
+
 
 /**
  * The members of got's request options that the hooks read and write. got 14, 15 and 16 each
@@ -71,9 +72,13 @@ type Headers = Record<string, string | string[] | undefined>;
  * and `got.extend(gotAuth(tokens))` type-checks against whichever got the caller has.
  */
 export interface GotOptionsLike {
+  /** got's per-request context: where a request names its user (`context.scope`), and where the hooks keep their state. */
   context: Record<string, unknown>;
-  headers: Headers;
+  /** The request's headers: the hooks set and remove `Authorization` here. */
+  headers: GotHeadersLike;
+  /** The request's URL, whose origin decides whether it may carry a token. */
   url?: string | URL;
+  /** The request's abort signal, passed on to the token request so that an abort ends the wait. */
   signal?: AbortSignal;
   /** Declared by got 14 and 15; present at run time in got 16 too. */
   isStream?: boolean;
@@ -81,14 +86,24 @@ export interface GotOptionsLike {
 
 /** The members of got's response that the hooks read. */
 export interface GotResponseLike {
+  /** A 401 is retried once with a fresh token. */
   statusCode: number;
-  request: { options: GotOptionsLike };
+  /** The request that got this response, whose options tell which token it carried. */
+  request: {
+    /** The options of that request. */
+    options: GotOptionsLike;
+  };
 }
 
 /** The members of got's `RequestError` that the hooks read. */
 export interface GotErrorLike {
+  /** The failed request's options, whose managed token is redacted before the error reaches you. */
   options?: unknown;
-  response?: { statusCode: number };
+  /** The response, when there was one. */
+  response?: {
+    /** Its HTTP status. */
+    statusCode: number;
+  };
 }
 
 /**
@@ -96,13 +111,18 @@ export interface GotErrorLike {
  * {@link GotOptionsLike}) so that any got from 14 to 16 accepts them.
  */
 export interface GotAuthExtendOptions {
+  /** The hooks, merged by `got.extend` with the instance's own. */
   hooks: {
+    /** Sets `Authorization: Bearer` for the request's user, on an allowed origin only. */
     beforeRequest: ((options: GotOptionsLike, context: { retryCount: number }) => Promise<void>)[];
+    /** Drops the token on a redirect: no later hop of the request carries one. */
     beforeRedirect: ((updatedOptions: object) => void)[];
+    /** Retries a 401 once with a fresh token (never during the 401-loop cool-down). */
     afterResponse: (<R extends GotResponseLike>(
       response: R,
       retryWithMergedOptions: (options: { headers: Record<string, string>; preserveHooks: boolean }) => R,
     ) => Promise<R>)[];
+    /** Replaces a managed token in the error's options by `Bearer [redacted]`. */
     beforeError: (<E extends GotErrorLike>(error: E) => E)[];
   };
 }
@@ -122,14 +142,14 @@ function setMark(options: Carrier, mark: Mark): void {
 const REDACTED = 'Bearer [redacted]';
 
 /** The Authorization header, whatever case a hook wrote its name in. */
-function authorizationOf(headers: Headers): string | string[] | undefined {
+function authorizationOf(headers: GotHeadersLike): string | string[] | undefined {
   for (const name of Object.keys(headers)) {
     if (name.toLowerCase() === 'authorization') return headers[name];
   }
   return undefined;
 }
 
-function removeAuthorization(headers: Headers): void {
+function removeAuthorization(headers: GotHeadersLike): void {
   for (const name of Object.keys(headers)) {
     if (name.toLowerCase() === 'authorization') delete headers[name];
   }
