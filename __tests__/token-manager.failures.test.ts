@@ -123,7 +123,7 @@ describe('a background refresh started by a caller, failing near the margin', ()
   });
 });
 
-describe('a background refresh that carried the client credentials, refused with invalid_client', () => {
+describe('a background refresh that carried the client credentials, refused with invalid_client, and its fallback too', () => {
   let h: Harness;
   afterEach(async () => {
     await h.stop();
@@ -136,16 +136,22 @@ describe('a background refresh that carried the client credentials, refused with
     const a = await manager.getToken('user-a');
     const b = await manager.getToken('user-b');
     await manager.getToken('user-a');
-    server.failNext(1, { status: 401, body: { error: 'invalid_client' } });
-    const failed = nextEvent(manager, 'refreshFailed');
+    // The credentials are bad: the refresh and its fallback to client credentials are both refused.
+    server.failNext(2, { status: 401, body: { error: 'invalid_client' } });
+    const failures = recordEvents(manager, 'refreshFailed');
+    const failed = new Promise<void>((resolve) => manager.on('refreshFailed', (e) => e.next === 'retry' && resolve()));
     // Only user-a was used since issue: its scheduled refresh is the one that runs, and fails.
     clock.advanceTo(a.expiresAt - 300_000);
-    expect(await failed).toMatchObject({ scope: 'user-a', background: true, next: 'retry' });
-    expect(server.requests).toHaveLength(3);
+    await failed;
+    expect(failures.map((e) => [e.scope, e.grant, e.background, e.next])).toEqual([
+      ['user-a', 'refresh_token', true, 'fallback'],
+      ['user-a', 'client_credentials', true, 'retry'],
+    ]);
+    expect(server.requests.slice(2).map((r) => r.grant)).toEqual(['refresh_token', 'client_credentials']);
 
     // user-b is in its window too: it is still served, and no request is started for it.
     for (let i = 0; i < 5; i++) expect(await manager.getToken('user-b')).toBe(b);
-    expect(server.requests).toHaveLength(3);
+    expect(server.requests).toHaveLength(4);
     expect(manager.stats().coolingDown).toBeGreaterThanOrEqual(1);
   });
 });

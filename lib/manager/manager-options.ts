@@ -76,9 +76,10 @@ export interface TokenManagerOptions extends TokenEndpointOptions {
   interval?: number;
   /**
    * How a token that carries a refresh token is renewed. With `refresh_token`, the refresh grant
-   * is used and the rotated refresh token kept; if the endpoint rejects it (`invalid_grant`, or
-   * another non-retryable 400 or 401), or answers with a token for another scope
-   * (`scope_mismatch`), the manager falls back once to `client_credentials`. With
+   * is used and the rotated refresh token kept; if the endpoint refuses it (any non-retryable
+   * RFC 6749 `error` code whatever the HTTP status, a 200 `{"error":"invalid_grant"}` included, or
+   * a bare 4xx), or answers with a token for another scope (`scope_mismatch`), the manager falls
+   * back once to `client_credentials` for that user and never sends that refresh token again. With
    * `client_credentials`, refresh tokens are ignored.
    * @default 'refresh_token'
    */
