@@ -74,3 +74,29 @@ describe('a refused refresh', () => {
     expect(server.requests.slice(1).map((r) => r.grant)).toEqual(['refresh_token', 'client_credentials', 'client_credentials']);
   });
 });
+
+describe('failures of one cause that overlap in time', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('count once: 20 users refused invalid_client together cool the client down for one step, not twenty', async () => {
+    h = await startHarness({ concurrency: 20 });
+    const { server, clock, manager } = h;
+    // A transient invalid_client (a secret rotation): the 20 concurrent first requests are refused.
+    server.hold();
+    server.failNext(20, { status: 401, body: { error: 'invalid_client' } });
+    const users = Array.from({ length: 20 }, (_, i) => `user-${i}`);
+    const first = users.map((u) => manager.getToken(u).then(() => undefined, (e: unknown) => e));
+    await server.waitForRequests(20);
+    server.release();
+    for (const error of await Promise.all(first)) expect(error).toMatchObject({ status: 401, error: 'invalid_client' });
+
+    // The server has recovered. One cool-down step (1 s) later every user gets a token.
+    clock.advance(1_000);
+    const tokens = await Promise.all(users.map((u) => manager.getToken(u)));
+    expect(tokens.map((t) => scopeOfTestToken(t.accessToken))).toEqual(users);
+    expect(server.requests).toHaveLength(40);
+  });
+});

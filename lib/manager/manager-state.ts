@@ -43,6 +43,8 @@ export interface Flight {
    * anything about them, and may cool the whole client down.
    */
   credentialsSent: boolean;
+  /** When its latest request was sent (see request-report.ts); unset before the first. */
+  sentAt?: number;
   promise: Promise<Token>;
   /** The slot of the token this request replaces, set when the request runs: it may be rejected meanwhile. */
   replaces: Slot | undefined;
