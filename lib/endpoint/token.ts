@@ -6,8 +6,8 @@
  * becomes a token that fails later, somewhere else.
  */
 import { inspect } from 'node:util';
-import { InvalidTokenResponseError, scrubSecrets } from '../shared/errors.js';
-import { expiryFromJws } from './jws.js';
+import { InvalidTokenResponseError, scrubSecrets, TokenDecodeError } from '../shared/errors.js';
+import { claimsOf, type FluxClaims } from './jws.js';
 import { checkScopeBinding } from './scope-binding.js';
 
 /**
@@ -125,13 +125,26 @@ function readExpiresIn(value: unknown, status: number): number | undefined {
 }
 
 /** The lifetime the token's own `exp` claim gives, capped at ten years; undefined when it has none. */
-function lifetimeFromJws(accessToken: string, issuedAt: number, status: number): number | undefined {
-  const exp = expiryFromJws(accessToken);
-  if (exp === undefined) return undefined;
-  const seconds = (exp - issuedAt) / 1000;
+function lifetimeFromJws(claims: FluxClaims | undefined, issuedAt: number, status: number): number | undefined {
+  const exp = claims?.exp;
+  if (typeof exp !== 'number' || Number.isNaN(exp) || exp <= 0) return undefined;
+  const seconds = (exp * 1000 - issuedAt) / 1000;
   if (seconds <= 0) throw new InvalidTokenResponseError('no_expiry', status, 'the access token\'s `exp` claim is already in the past');
   // `exp: 1e300` is finite, but `1.8e308 * 1000` is Infinity: cap both.
   return Math.min(seconds, MAX_EXPIRES_IN_SECONDS);
+}
+
+/**
+ * The claims of a JWS access token, undefined for an opaque one. A token that looks like a JWS but
+ * cannot be read is refused: neither its user binding nor its expiry can be checked.
+ */
+function readClaims(accessToken: string, status: number): FluxClaims | undefined {
+  try {
+    return claimsOf(accessToken);
+  } catch (error) {
+    if (!(error instanceof TokenDecodeError)) throw error;
+    throw new InvalidTokenResponseError('unreadable_jws', status, `the access token looks like a JWS but cannot be read: ${error.message}`);
+  }
 }
 
 /**
@@ -191,7 +204,8 @@ export function parseTokenResponse(
     );
   }
 
-  const expiresIn = readExpiresIn(json.expires_in, status) ?? lifetimeFromJws(accessToken, issuedAt, status) ?? defaultExpiresIn;
+  const claims = readClaims(accessToken, status);
+  const expiresIn = readExpiresIn(json.expires_in, status) ?? lifetimeFromJws(claims, issuedAt, status) ?? defaultExpiresIn;
   if (expiresIn === undefined) {
     throw new InvalidTokenResponseError(
       'no_expiry',
@@ -201,7 +215,7 @@ export function parseTokenResponse(
   }
 
   // Last: a well-formed answer for the wrong user, never a malformed one, is a scope mismatch.
-  if (checkScope) checkScopeBinding(json, accessToken, scope, status);
+  if (checkScope) checkScopeBinding(json, claims, scope, status);
   return createToken({
     accessToken,
     tokenType: 'bearer',

@@ -205,7 +205,8 @@ export type InvalidTokenResponseReason =
   | 'invalid_expires_in'
   | 'invalid_refresh_token'
   | 'no_expiry'
-  | 'scope_mismatch';
+  | 'scope_mismatch'
+  | 'unreadable_jws';
 
 /**
  * A 2xx answer that is not a usable token: not JSON, too large, or a field missing or malformed.
