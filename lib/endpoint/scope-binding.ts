@@ -21,6 +21,8 @@ function unrestricted(value: unknown): boolean {
  * - a `scope` field (RFC 6749 §3.3, space-separated) must list the requested user id;
  * - a `restrictedTo` claim in the access token's `claims` (undefined for an opaque token) must equal it, and be null or absent for
  *   the client-wide token (or `{}`, as in Flux's sample token).
+ * - with `requireUserBinding`, an answer for a user must show it, by `scope` or by `restrictedTo`
+ *   (reason `unbound_token`).
  * Messages name the check, never the token.
  */
 export function checkScopeBinding(
@@ -28,8 +30,13 @@ export function checkScopeBinding(
   claims: FluxClaims | undefined,
   scope: string | undefined,
   status: number,
+  requireUserBinding = false,
 ): void {
-  if (scope !== undefined && json.scope !== undefined && json.scope !== null) {
+  const named = json.scope !== undefined && json.scope !== null;
+  if (requireUserBinding && scope !== undefined && !named && (claims === undefined || !Object.hasOwn(claims, 'restrictedTo'))) {
+    throw new InvalidTokenResponseError('unbound_token', status, 'the answer names no `scope` and its access token does not show its user');
+  }
+  if (scope !== undefined && named) {
     const listed = typeof json.scope === 'string' ? json.scope.split(' ') : [];
     if (!listed.includes(scope)) {
       throw new InvalidTokenResponseError('scope_mismatch', status, 'the answer\'s `scope` does not include the requested user id');

@@ -68,6 +68,8 @@ export class TokenEndpoint {
   readonly clientAuth: ClientAuthMethod;
   /** The lifetime given to a token whose answer and token say nothing about it, in seconds. */
   readonly defaultExpiresIn: number | undefined;
+  /** Whether an answer to a user's request must show that user (see `requireUserBinding`). */
+  readonly requireUserBinding: boolean;
 
   // Private fields are invisible to util.inspect and JSON.stringify: the secret stays here.
   readonly #clientSecret: string;
@@ -93,6 +95,7 @@ export class TokenEndpoint {
       'client_secret_post',
       'client_secret_basic',
     ]);
+    this.requireUserBinding = requireBoolean('requireUserBinding', orDefault(o.requireUserBinding, false));
     this.#tokenParams = requireTokenParams(o.tokenParams);
     this.defaultExpiresIn =
       o.defaultExpiresIn === undefined
@@ -257,7 +260,15 @@ export class TokenEndpoint {
     if (typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string') {
       throw this.#errorAnswer(status, response, secrets, body as Record<string, unknown>);
     }
-    return parseTokenResponse(body, { issuedAt: sentAt, scope, checkScope, status, defaultExpiresIn: this.defaultExpiresIn, secrets });
+    return parseTokenResponse(body, {
+      issuedAt: sentAt,
+      scope,
+      checkScope,
+      status,
+      defaultExpiresIn: this.defaultExpiresIn,
+      requireUserBinding: this.requireUserBinding,
+      secrets,
+    });
   }
 
   #translate(error: RequestError, secrets: string[]): FluxTokenError {

@@ -162,6 +162,7 @@ export function parseTokenResponse(
     status = 200,
     defaultExpiresIn,
     checkScope = true,
+    requireUserBinding = false,
     secrets = [],
   }: {
     issuedAt: number;
@@ -169,6 +170,8 @@ export function parseTokenResponse(
     status?: number;
     defaultExpiresIn?: number | undefined;
     checkScope?: boolean;
+    /** Refuse an answer for a user that cannot show that user (see `requireUserBinding`). */
+    requireUserBinding?: boolean;
     secrets?: readonly string[];
   },
 ): Token {
@@ -215,7 +218,7 @@ export function parseTokenResponse(
   }
 
   // Last: a well-formed answer for the wrong user, never a malformed one, is a scope mismatch.
-  if (checkScope) checkScopeBinding(json, claims, scope, status);
+  if (checkScope) checkScopeBinding(json, claims, scope, status, requireUserBinding);
   return createToken({
     accessToken,
     tokenType: 'bearer',

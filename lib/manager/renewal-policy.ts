@@ -122,10 +122,11 @@ export class RenewalPolicy {
    * Only the refresh grant was refused, so the user's client-credentials request finds out what
    * the client may still do. A refusal of a refresh sent without client credentials that asks for
    * them (`invalid_client`, `invalid_request`, `unauthorized_client`) also teaches the manager to
-   * send them.
+   * send them. An answer that shows no user (`unbound_token`) falls back too: a client-credentials
+   * answer names the scope it was asked for more often than a refresh answer does.
    */
   #fallsBack(key: string, error: unknown, authenticated: boolean): error is FluxTokenError {
-    if (error instanceof InvalidTokenResponseError) return error.reason === 'scope_mismatch';
+    if (error instanceof InvalidTokenResponseError) return error.reason === 'scope_mismatch' || error.reason === 'unbound_token';
     if (!isRefusal(error)) return false;
     if (!authenticated && WANTS_CLIENT_AUTH.has(error.error) && !this.#learned) {
       this.#learned = true;

@@ -206,7 +206,8 @@ export type InvalidTokenResponseReason =
   | 'invalid_refresh_token'
   | 'no_expiry'
   | 'scope_mismatch'
-  | 'unreadable_jws';
+  | 'unreadable_jws'
+  | 'unbound_token';
 
 /**
  * A 2xx answer that is not a usable token: not JSON, too large, or a field missing or malformed.
