@@ -42,6 +42,7 @@ describe('events and stats', () => {
       cached: 0,
       scheduled: 0,
       coolingDown: 0,
+      clockOffsetMs: 0,
     });
     const a = await manager.getToken('a');
     for (let i = 0; i < 3; i++) await manager.getToken('a');
@@ -60,6 +61,7 @@ describe('events and stats', () => {
       cached: 2,
       scheduled: 2,
       coolingDown: 1,
+      clockOffsetMs: 0,
     });
 
     server.hold();

@@ -17,6 +17,7 @@ import {
 import { RETRYABLE_STATUSES, isRetryableAnswer, parseRetryAfter, retryDelay } from './retry-policy.js';
 import { parseTokenResponse, MAX_EXPIRES_IN_SECONDS, type Token } from './token.js';
 import { requireTokenParams } from './token-params.js';
+import { ServerClock, serverDate } from './server-clock.js';
 import { requireSecureUrl } from '../shared/url.js';
 import {
   invalidRequestOptions,
@@ -78,6 +79,8 @@ export class TokenEndpoint {
   readonly #tokenParams: Readonly<Record<string, string>>;
   /** The `Authorization` header value of `client_secret_basic`; a secret too. */
   readonly #basic: string;
+  /** The server's clock, learned from the `Date` header of its answers. */
+  readonly #serverClock = new ServerClock();
 
   constructor(options: TokenEndpointOptions) {
     const o = requireOptionsObject('TokenEndpoint options', options);
@@ -105,6 +108,15 @@ export class TokenEndpoint {
     this.#basic = `Basic ${Buffer.from(`${formEncode(this.clientId)}:${formEncode(this.#clientSecret)}`).toString('base64')}`;
     this.#got = o.got === undefined ? defaultGot : requireFunction<Got>('got', o.got);
     this.#now = o.now === undefined ? Date.now : requireFunction<() => number>('now', o.now);
+  }
+
+  /**
+   * The server's clock minus ours, in ms, as the `Date` header of its latest answer showed it (to
+   * about a second); 0 before any. A JWS `exp` without `iat` and a `Retry-After` date are read
+   * against the server's clock.
+   */
+  get clockOffsetMs(): number {
+    return this.#serverClock.offsetMs;
   }
 
   /**
@@ -206,7 +218,7 @@ export class TokenEndpoint {
             body: error.response?.body,
             // got computes Retry-After with the real clock; recompute it with ours when there is one.
             retryAfterMs:
-              parseRetryAfter(error.response?.headers['retry-after'], this.#now()) ??
+              parseRetryAfter(error.response?.headers['retry-after'], this.#serverNowOf(error.response?.headers.date)) ??
               (retryAfter === undefined ? undefined : Math.max(0, retryAfter)),
             retryBy,
             now: this.#now(),
@@ -236,6 +248,8 @@ export class TokenEndpoint {
     try {
       response = await request;
     } catch (error) {
+      const answered = (error as RequestError).response;
+      if (answered !== undefined) this.#serverClock.learn(answered.headers.date, sentAt, this.#now());
       if (signal?.aborted) throw new AbortError(signal.reason);
       if (tooLarge) {
         throw new InvalidTokenResponseError('body_too_large', 200, `the answer is larger than ${MAX_RESPONSE_BYTES} bytes`);
@@ -246,6 +260,7 @@ export class TokenEndpoint {
     }
 
     const status = response.statusCode;
+    this.#serverClock.learn(response.headers.date, sentAt, this.#now());
     onAnswer?.(status);
     if (status < 200 || status > 299) {
       // A redirect (followRedirect is off, so a secret never follows one) or another odd status.
@@ -262,6 +277,7 @@ export class TokenEndpoint {
     }
     return parseTokenResponse(body, {
       issuedAt: sentAt,
+      serverIssuedAt: this.#serverClock.serverNow(sentAt),
       scope,
       checkScope,
       status,
@@ -269,6 +285,14 @@ export class TokenEndpoint {
       requireUserBinding: this.requireUserBinding,
       secrets,
     });
+  }
+
+  /**
+   * The server's clock now: the answer's own `Date` when it has one (a `Retry-After` date is
+   * meant against it), else ours corrected by the offset learned so far.
+   */
+  #serverNowOf(date: string | string[] | undefined): number {
+    return serverDate(date) ?? this.#serverClock.serverNow(this.#now());
   }
 
   #translate(error: RequestError, secrets: string[]): FluxTokenError {
@@ -310,7 +334,7 @@ export class TokenEndpoint {
       return typeof value === 'string' ? scrubSecrets(value, secrets) : undefined;
     };
     const error = field('error');
-    const retryAfterMs = parseRetryAfter(response.headers?.['retry-after'], this.#now());
+    const retryAfterMs = parseRetryAfter(response.headers?.['retry-after'], this.#serverNowOf(response.headers?.date));
     return new TokenEndpointError({
       status,
       error,

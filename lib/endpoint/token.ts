@@ -124,12 +124,18 @@ function readExpiresIn(value: unknown, status: number): number | undefined {
   return n;
 }
 
-/** The lifetime the token's own `exp` claim gives, capped at ten years; undefined when it has none. */
-function lifetimeFromJws(claims: FluxClaims | undefined, issuedAt: number, status: number): number | undefined {
+/**
+ * The lifetime the token's own claims give, capped at ten years; undefined when it has no `exp`.
+ * `exp − iat` when it has both: both are the server's clock, so an offset between its clock and
+ * ours cancels out. Else `exp` against `serverIssuedAt`, the server's clock when the request was
+ * sent (see server-clock.ts).
+ */
+function lifetimeFromJws(claims: FluxClaims | undefined, serverIssuedAt: number, status: number): number | undefined {
   const exp = claims?.exp;
   if (typeof exp !== 'number' || Number.isNaN(exp) || exp <= 0) return undefined;
-  const seconds = (exp * 1000 - issuedAt) / 1000;
-  if (seconds <= 0) throw new InvalidTokenResponseError('no_expiry', status, 'the access token\'s `exp` claim is already in the past');
+  const iat = claims?.iat;
+  const seconds = typeof iat === 'number' && Number.isFinite(iat) && iat > 0 ? exp - iat : (exp * 1000 - serverIssuedAt) / 1000;
+  if (!(seconds > 0)) throw new InvalidTokenResponseError('no_expiry', status, 'the access token\'s `exp` claim is already in the past');
   // `exp: 1e300` is finite, but `1.8e308 * 1000` is Infinity: cap both.
   return Math.min(seconds, MAX_EXPIRES_IN_SECONDS);
 }
@@ -158,6 +164,7 @@ export function parseTokenResponse(
   body: unknown,
   {
     issuedAt,
+    serverIssuedAt = issuedAt,
     scope,
     status = 200,
     defaultExpiresIn,
@@ -166,6 +173,8 @@ export function parseTokenResponse(
     secrets = [],
   }: {
     issuedAt: number;
+    /** `issuedAt` by the server's clock, against which a JWS `exp` without `iat` is read. */
+    serverIssuedAt?: number;
     scope?: string;
     status?: number;
     defaultExpiresIn?: number | undefined;
@@ -208,7 +217,7 @@ export function parseTokenResponse(
   }
 
   const claims = readClaims(accessToken, status);
-  const expiresIn = readExpiresIn(json.expires_in, status) ?? lifetimeFromJws(claims, issuedAt, status) ?? defaultExpiresIn;
+  const expiresIn = readExpiresIn(json.expires_in, status) ?? lifetimeFromJws(claims, serverIssuedAt, status) ?? defaultExpiresIn;
   if (expiresIn === undefined) {
     throw new InvalidTokenResponseError(
       'no_expiry',

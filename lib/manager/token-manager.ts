@@ -221,6 +221,7 @@ export class TokenManager extends EventEmitter {
       cached: this.#store.size,
       scheduled: this.#scheduler.size,
       coolingDown: this.#cooldowns.count(this.#now()),
+      clockOffsetMs: this.#endpoint.clockOffsetMs,
     };
   }
 
