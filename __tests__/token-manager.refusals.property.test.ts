@@ -15,8 +15,8 @@ const STATUSES = [200, 400, 401, 403] as const;
 const ERRORS = ['invalid_grant', 'invalid_client', 'unauthorized_client', 'invalid_request', 'unsupported_grant_type', 'access_denied'] as const;
 const COOLDOWN_MS = 1_000;
 const MAX_COOLDOWN_MS = 4_000;
-/** Steps of the clock while refusals last: far more than the refusals need, still bounded. */
-const MAX_STEPS = 80;
+/** Steps of the clock while refusals last: enough for each to wait out the longest cool-down, still bounded. */
+const MAX_STEPS = 400;
 
 const refusal = fc.record({ status: fc.constantFrom(...STATUSES), error: fc.constantFrom(...ERRORS) });
 const scenario = fc.record({

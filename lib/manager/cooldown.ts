@@ -27,6 +27,19 @@ function stepMs(count: number, { baseMs, maxMs }: CooldownLimits): number {
   return Math.min(baseMs * 2 ** (count - 1), maxMs);
 }
 
+/**
+ * Whether a caller may probe the cool-down that `error` started, rather than get `error` at once.
+ * A transient failure (a 5xx, a timeout, a malformed answer) is only a guess about how long the
+ * endpoint stays down: while its cool-down holds, one request at a time (the scope's one flight,
+ * which every caller joins) finds out, so that no caller who comes after the endpoint recovered is
+ * handed an error it no longer gives. A refusal the server will repeat (`invalid_client`,
+ * `invalid_grant`, ...), and a wait the server asked for (`Retry-After`), hold as they are: asking
+ * again sooner only feeds a lockout, or ignores what the server said.
+ */
+export function mayProbe(error: FluxTokenError): boolean {
+  return (error as { retryable?: unknown }).retryable === true && !(error instanceof TokenEndpointError && error.retryAfterMs !== undefined);
+}
+
 /** Per-scope cool-downs with exponential growth, plus one for the whole client. */
 export class Cooldowns {
   readonly #failures = new Map<string | typeof CLIENT, Failure>();
