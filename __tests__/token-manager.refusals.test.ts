@@ -99,4 +99,19 @@ describe('failures of one cause that overlap in time', () => {
     expect(tokens.map((t) => scopeOfTestToken(t.accessToken))).toEqual(users);
     expect(server.requests).toHaveLength(40);
   });
+
+  it('count once when the requests queue: 20 users through 2 at a time, time passing between sends', async () => {
+    h = await startHarness({ concurrency: 2 });
+    const { server, clock, manager } = h;
+    manager.on('requestStart', () => clock.advance(10));
+    server.failNext(20, { status: 401, body: { error: 'invalid_client' } });
+    const users = Array.from({ length: 20 }, (_, i) => `user-${i}`);
+    const first = await Promise.all(users.map((u) => manager.getToken(u).then(() => undefined, (e: unknown) => e)));
+    for (const error of first) expect(error).toMatchObject({ status: 401, error: 'invalid_client' });
+    expect(server.requests).toHaveLength(20);
+
+    clock.advance(1_000);
+    const tokens = await Promise.all(users.map((u) => manager.getToken(u)));
+    expect(tokens.map((t) => scopeOfTestToken(t.accessToken))).toEqual(users);
+  });
 });

@@ -6,7 +6,7 @@ import { TokenEndpointError, type FluxTokenError } from '../shared/errors.js';
 
 interface Failure {
   error: FluxTokenError;
-  /** When the failure was recorded: a request sent before it overlapped it, and shares its cause. */
+  /** When the failure was recorded: a flight started before it overlapped it, and shares its cause. */
   at: number;
   until: number;
   count: number;
@@ -72,14 +72,15 @@ export class Cooldowns {
   /**
    * Records a failure of `key`. An `invalid_client` answer to a request that carried the client
    * credentials (`credentialsSent`) also cools the whole client down; one to a request without
-   * them proves nothing about the credentials. `sentAt` is when the failed request was sent: one
-   * sent no later than the current failure was recorded overlapped it, and counts once with it (twenty
+   * them proves nothing about the credentials. `startedAt` is when the failed flight was started (a
+   * caller asked): one started no later than the current failure was recorded, queued or in flight,
+   * overlapped it, and counts once with it (twenty
    * users refused together by a restarting server are one failure, not twenty doublings).
    */
-  fail(key: string, error: FluxTokenError, now: number, credentialsSent = true, sentAt = now): void {
+  fail(key: string, error: FluxTokenError, now: number, credentialsSent = true, startedAt = now): void {
     if (this.#baseMs === 0) return;
-    this.#bump(key, error, now, sentAt);
-    if (credentialsSent && error instanceof TokenEndpointError && error.error === 'invalid_client') this.#bump(CLIENT, error, now, sentAt);
+    this.#bump(key, error, now, startedAt);
+    if (credentialsSent && error instanceof TokenEndpointError && error.error === 'invalid_client') this.#bump(CLIENT, error, now, startedAt);
     if (this.#failures.size > this.#maxEntries) this.#prune(now);
   }
 
@@ -93,9 +94,9 @@ export class Cooldowns {
     if (credentialsProven) this.#failures.delete(CLIENT);
   }
 
-  #bump(key: string | typeof CLIENT, error: FluxTokenError, now: number, sentAt: number): void {
+  #bump(key: string | typeof CLIENT, error: FluxTokenError, now: number, startedAt: number): void {
     const previous = this.#failures.get(key);
-    if (previous !== undefined && sentAt <= previous.at) return;
+    if (previous !== undefined && startedAt <= previous.at) return;
     const count = previous !== undefined && previous.until + this.#maxMs > now ? previous.count + 1 : 1;
     let delay = stepMs(count, { baseMs: this.#baseMs, maxMs: this.#maxMs, maxEntries: this.#maxEntries });
     // A server that said how long to wait is believed, within the cap.

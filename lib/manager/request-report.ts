@@ -10,8 +10,6 @@ import type { TokenManagerEvents, TokenRequestEndEvent, TokenRequestStartEvent }
 interface FlightView {
   readonly grant: TokenRequestStartEvent['grant'];
   readonly background: boolean;
-  /** Set to when its latest request was sent: failures of requests that overlapped count once. */
-  sentAt?: number;
 }
 
 type Emit = <E extends 'requestStart' | 'requestEnd'>(event: E, payload: TokenManagerEvents[E]) => void;
@@ -26,7 +24,6 @@ let lastId = 0;
 export function requestReporter(emit: Emit, now: () => number) {
   return async <T>(flight: FlightView, scope: string | undefined, send: (onAnswer: (status: number) => void) => Promise<T>): Promise<T> => {
     const start: TokenRequestStartEvent = { id: ++lastId, scope, grant: flight.grant, background: flight.background, startedAt: now() };
-    flight.sentAt = start.startedAt;
     emit('requestStart', start);
     const end = (failed: boolean, error?: unknown): TokenRequestEndEvent => {
       const base = { ...start, background: flight.background, durationMs: Math.max(0, now() - start.startedAt) };

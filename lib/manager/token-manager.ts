@@ -342,6 +342,7 @@ export class TokenManager extends EventEmitter {
       background,
       grant: 'client_credentials',
       credentialsSent: true,
+      startedAt: this.#now(),
       promise: undefined as unknown as Promise<Token>,
       replaces: undefined,
     };
