@@ -56,6 +56,7 @@ describe('a cool-down that holds as it is', () => {
   it.each([
     ['a refusal the server will repeat (invalid_client)', { status: 401, body: { error: 'invalid_client' } }],
     ['a wait the server asked for (Retry-After)', { status: 503, body: {}, headers: { 'retry-after': '2' } }],
+    ['a token for another user', { status: 200, body: { access_token: 'x', token_type: 'bearer', expires_in: 60, scope: 'user-2' } }],
   ])('after %s: callers get the error without a request', async (_name, answer) => {
     h = await startHarness();
     const { server, clock, manager } = h;

@@ -2,7 +2,7 @@
  * Remembers recent failures per scope, so that a failing endpoint is not asked again by every
  * caller that arrives after a failure: for a short, growing while, they get the same error.
  */
-import { TokenEndpointError, type FluxTokenError } from '../shared/errors.js';
+import { InvalidTokenResponseError, TokenEndpointError, type FluxTokenError } from '../shared/errors.js';
 
 interface Failure {
   error: FluxTokenError;
@@ -33,12 +33,17 @@ function stepMs(count: number, { baseMs, maxMs }: CooldownLimits): number {
  * endpoint stays down: while its cool-down holds, one request at a time (the scope's one flight,
  * which every caller joins) finds out, so that no caller who comes after the endpoint recovered is
  * handed an error it no longer gives. A refusal the server will repeat (`invalid_client`,
- * `invalid_grant`, ...), and a wait the server asked for (`Retry-After`), hold as they are: asking
- * again sooner only feeds a lockout, or ignores what the server said.
+ * `invalid_grant`, ..., or a token for the wrong user), and a wait the server asked for
+ * (`Retry-After`), hold as they are: asking again sooner only feeds a lockout, or ignores what
+ * the server said.
  */
 export function mayProbe(error: FluxTokenError): boolean {
+  if (error instanceof InvalidTokenResponseError && ANSWERS_THE_SAME.has(error.reason)) return false;
   return (error as { retryable?: unknown }).retryable === true && !(error instanceof TokenEndpointError && error.retryAfterMs !== undefined);
 }
+
+/** Well-formed answers the server gives every time (a token for the wrong user, or none it can show). */
+const ANSWERS_THE_SAME: ReadonlySet<string> = new Set(['scope_mismatch', 'unbound_token', 'unreadable_jws']);
 
 /** Per-scope cool-downs with exponential growth, plus one for the whole client. */
 export class Cooldowns {
