@@ -109,3 +109,35 @@ describe('scopes, lifetimes and token shapes', () => {
     await expect(startEmulator(options as never)).rejects.toMatchObject({ code: 'FLUX_CONFIG_INVALID', option });
   });
 });
+
+describe('servers that refuse or keep time differently', () => {
+  it.each([200, 403] as const)('refusalStatus: %i answers every refusal with that status and its RFC 6749 error', async (status) => {
+    const e = await start({ refusalStatus: status });
+    expect(await post(e, { grant_type: 'refresh_token', refresh_token: 'unknown' })).toEqual({
+      status,
+      json: expect.objectContaining({ error: 'invalid_grant' }),
+    });
+    expect(await post(e, { ...clientCredentials(e), client_secret: 'wrong' })).toMatchObject({ status, json: { error: 'invalid_client' } });
+    expect((await post(e, clientCredentials(e))).status).toBe(200);
+  });
+
+  it('clockOffset: the Date header and the token\'s nbf and exp follow the offset clock', async () => {
+    const t = Date.UTC(2031, 0, 1);
+    const e = await start({ now: () => t, clockOffset: -3_600_000, omitExpiresIn: true, expiresIn: 2 });
+    const response = await fetch(e.tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(clientCredentials(e)).toString(),
+    });
+    expect(response.headers.get('date')).toBe(new Date(t - 3_600_000).toUTCString());
+    const json = (await response.json()) as Record<string, unknown>;
+    expect(json.expires_in).toBeUndefined();
+    const { claims } = decodeJws(json.access_token as string);
+    expect(claims).toMatchObject({ nbf: (t - 3_600_000) / 1000, exp: (t - 3_600_000) / 1000 + 2 });
+  });
+
+  it('refuses a bad clockOffset or refusalStatus, naming the option', async () => {
+    await expect(startEmulator({ clockOffset: Number.NaN })).rejects.toThrow(/`clockOffset`/);
+    await expect(startEmulator({ refusalStatus: 500 as unknown as 200 })).rejects.toThrow(/`refusalStatus` to be 200, 400, 401 or 403, got `500`/);
+  });
+});

@@ -8,6 +8,7 @@ import {
   CLIENT_ID,
   CLIENT_SECRET,
   T0,
+  gzipJws,
   mockTokenEndpoint,
   rejectionUnderFakeTimers,
   startSilentServer,
@@ -18,8 +19,7 @@ import {
 /** Shaped like the seed's: base64 with `+`, `/` and `=`. */
 const REFRESH_TOKEN = 'Zq81LmN0+Vx3Rf7Tk2Pw/Hj5Yb9Ud4Ae6Sc1Gi0Ko8Mn==';
 /** Shaped like a Flux access token: a JWS. */
-const ACCESS_TOKEN =
-  'eyJhbGciOiJSUzI1NiIsInppcCI6IkdaSVAifQ.H4sIAAAAAAAAAG2QXU_CMBSG_4o5l2aFMvfVJV4wNUIQRnQYxHrRbh1U2UfWoiyE.lhFAvvhm52GcKw-n89T-eUTgVjM5ygsLnwxz_gazXQePpoRD9dAULE2aDhNF5FUl5c2Ix9d36xR0rajoNJ_GmQ';
+const ACCESS_TOKEN = gzipJws({ jti: 'redaction-sample', iss: 'tryflux.com' });
 const SECRETS = { clientSecret: CLIENT_SECRET, refreshToken: REFRESH_TOKEN, accessToken: ACCESS_TOKEN };
 
 /** Every printed form of a value that a logger or a developer might produce. */

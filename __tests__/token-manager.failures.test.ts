@@ -5,6 +5,8 @@ import { nextEvent, recordEvents, startHarness, type Harness } from './fixtures/
 import { scopeOfTestToken } from './helpers/scripted-token-server.js';
 
 const UNAVAILABLE = { status: 503, body: { error: 'temporarily_unavailable' } };
+/** A refusal the server will repeat: its cool-down holds as it is (no probe). */
+const REFUSED = { status: 400, body: { error: 'invalid_scope' } };
 
 /** Waits for every caller and returns what each was rejected with (or undefined). */
 function rejections(calls: Promise<unknown>[]): Promise<unknown[]> {
@@ -123,7 +125,7 @@ describe('a background refresh started by a caller, failing near the margin', ()
   });
 });
 
-describe('a background refresh that carried the client credentials, refused with invalid_client', () => {
+describe('a background refresh that carried the client credentials, refused with invalid_client, and its fallback too', () => {
   let h: Harness;
   afterEach(async () => {
     await h.stop();
@@ -136,16 +138,22 @@ describe('a background refresh that carried the client credentials, refused with
     const a = await manager.getToken('user-a');
     const b = await manager.getToken('user-b');
     await manager.getToken('user-a');
-    server.failNext(1, { status: 401, body: { error: 'invalid_client' } });
-    const failed = nextEvent(manager, 'refreshFailed');
+    // The credentials are bad: the refresh and its fallback to client credentials are both refused.
+    server.failNext(2, { status: 401, body: { error: 'invalid_client' } });
+    const failures = recordEvents(manager, 'refreshFailed');
+    const failed = new Promise<void>((resolve) => manager.on('refreshFailed', (e) => e.next === 'retry' && resolve()));
     // Only user-a was used since issue: its scheduled refresh is the one that runs, and fails.
     clock.advanceTo(a.expiresAt - 300_000);
-    expect(await failed).toMatchObject({ scope: 'user-a', background: true, next: 'retry' });
-    expect(server.requests).toHaveLength(3);
+    await failed;
+    expect(failures.map((e) => [e.scope, e.grant, e.background, e.next])).toEqual([
+      ['user-a', 'refresh_token', true, 'fallback'],
+      ['user-a', 'client_credentials', true, 'retry'],
+    ]);
+    expect(server.requests.slice(2).map((r) => r.grant)).toEqual(['refresh_token', 'client_credentials']);
 
     // user-b is in its window too: it is still served, and no request is started for it.
     for (let i = 0; i < 5; i++) expect(await manager.getToken('user-b')).toBe(b);
-    expect(server.requests).toHaveLength(3);
+    expect(server.requests).toHaveLength(4);
     expect(manager.stats().coolingDown).toBeGreaterThanOrEqual(1);
   });
 });
@@ -174,10 +182,10 @@ describe('a failed foreground request', () => {
     expect(manager.stats()).toMatchObject({ failures: 1, coolingDown: 1, inFlight: 0, cached: 0 });
   });
 
-  it('cools the scope down for 1 s: later callers get the same error without a request, then a request goes out', async () => {
+  it('cools the scope down for 1 s after a refusal: later callers get the same error without a request, then a request goes out', async () => {
     h = await startHarness();
     const { server, clock, manager } = h;
-    server.failNext(1, UNAVAILABLE);
+    server.failNext(1, REFUSED);
     const error = await manager.getToken('user-1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TokenEndpointError);
 
@@ -196,10 +204,22 @@ describe('a failed foreground request', () => {
     expect(manager.stats().coolingDown).toBe(0);
   });
 
+  it('after a transient failure, the 50 callers who come inside the cool-down share one probe request', async () => {
+    h = await startHarness();
+    const { server, clock, manager } = h;
+    server.failNext(1, UNAVAILABLE);
+    await expect(manager.getToken('user-1')).rejects.toBeInstanceOf(TokenEndpointError);
+    clock.advance(500);
+    const tokens = await Promise.all(Array.from({ length: 50 }, () => manager.getToken('user-1')));
+    for (const token of tokens) expect(token).toBe(tokens[0]);
+    expect(server.requests).toHaveLength(2);
+    expect(manager.stats().coolingDown).toBe(0);
+  });
+
   it('grows the cool-down on repeated failures, up to maxCooldown, and resets it after a success', async () => {
     h = await startHarness({ cooldown: 1_000, maxCooldown: 3_000 });
     const { server, clock, manager } = h;
-    server.failNext(4, UNAVAILABLE);
+    server.failNext(4, REFUSED);
     let outcome: unknown = await manager.getToken('user-1').catch((e: unknown) => e);
     // Doubling from 1 s, capped at 3 s; the fifth request succeeds.
     for (const [i, cooldown] of [1_000, 2_000, 3_000, 3_000].entries()) {
@@ -215,17 +235,17 @@ describe('a failed foreground request', () => {
     }
     expect(scopeOfTestToken((outcome as { accessToken: string }).accessToken)).toBe('user-1');
 
-    // After a success, the next failure cools down for 1 s again.
-    server.failNext(1, UNAVAILABLE);
+    // After a success, the next failure cools down for 1 s again (the refresh and its fallback are refused).
+    server.failNext(2, REFUSED);
     manager.invalidate('user-1', (outcome as { accessToken: string }).accessToken);
     const error = await manager.getToken('user-1').catch((e: unknown) => e);
-    expect(error).toMatchObject({ status: 503 });
+    expect(error).toMatchObject({ status: 400 });
     const failedAt = clock.now();
     clock.jumpTo(failedAt + 999);
     await expect(manager.getToken('user-1')).rejects.toBe(error);
     clock.jumpTo(failedAt + 1_000);
     await manager.getToken('user-1');
-    expect(server.requests).toHaveLength(7);
+    expect(server.requests).toHaveLength(8);
   });
 
   it('after invalid_client, cools the whole client down: other scopes get the error without a request', async () => {

@@ -42,13 +42,14 @@ describe('events and stats', () => {
       cached: 0,
       scheduled: 0,
       coolingDown: 0,
+      clockOffsetMs: 0,
     });
     const a = await manager.getToken('a');
     for (let i = 0; i < 3; i++) await manager.getToken('a');
     await manager.getToken('b');
-    server.failNext(1, { status: 503 });
+    server.failNext(1, { status: 400, body: { error: 'invalid_scope' } });
     await manager.getToken('c').catch(() => undefined);
-    await manager.getToken('c').catch(() => undefined); // cooling down: a miss, no call
+    await manager.getToken('c').catch(() => undefined); // cooling down after a refusal: a miss, no call
     expect(manager.stats()).toEqual({
       hits: 3,
       misses: 4,
@@ -60,6 +61,7 @@ describe('events and stats', () => {
       cached: 2,
       scheduled: 2,
       coolingDown: 1,
+      clockOffsetMs: 0,
     });
 
     server.hold();

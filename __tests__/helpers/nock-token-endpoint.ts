@@ -44,10 +44,18 @@ export type Answer =
  */
 let answersInFlight = 0;
 
+/** A gzip-compressed JWS with a `jti` only, as Flux shapes its tokens. */
+const SAMPLE_ACCESS_TOKEN = [
+  Buffer.from(JSON.stringify({ alg: 'RS256', zip: 'GZIP' })).toString('base64url'),
+  gzipSync(Buffer.from(JSON.stringify({ jti: 'sample' }))).toString('base64url'),
+  Buffer.from('signature').toString('base64url'),
+].join('.');
+
 /** A successful token answer, shaped like the seed's. */
 export function tokenBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    access_token: 'eyJhbGciOiJSUzI1NiIsInppcCI6IkdaSVAifQ.H4sIAAAAAAAAA.c2lnbmF0dXJl',
+    // A readable Flux-shaped JWS, not bound to a user (a JWS that cannot be read is refused).
+    access_token: SAMPLE_ACCESS_TOKEN,
     refresh_token: 'rt+new/rotated==',
     token_type: 'bearer',
     expires_in: 3600,

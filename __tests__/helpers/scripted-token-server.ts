@@ -71,7 +71,14 @@ export async function startTokenServer({
   clientId = 'client-1',
   clientSecret = 'secret-1',
   expiresIn = 3600,
-}: { clientId?: string; clientSecret?: string; expiresIn?: number } = {}): Promise<TokenServer> {
+  now,
+}: {
+  clientId?: string;
+  clientSecret?: string;
+  expiresIn?: number;
+  /** The server's clock, for its `Date` header; Node's own `Date` (the real clock) without it. */
+  now?: () => number;
+} = {}): Promise<TokenServer> {
   let issued = 0;
   const script: ScriptedAnswer[] = [];
   let held: (() => void)[] | undefined;
@@ -106,7 +113,8 @@ export async function startTokenServer({
   };
 
   const send = (res: ServerResponse, answer: ScriptedAnswer) => {
-    res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+    const date = now === undefined ? {} : { date: new Date(now()).toUTCString() };
+    res.writeHead(answer.status, { 'content-type': 'application/json', ...date, ...answer.headers });
     res.end(answer.raw ?? JSON.stringify(answer.body ?? {}));
   };
 

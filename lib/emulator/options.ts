@@ -112,12 +112,30 @@ export interface EmulatorOptions {
    */
   omitExpiresIn?: boolean;
   /**
+   * How far the emulated server's clock is off ours, in ms (negative: behind). It sets the `Date`
+   * header of every answer and the `nbf` and `exp` of every token, and the API judges expiry by
+   * it, as a server whose clock is off would. For testing a client's handling of clock skew.
+   * @default 0
+   * @example clockOffset: -3_600_000 // an hour behind
+   */
+  clockOffset?: number;
+  /**
+   * The HTTP status of every RFC 6749 §5.2 refusal of the token endpoint (`invalid_grant`,
+   * `invalid_client`, ...), in place of 400 or 401: 200, as GitHub answers a bad refresh token,
+   * or 403, as some gateways do. Off by default: each refusal has its RFC status.
+   * @example refusalStatus: 200
+   */
+  refusalStatus?: EmulatorRefusalStatus;
+  /**
    * Issue opaque access tokens (random strings with no readable claims) instead of Flux-style
    * JWS. With `omitExpiresIn`, a client then has no way to know the lifetime but its own default.
    * @default false
    */
   opaqueTokens?: boolean;
 }
+
+/** The statuses {@link EmulatorOptions.refusalStatus} may give a refusal. */
+export type EmulatorRefusalStatus = 200 | 400 | 401 | 403;
 
 /** A client authentication method the emulator accepts. */
 export type EmulatorClientAuthMethod = 'client_secret_post' | 'client_secret_basic';
@@ -140,6 +158,8 @@ export interface ResolvedEmulatorOptions {
   refreshScope: 'keep' | 'drop' | 'change';
   omitExpiresIn: boolean;
   opaqueTokens: boolean;
+  clockOffset: number;
+  refusalStatus: EmulatorRefusalStatus | undefined;
 }
 
 /** The defaults of {@link EmulatorOptions}, shared by the docs, the CLI and the tests. */
@@ -172,6 +192,7 @@ export const EMULATOR_DEFAULTS = Object.freeze({
   omitExpiresIn: false,
   /** The default of {@link EmulatorOptions.opaqueTokens}. */
   opaqueTokens: false,
+  clockOffset: 0,
 });
 
 /** Ten years: longer lifetimes are refused by clients anyway, and overflow timers. */
@@ -196,6 +217,8 @@ const KNOWN_OPTIONS = [
   'refreshScope',
   'omitExpiresIn',
   'opaqueTokens',
+  'clockOffset',
+  'refusalStatus',
 ];
 
 const AUTH_METHODS: readonly EmulatorClientAuthMethod[] = ['client_secret_post', 'client_secret_basic'];
@@ -217,6 +240,13 @@ function requireStatus(value: unknown): 400 | 401 {
   return value;
 }
 
+function requireRefusalStatus(value: unknown): EmulatorRefusalStatus {
+  if (value !== 200 && value !== 400 && value !== 401 && value !== 403) {
+    throw new ConfigurationError('refusalStatus', `Expected \`refusalStatus\` to be 200, 400, 401 or 403, got ${describe(value)}`);
+  }
+  return value;
+}
+
 /** Validates `options` and fills in the defaults. Throws a {@link ConfigurationError}. */
 export function resolveEmulatorOptions(options: unknown): ResolvedEmulatorOptions {
   const o = requireOptionsObject('emulator options', options);
@@ -229,6 +259,11 @@ export function resolveEmulatorOptions(options: unknown): ResolvedEmulatorOption
       `Expected \`host\` to be a loopback address such as 127.0.0.1, ::1 or localhost, got ${describe(host)}`,
     );
   }
+  const clockOffset = requireNumber('clockOffset', orDefault(o.clockOffset, d.clockOffset), {
+    min: -MAX_EXPIRES_IN * 1000,
+    max: MAX_EXPIRES_IN * 1000,
+  });
+  const baseNow = o.now === undefined ? Date.now : requireFunction<() => number>('now', o.now);
   return {
     port: requireNumber('port', orDefault(o.port, d.port), { min: 0, max: 65_535, integer: true }),
     host,
@@ -237,7 +272,8 @@ export function resolveEmulatorOptions(options: unknown): ResolvedEmulatorOption
     expiresIn: requireNumber('expiresIn', orDefault(o.expiresIn, d.expiresIn), { min: 0.001, max: MAX_EXPIRES_IN }),
     issueRefreshTokens: requireBoolean('issueRefreshTokens', orDefault(o.issueRefreshTokens, d.issueRefreshTokens)),
     latency: requireNumber('latency', orDefault(o.latency, d.latency), { min: 0, max: MAX_LATENCY_MS }),
-    now: o.now === undefined ? Date.now : requireFunction<() => number>('now', o.now),
+    // The emulated server's own clock: every instant it reads is off by `clockOffset`.
+    now: clockOffset === 0 ? baseNow : () => baseNow() + clockOffset,
     retryAfterSeconds: requireNumber('retryAfterSeconds', orDefault(o.retryAfterSeconds, d.retryAfterSeconds), {
       min: 0,
       max: 86_400,
@@ -253,5 +289,7 @@ export function resolveEmulatorOptions(options: unknown): ResolvedEmulatorOption
     refreshScope: requireOneOf('refreshScope', orDefault(o.refreshScope, d.refreshScope), ['keep', 'drop', 'change'] as const),
     omitExpiresIn: requireBoolean('omitExpiresIn', orDefault(o.omitExpiresIn, d.omitExpiresIn)),
     opaqueTokens: requireBoolean('opaqueTokens', orDefault(o.opaqueTokens, d.opaqueTokens)),
+    clockOffset,
+    refusalStatus: o.refusalStatus === undefined ? undefined : requireRefusalStatus(o.refusalStatus),
   };
 }

@@ -32,6 +32,9 @@ export class EmulatorServer {
 
   constructor(ctx: EmulatorContext) {
     this.#server = createServer((req, res) => {
+      // The emulated server's clock, not the real one: a test that drives time, or sets
+      // `clockOffset`, sees a `Date` that agrees with the tokens' `nbf` and `exp`.
+      res.setHeader('date', new Date(ctx.options.now()).toUTCString());
       route(ctx, req, res).catch(() => {
         // A bug in a route must not crash the test process or go unanswered.
         if (!res.headersSent) sendJson(res, 500, { error: 'server_error' });

@@ -60,8 +60,9 @@ export async function handleTokenRequest(ctx: EmulatorContext, req: IncomingMess
   }
   const decision = decideGrant(params, req.headers.authorization, { ...options, refreshTokens: ctx.refreshTokens });
   if (!decision.ok) {
-    stats.tokenAnswered(decision.status, decision.body.error);
-    sendJson(res, decision.status, decision.body);
+    const status = options.refusalStatus ?? decision.status;
+    stats.tokenAnswered(status, decision.body.error);
+    sendJson(res, status, decision.body);
     return;
   }
 

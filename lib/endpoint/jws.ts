@@ -89,6 +89,33 @@ export function decodeJws(token: string): DecodedJws {
 }
 
 /**
+ * Whether `token` has the shape of a JWS compact serialization: three dot-separated segments, the
+ * first of which reads, even leniently (standard base64, padding), as a JSON object naming an
+ * `alg`. A token of that shape is meant to be read by the API, which may decode it more leniently
+ * than {@link decodeJws} does; anything else is an opaque token.
+ */
+export function looksLikeJws(token: string): boolean {
+  const parts = token.split('.');
+  if (parts.length !== 3 || parts[0]!.length === 0) return false;
+  try {
+    const header = JSON.parse(Buffer.from(parts[0]!, 'base64').toString('utf8')) as unknown;
+    return typeof header === 'object' && header !== null && typeof (header as { alg?: unknown }).alg === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The claims of a JWS-shaped access token, or undefined for an opaque one (see {@link looksLikeJws}).
+ * Throws {@link TokenDecodeError} for a token that looks like a JWS but cannot be read: its claims
+ * (its user binding above all) cannot be checked, so it must not be used.
+ */
+export function claimsOf(token: string): FluxClaims | undefined {
+  if (!looksLikeJws(token)) return undefined;
+  return decodeJws(token).claims;
+}
+
+/**
  * The `exp` claim in milliseconds since the epoch, or undefined when the token has none or is
  * unreadable. An absurd claim gives an absurd instant (`"exp": 1.8e308` reads as Infinity): a
  * caller that turns it into a lifetime caps it, as the endpoint client does at ten years.

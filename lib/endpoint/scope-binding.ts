@@ -5,7 +5,7 @@
  * stored or handed out.
  */
 import { InvalidTokenResponseError } from '../shared/errors.js';
-import { decodeJws } from './jws.js';
+import type { FluxClaims } from './jws.js';
 
 /**
  * Whether a `restrictedTo` value means "not restricted": null, or the empty object that Flux's own
@@ -15,34 +15,35 @@ function unrestricted(value: unknown): boolean {
   return value === null || (typeof value === 'object' && !Array.isArray(value) && Object.keys(value as object).length === 0);
 }
 
-/** The `restrictedTo` claim of a readable JWS, and whether it is there at all. */
-function restrictedToOf(accessToken: string): { present: boolean; value: unknown } {
-  try {
-    const { claims } = decodeJws(accessToken);
-    return { present: Object.hasOwn(claims, 'restrictedTo'), value: claims.restrictedTo };
-  } catch {
-    return { present: false, value: undefined };
-  }
-}
-
 /**
  * Throws `InvalidTokenResponseError` with reason `scope_mismatch` when the answer is bound to
  * another scope than `scope` (a user id, or undefined for the client-wide token):
  * - a `scope` field (RFC 6749 §3.3, space-separated) must list the requested user id;
- * - a `restrictedTo` claim in a readable JWS access token must equal it, and be null or absent for
+ * - a `restrictedTo` claim in the access token's `claims` (undefined for an opaque token) must equal it, and be null or absent for
  *   the client-wide token (or `{}`, as in Flux's sample token).
+ * - with `requireUserBinding`, an answer for a user must show it, by `scope` or by `restrictedTo`
+ *   (reason `unbound_token`).
  * Messages name the check, never the token.
  */
-export function checkScopeBinding(json: Record<string, unknown>, accessToken: string, scope: string | undefined, status: number): void {
-  if (scope !== undefined && json.scope !== undefined && json.scope !== null) {
+export function checkScopeBinding(
+  json: Record<string, unknown>,
+  claims: FluxClaims | undefined,
+  scope: string | undefined,
+  status: number,
+  requireUserBinding = false,
+): void {
+  const named = json.scope !== undefined && json.scope !== null;
+  if (requireUserBinding && scope !== undefined && !named && (claims === undefined || !Object.hasOwn(claims, 'restrictedTo'))) {
+    throw new InvalidTokenResponseError('unbound_token', status, 'the answer names no `scope` and its access token does not show its user');
+  }
+  if (scope !== undefined && named) {
     const listed = typeof json.scope === 'string' ? json.scope.split(' ') : [];
     if (!listed.includes(scope)) {
       throw new InvalidTokenResponseError('scope_mismatch', status, 'the answer\'s `scope` does not include the requested user id');
     }
   }
-  const claim = restrictedToOf(accessToken);
-  if (!claim.present) return;
-  const ok = scope === undefined ? unrestricted(claim.value) : claim.value === scope;
+  if (claims === undefined || !Object.hasOwn(claims, 'restrictedTo')) return;
+  const ok = scope === undefined ? unrestricted(claims.restrictedTo) : claims.restrictedTo === scope;
   if (!ok) {
     throw new InvalidTokenResponseError(
       'scope_mismatch',

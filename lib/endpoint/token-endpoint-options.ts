@@ -68,6 +68,17 @@ export interface TokenEndpointOptions {
    */
   defaultExpiresIn?: number;
   /**
+   * Refuse an answer to a user's request (`scope` set) that names no `scope` and whose access
+   * token cannot show its user (an opaque token, or a JWS without a `restrictedTo` claim), with
+   * reason `unbound_token`. Turn it on for a server that answers a scope it does not know, or may
+   * not grant, with an unscoped token: on an API where a token without a user is client-wide,
+   * handing it out as one user's token gives that user's caller every user's data. Flux binds
+   * every token it issues (`restrictedTo`), so it needs no such check; see docs/other-servers.md.
+   * @default false
+   * @example requireUserBinding: true
+   */
+  requireUserBinding?: boolean;
+  /**
    * The got instance to send with, e.g. one with a proxy agent. It must not set `prefixUrl`. The
    * endpoint sets its own method, body, response type, timeout and retry options per request.
    * @default the `got` default export
@@ -136,6 +147,7 @@ export const ENDPOINT_OPTION_KEYS: readonly string[] = [
   'clientAuth',
   'tokenParams',
   'defaultExpiresIn',
+  'requireUserBinding',
   'got',
   'now',
 ];

@@ -17,6 +17,7 @@ import {
 import { RETRYABLE_STATUSES, isRetryableAnswer, parseRetryAfter, retryDelay } from './retry-policy.js';
 import { parseJsonBody, parseTokenResponse, MAX_EXPIRES_IN_SECONDS, type Token } from './token.js';
 import { requireTokenParams } from './token-params.js';
+import { ServerClock, serverDate } from './server-clock.js';
 import { requireSecureUrl } from '../shared/url.js';
 import {
   invalidRequestOptions,
@@ -80,6 +81,8 @@ export class TokenEndpoint {
   readonly clientAuth: ClientAuthMethod;
   /** The lifetime given to a token whose answer and token say nothing about it, in seconds. */
   readonly defaultExpiresIn: number | undefined;
+  /** Whether an answer to a user's request must show that user (see `requireUserBinding`). */
+  readonly requireUserBinding: boolean;
 
   // Private fields are invisible to util.inspect and JSON.stringify: the secret stays here.
   readonly #clientSecret: string;
@@ -89,6 +92,8 @@ export class TokenEndpoint {
   readonly #tokenParams: Readonly<Record<string, string>>;
   /** The `Authorization` header value of `client_secret_basic`; a secret too. */
   readonly #basic: string;
+  /** The server's clock, learned from the `Date` header of its answers. */
+  readonly #serverClock = new ServerClock();
 
   constructor(options: TokenEndpointOptions) {
     const o = requireOptionsObject('TokenEndpoint options', options);
@@ -106,6 +111,7 @@ export class TokenEndpoint {
       'client_secret_post',
       'client_secret_basic',
     ]);
+    this.requireUserBinding = requireBoolean('requireUserBinding', orDefault(o.requireUserBinding, false));
     this.#tokenParams = requireTokenParams(o.tokenParams);
     this.defaultExpiresIn =
       o.defaultExpiresIn === undefined
@@ -115,6 +121,15 @@ export class TokenEndpoint {
     this.#basic = `Basic ${Buffer.from(`${formEncode(this.clientId)}:${formEncode(this.#clientSecret)}`).toString('base64')}`;
     this.#got = o.got === undefined ? undefined : requireFunction<Got>('got', o.got);
     this.#now = o.now === undefined ? Date.now : requireFunction<() => number>('now', o.now);
+  }
+
+  /**
+   * The server's clock minus ours, in ms, as the `Date` header of its latest answer showed it (to
+   * about a second); 0 before any. A JWS `exp` without `iat` and a `Retry-After` date are read
+   * against the server's clock.
+   */
+  get clockOffsetMs(): number {
+    return this.#serverClock.offsetMs;
   }
 
   /**
@@ -217,7 +232,7 @@ export class TokenEndpoint {
             body: error.response?.body,
             // got computes Retry-After with the real clock; recompute it with ours when there is one.
             retryAfterMs:
-              parseRetryAfter(error.response?.headers['retry-after'], this.#now()) ??
+              parseRetryAfter(error.response?.headers['retry-after'], this.#serverNowOf(error.response?.headers.date)) ??
               (retryAfter === undefined ? undefined : Math.max(0, retryAfter)),
             retryBy,
             now: this.#now(),
@@ -247,6 +262,8 @@ export class TokenEndpoint {
     try {
       response = await request;
     } catch (error) {
+      const answered = (error as RequestError).response;
+      if (answered !== undefined) this.#serverClock.learn(answered.headers.date, sentAt, this.#now());
       if (signal?.aborted) throw new AbortError(signal.reason);
       if (tooLarge) {
         throw new InvalidTokenResponseError('body_too_large', 200, `the answer is larger than ${MAX_RESPONSE_BYTES} bytes`);
@@ -257,6 +274,7 @@ export class TokenEndpoint {
     }
 
     const status = response.statusCode;
+    this.#serverClock.learn(response.headers.date, sentAt, this.#now());
     onAnswer?.(status);
     if (status < 200 || status > 299) {
       // A redirect (followRedirect is off, so a secret never follows one) or another odd status.
@@ -271,7 +289,24 @@ export class TokenEndpoint {
     if (typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string') {
       throw this.#errorAnswer(status, response, secrets, body as Record<string, unknown>);
     }
-    return parseTokenResponse(body, { issuedAt: sentAt, scope, checkScope, status, defaultExpiresIn: this.defaultExpiresIn, secrets });
+    return parseTokenResponse(body, {
+      issuedAt: sentAt,
+      serverIssuedAt: this.#serverClock.serverNow(sentAt),
+      scope,
+      checkScope,
+      status,
+      defaultExpiresIn: this.defaultExpiresIn,
+      requireUserBinding: this.requireUserBinding,
+      secrets,
+    });
+  }
+
+  /**
+   * The server's clock now: the answer's own `Date` when it has one (a `Retry-After` date is
+   * meant against it), else ours corrected by the offset learned so far.
+   */
+  #serverNowOf(date: string | string[] | undefined): number {
+    return serverDate(date) ?? this.#serverClock.serverNow(this.#now());
   }
 
   #translate(error: RequestError, secrets: string[]): FluxTokenError {
@@ -313,7 +348,7 @@ export class TokenEndpoint {
       return typeof value === 'string' ? scrubSecrets(value, secrets) : undefined;
     };
     const error = field('error');
-    const retryAfterMs = parseRetryAfter(response.headers?.['retry-after'], this.#now());
+    const retryAfterMs = parseRetryAfter(response.headers?.['retry-after'], this.#serverNowOf(response.headers?.date));
     return new TokenEndpointError({
       status,
       error,

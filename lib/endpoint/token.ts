@@ -6,8 +6,8 @@
  * becomes a token that fails later, somewhere else.
  */
 import { inspect } from 'node:util';
-import { InvalidTokenResponseError, scrubSecrets } from '../shared/errors.js';
-import { expiryFromJws } from './jws.js';
+import { InvalidTokenResponseError, scrubSecrets, TokenDecodeError } from '../shared/errors.js';
+import { claimsOf, type FluxClaims } from './jws.js';
 import { checkScopeBinding } from './scope-binding.js';
 
 /**
@@ -124,12 +124,18 @@ function readExpiresIn(value: unknown, status: number): number | undefined {
   return n;
 }
 
-/** The lifetime the token's own `exp` claim gives, capped at ten years; undefined when it has none. */
-function lifetimeFromJws(accessToken: string, issuedAt: number, status: number): number | undefined {
-  const exp = expiryFromJws(accessToken);
-  if (exp === undefined) return undefined;
-  const seconds = (exp - issuedAt) / 1000;
-  if (seconds <= 0) throw new InvalidTokenResponseError('no_expiry', status, 'the access token\'s `exp` claim is already in the past');
+/**
+ * The lifetime the token's own claims give, capped at ten years; undefined when it has no `exp`.
+ * `exp − iat` when it has both: both are the server's clock, so an offset between its clock and
+ * ours cancels out. Else `exp` against `serverIssuedAt`, the server's clock when the request was
+ * sent (see server-clock.ts).
+ */
+function lifetimeFromJws(claims: FluxClaims | undefined, serverIssuedAt: number, status: number): number | undefined {
+  const exp = claims?.exp;
+  if (typeof exp !== 'number' || Number.isNaN(exp) || exp <= 0) return undefined;
+  const iat = claims?.iat;
+  const seconds = typeof iat === 'number' && Number.isFinite(iat) && iat > 0 ? exp - iat : (exp * 1000 - serverIssuedAt) / 1000;
+  if (!(seconds > 0)) throw new InvalidTokenResponseError('no_expiry', status, 'the access token\'s `exp` claim is already in the past');
   // `exp: 1e300` is finite, but `1.8e308 * 1000` is Infinity: cap both.
   return Math.min(seconds, MAX_EXPIRES_IN_SECONDS);
 }
@@ -144,6 +150,19 @@ export function parseJsonBody(text: string): unknown {
 }
 
 /**
+ * The claims of a JWS access token, undefined for an opaque one. A token that looks like a JWS but
+ * cannot be read is refused: neither its user binding nor its expiry can be checked.
+ */
+function readClaims(accessToken: string, status: number): FluxClaims | undefined {
+  try {
+    return claimsOf(accessToken);
+  } catch (error) {
+    if (!(error instanceof TokenDecodeError)) throw error;
+    throw new InvalidTokenResponseError('unreadable_jws', status, `the access token looks like a JWS but cannot be read: ${error.message}`);
+  }
+}
+
+/**
  * Reads a parsed 2xx JSON body into a {@link Token}, or throws {@link InvalidTokenResponseError}.
  * `issuedAt` is when the request was sent; `scope` labels the token with the user it was asked for
  * (undefined: the client-wide token), and the answer must be bound to it unless `checkScope` is false.
@@ -154,17 +173,23 @@ export function parseTokenResponse(
   body: unknown,
   {
     issuedAt,
+    serverIssuedAt = issuedAt,
     scope,
     status = 200,
     defaultExpiresIn,
     checkScope = true,
+    requireUserBinding = false,
     secrets = [],
   }: {
     issuedAt: number;
+    /** `issuedAt` by the server's clock, against which a JWS `exp` without `iat` is read. */
+    serverIssuedAt?: number;
     scope?: string;
     status?: number;
     defaultExpiresIn?: number | undefined;
     checkScope?: boolean;
+    /** Refuse an answer for a user that cannot show that user (see `requireUserBinding`). */
+    requireUserBinding?: boolean;
     secrets?: readonly string[];
   },
 ): Token {
@@ -200,7 +225,8 @@ export function parseTokenResponse(
     );
   }
 
-  const expiresIn = readExpiresIn(json.expires_in, status) ?? lifetimeFromJws(accessToken, issuedAt, status) ?? defaultExpiresIn;
+  const claims = readClaims(accessToken, status);
+  const expiresIn = readExpiresIn(json.expires_in, status) ?? lifetimeFromJws(claims, serverIssuedAt, status) ?? defaultExpiresIn;
   if (expiresIn === undefined) {
     throw new InvalidTokenResponseError(
       'no_expiry',
@@ -210,7 +236,7 @@ export function parseTokenResponse(
   }
 
   // Last: a well-formed answer for the wrong user, never a malformed one, is a scope mismatch.
-  if (checkScope) checkScopeBinding(json, accessToken, scope, status);
+  if (checkScope) checkScopeBinding(json, claims, scope, status, requireUserBinding);
   return createToken({
     accessToken,
     tokenType: 'bearer',

@@ -2,10 +2,12 @@
  * Remembers recent failures per scope, so that a failing endpoint is not asked again by every
  * caller that arrives after a failure: for a short, growing while, they get the same error.
  */
-import { TokenEndpointError, type FluxTokenError } from '../shared/errors.js';
+import { InvalidTokenResponseError, TokenEndpointError, type FluxTokenError } from '../shared/errors.js';
 
 interface Failure {
   error: FluxTokenError;
+  /** When the failure was recorded: a flight started before it overlapped it, and shares its cause. */
+  at: number;
   until: number;
   count: number;
 }
@@ -24,6 +26,24 @@ export interface CooldownLimits {
 function stepMs(count: number, { baseMs, maxMs }: CooldownLimits): number {
   return Math.min(baseMs * 2 ** (count - 1), maxMs);
 }
+
+/**
+ * Whether a caller may probe the cool-down that `error` started, rather than get `error` at once.
+ * A transient failure (a 5xx, a timeout, a malformed answer) is only a guess about how long the
+ * endpoint stays down: while its cool-down holds, one request at a time (the scope's one flight,
+ * which every caller joins) finds out, so that no caller who comes after the endpoint recovered is
+ * handed an error it no longer gives. A refusal the server will repeat (`invalid_client`,
+ * `invalid_grant`, ..., or a token for the wrong user), and a wait the server asked for
+ * (`Retry-After`), hold as they are: asking again sooner only feeds a lockout, or ignores what
+ * the server said.
+ */
+export function mayProbe(error: FluxTokenError): boolean {
+  if (error instanceof InvalidTokenResponseError && ANSWERS_THE_SAME.has(error.reason)) return false;
+  return (error as { retryable?: unknown }).retryable === true && !(error instanceof TokenEndpointError && error.retryAfterMs !== undefined);
+}
+
+/** Well-formed answers the server gives every time (a token for the wrong user, or none it can show). */
+const ANSWERS_THE_SAME: ReadonlySet<string> = new Set(['scope_mismatch', 'unbound_token', 'unreadable_jws']);
 
 /** Per-scope cool-downs with exponential growth, plus one for the whole client. */
 export class Cooldowns {
@@ -57,12 +77,15 @@ export class Cooldowns {
   /**
    * Records a failure of `key`. An `invalid_client` answer to a request that carried the client
    * credentials (`credentialsSent`) also cools the whole client down; one to a request without
-   * them proves nothing about the credentials.
+   * them proves nothing about the credentials. `startedAt` is when the failed flight was started (a
+   * caller asked): one started no later than the current failure was recorded, queued or in flight,
+   * overlapped it, and counts once with it (twenty
+   * users refused together by a restarting server are one failure, not twenty doublings).
    */
-  fail(key: string, error: FluxTokenError, now: number, credentialsSent = true): void {
+  fail(key: string, error: FluxTokenError, now: number, credentialsSent = true, startedAt = now): void {
     if (this.#baseMs === 0) return;
-    this.#bump(key, error, now);
-    if (credentialsSent && error instanceof TokenEndpointError && error.error === 'invalid_client') this.#bump(CLIENT, error, now);
+    this.#bump(key, error, now, startedAt);
+    if (credentialsSent && error instanceof TokenEndpointError && error.error === 'invalid_client') this.#bump(CLIENT, error, now, startedAt);
     if (this.#failures.size > this.#maxEntries) this.#prune(now);
   }
 
@@ -76,8 +99,9 @@ export class Cooldowns {
     if (credentialsProven) this.#failures.delete(CLIENT);
   }
 
-  #bump(key: string | typeof CLIENT, error: FluxTokenError, now: number): void {
+  #bump(key: string | typeof CLIENT, error: FluxTokenError, now: number, startedAt: number): void {
     const previous = this.#failures.get(key);
+    if (previous !== undefined && startedAt <= previous.at) return;
     const count = previous !== undefined && previous.until + this.#maxMs > now ? previous.count + 1 : 1;
     let delay = stepMs(count, { baseMs: this.#baseMs, maxMs: this.#maxMs, maxEntries: this.#maxEntries });
     // A server that said how long to wait is believed, within the cap.
@@ -85,7 +109,7 @@ export class Cooldowns {
       delay = Math.min(Math.max(delay, error.retryAfterMs), this.#maxMs);
     }
     this.#failures.delete(key);
-    this.#failures.set(key, { error, until: now + delay, count });
+    this.#failures.set(key, { error, at: now, until: now + delay, count });
   }
 
   #prune(now: number): void {

@@ -58,11 +58,11 @@ export class FailurePolicy {
       // Bad credentials fail every scope alike: cool the client down, so that the other scopes in
       // their refresh window do not each try them again.
       if (error instanceof TokenEndpointError && error.error === 'invalid_client' && flight.credentialsSent) {
-        cooldowns.fail(key, error, now);
+        cooldowns.fail(key, error, now, true, flight.startedAt);
       }
       if (error) emit('refreshFailed', { scope: scopeOf(key), grant: flight.grant, background: true, error, next: 'retry', retryAt });
     } else if (error) {
-      cooldowns.fail(key, error, now, flight.credentialsSent);
+      cooldowns.fail(key, error, now, flight.credentialsSent, flight.startedAt);
       emit('refreshFailed', { scope: scopeOf(key), grant: flight.grant, background: flight.background, error, next: 'give-up' });
     }
   }

@@ -231,6 +231,12 @@ export interface TokenManagerStats {
   scheduled: number;
   /** Gauge: scopes in a cool-down after a failure, answered with that failure until it ends. */
   coolingDown: number;
+  /**
+   * The token server's clock minus ours, in ms, learned from the `Date` header of its answers (to
+   * about a second). Far from 0, the server's clock is off: its `exp` and `Retry-After` dates are
+   * read against its own clock.
+   */
+  clockOffsetMs: number;
 }
 
 /**

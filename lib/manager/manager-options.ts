@@ -76,17 +76,23 @@ export interface TokenManagerOptions extends TokenEndpointOptions {
   interval?: number;
   /**
    * How a token that carries a refresh token is renewed. With `refresh_token`, the refresh grant
-   * is used and the rotated refresh token kept; if the endpoint rejects it (`invalid_grant`, or
-   * another non-retryable 400 or 401), or answers with a token for another scope
-   * (`scope_mismatch`), the manager falls back once to `client_credentials`. With
+   * is used and the rotated refresh token kept; if the endpoint refuses it (any non-retryable
+   * RFC 6749 `error` code whatever the HTTP status, a 200 `{"error":"invalid_grant"}` included, or
+   * a bare 4xx), or answers with a token for another scope (`scope_mismatch`), the manager falls
+   * back once to `client_credentials` for that user and never sends that refresh token again. With
    * `client_credentials`, refresh tokens are ignored.
    * @default 'refresh_token'
    */
   renewWith?: RenewWith;
   /**
-   * After a failed request that callers were waiting for, later callers of the same scope get the
-   * same error for this long (ms) instead of each hitting the endpoint again. Doubles on each
-   * further failure, up to `maxCooldown`. An `invalid_client` answer to a request that carried the
+   * After a failed request that callers were waiting for, the scope cools down for this long (ms).
+   * After a refusal the server will repeat (`invalid_grant`, `invalid_client`, ...) or a
+   * `Retry-After`, later callers of the scope get the same error meanwhile instead of each hitting
+   * the endpoint again. After a transient failure (5xx, timeout, malformed answer) the cool-down is
+   * half-open: one probe request at a time, which every caller of the scope joins, finds out
+   * whether the endpoint is back, so that no caller who comes after it recovered gets an error.
+   * Background renewals wait the cool-down out. Doubles on each further failure, up to
+   * `maxCooldown`; failures of requests that overlapped in time count once. An `invalid_client` answer to a request that carried the
    * client credentials cools the whole client down. The same pace applies to 401-driven renewals
    * when a token obtained after a 401 is itself rejected (401 loop protection).
    * @default 1000

@@ -43,6 +43,11 @@ export interface Flight {
    * anything about them, and may cool the whole client down.
    */
   credentialsSent: boolean;
+  /**
+   * When the flight was started (a caller asked, or a renewal fell due). A failure of a flight
+   * started before the current failure of its scope was recorded overlapped it: it counts once.
+   */
+  readonly startedAt: number;
   promise: Promise<Token>;
   /** The slot of the token this request replaces, set when the request runs: it may be rejected meanwhile. */
   replaces: Slot | undefined;

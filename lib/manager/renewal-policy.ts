@@ -116,21 +116,28 @@ export class RenewalPolicy {
   }
 
   /**
-   * Whether a failed refresh falls back to client credentials: a non-retryable 400 or 401 refusal
-   * (the refresh token is spent, expired or unknown), or an answer bound to another scope. An
-   * `invalid_client` is a client failure only when the request carried the credentials; without
-   * them, it (like `invalid_request` and `unauthorized_client`) teaches the manager to send them.
+   * Whether a failed refresh falls back to client credentials: any refusal the server will repeat
+   * (RFC 6749 §5.2: an answer with a non-retryable `error` code, whatever its HTTP status, as a 200
+   * `{"error":"invalid_grant"}` or a 403; or a bare 4xx), or an answer bound to another scope.
+   * Only the refresh grant was refused, so the user's client-credentials request finds out what
+   * the client may still do. A refusal of a refresh sent without client credentials that asks for
+   * them (`invalid_client`, `invalid_request`, `unauthorized_client`) also teaches the manager to
+   * send them. An answer that shows no user (`unbound_token`) falls back too: a client-credentials
+   * answer names the scope it was asked for more often than a refresh answer does.
    */
   #fallsBack(key: string, error: unknown, authenticated: boolean): error is FluxTokenError {
-    if (error instanceof InvalidTokenResponseError) return error.reason === 'scope_mismatch';
-    if (!(error instanceof TokenEndpointError) || error.retryable || (error.status !== 400 && error.status !== 401)) return false;
-    if (!authenticated && WANTS_CLIENT_AUTH.has(error.error)) {
-      if (!this.#learned) {
-        this.#learned = true;
-        this.#deps.emit('refreshAuthentication', { scope: scopeOf(key), error });
-      }
-      return true;
+    if (error instanceof InvalidTokenResponseError) return error.reason === 'scope_mismatch' || error.reason === 'unbound_token';
+    if (!isRefusal(error)) return false;
+    if (!authenticated && WANTS_CLIENT_AUTH.has(error.error) && !this.#learned) {
+      this.#learned = true;
+      this.#deps.emit('refreshAuthentication', { scope: scopeOf(key), error });
     }
-    return error.error !== 'invalid_client';
+    return true;
   }
+}
+
+/** A refusal the server will repeat: a non-retryable answer with an `error` code or a 4xx status. */
+function isRefusal(error: unknown): error is TokenEndpointError {
+  if (!(error instanceof TokenEndpointError) || error.retryable) return false;
+  return error.error !== undefined || (error.status >= 400 && error.status <= 499);
 }

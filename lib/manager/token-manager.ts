@@ -9,7 +9,7 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { inspect } from 'node:util';
 import PQueue from 'p-queue';
-import { Cooldowns, RejectionGuard } from './cooldown.js';
+import { Cooldowns, mayProbe, RejectionGuard } from './cooldown.js';
 import { AbortError, FluxTokenError, redactUrl, TokenManagerClosedError } from '../shared/errors.js';
 import { refreshAtOf, usableUntil } from './expiry.js';
 import { FailurePolicy } from './failure-policy.js';
@@ -224,6 +224,7 @@ export class TokenManager extends EventEmitter {
       cached: this.#store.size,
       scheduled: this.#scheduler.size,
       coolingDown: this.#cooldowns.count(this.#now()),
+      clockOffsetMs: this.#endpoint.clockOffsetMs,
     };
   }
 
@@ -278,8 +279,9 @@ export class TokenManager extends EventEmitter {
     if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
     let flight = this.#flights.get(key);
     if (flight === undefined) {
+      // Half-open: during the cool-down of a transient failure, this caller's request is the probe.
       const cooling = this.#cooldowns.active(key, this.#now());
-      if (cooling !== undefined) return Promise.reject(cooling);
+      if (cooling !== undefined && !mayProbe(cooling)) return Promise.reject(cooling);
       flight = this.#startFlight(key, false);
     } else if (flight.background) {
       // A caller now waits for it: move it ahead of other background renewals.
@@ -343,6 +345,7 @@ export class TokenManager extends EventEmitter {
       background,
       grant: 'client_credentials',
       credentialsSent: true,
+      startedAt: this.#now(),
       promise: undefined as unknown as Promise<Token>,
       replaces: undefined,
     };

@@ -265,7 +265,9 @@ export type InvalidTokenResponseReason =
   | 'invalid_expires_in'
   | 'invalid_refresh_token'
   | 'no_expiry'
-  | 'scope_mismatch';
+  | 'scope_mismatch'
+  | 'unreadable_jws'
+  | 'unbound_token';
 
 /**
  * A 2xx answer that is not a usable token: not JSON, too large, or a field missing or malformed.
