@@ -110,6 +110,14 @@ describe('bad options', () => {
 });
 
 describe('a token URL in a message never shows a secret', () => {
+  it('a secret before a colon, which parses as the scheme of a URL, is not named as one', () => {
+    const secret = 'hunter2secret';
+    const error = constructionError({ tokenUrl: `${secret}:x y` });
+
+    expect(error.message).toMatch(/got a URL with a scheme that is not http: or https: and no host$/);
+    for (const form of [error.message, error.stack ?? '', inspect(error, { depth: 10 })]) expect(form).not.toContain(secret);
+  });
+
   // A string that does not parse is described by its shape; a URL off loopback by scheme and host.
   it.each([
     ['an unparsable tokenUrl with a query string', `https//api.test.tryflux.com/auth/oauth/token?client_secret=${CLIENT_SECRET}`, /absolute URL, got a string of \d+ characters that does not parse as a URL$/],

@@ -20,6 +20,18 @@ export function isLoopbackHost(hostname: string): boolean {
   return parts.length === 4 && parts[0] === '127' && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
 }
 
+/** Schemes a refused URL may be named by: anything else before a colon may be a secret itself. */
+const NAMED_SCHEMES = new Set(['http:', 'https:', 'ws:', 'wss:', 'ftp:', 'file:', 'data:', 'mailto:', 'redis:', 'rediss:']);
+
+/**
+ * A refused URL by its scheme and host, the scheme only when it is a well-known one: a string such
+ * as `hunter2:x y` parses as a URL whose "scheme" is the secret.
+ */
+function describeRefusedScheme(url: URL): string {
+  const scheme = NAMED_SCHEMES.has(url.protocol) ? `scheme \`${url.protocol}\`` : 'a scheme that is not http: or https:';
+  return `a URL with ${scheme} ${url.host ? `on host \`${url.host}\`` : 'and no host'}`;
+}
+
 /**
  * Parses `value` as an absolute `https:` URL, or `http:` on a loopback host. Anything else throws a
  * {@link ConfigurationError} naming `option`. The message never quotes the value: a string that does
@@ -42,6 +54,6 @@ export function requireSecureUrl(option: string, value: unknown): URL {
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
   throw new ConfigurationError(
     option,
-    `Expected \`${option}\` to use https: (http: is allowed only on loopback hosts), got a URL with scheme \`${url.protocol}\` ${url.host ? `on host \`${url.host}\`` : 'and no host'}`,
+    `Expected \`${option}\` to use https: (http: is allowed only on loopback hosts), got ${describeRefusedScheme(url)}`,
   );
 }
