@@ -118,6 +118,15 @@ describe('answers that are never retried', () => {
     expect(requests).toHaveLength(1);
     expect(error).toMatchObject({ status: 503, error: 'invalid_grant', retryable: false });
   });
+
+  it('reads the error code of a body that starts with a byte-order mark: a 503 invalid_grant is not retried', async () => {
+    const { requests } = mockTokenEndpoint({ status: 503, body: `\uFEFF${JSON.stringify({ error: 'invalid_grant' })}` });
+
+    const error = await rejectionUnderFakeTimers(endpoint({ retry: 2 }).clientCredentials());
+
+    expect(requests).toHaveLength(1);
+    expect(error).toMatchObject({ status: 503, retryable: false });
+  });
 });
 
 describe('network errors', () => {

@@ -2,6 +2,7 @@
  * When a token request is worth sending again, and after how long. got runs the loop; this module
  * only decides, so that the rules live in one place and are tested without a network.
  */
+import { parseJsonBody } from './json-body.js';
 
 /** Statuses that say "try again later": a timeout, a rate limit, or a server or gateway fault. */
 export const RETRYABLE_STATUSES: readonly number[] = [408, 429, 500, 502, 503, 504];
@@ -77,7 +78,7 @@ export function backoffDelay(attempt: number, random: () => number = Math.random
 export function oauthErrorOf(body: unknown): string | undefined {
   if (typeof body !== 'string' || body.length === 0 || body.length > 1024 * 1024) return undefined;
   try {
-    const json = JSON.parse(body) as unknown;
+    const json = parseJsonBody(body);
     const error = (json as { error?: unknown } | null)?.error;
     return typeof error === 'string' ? error : undefined;
   } catch {

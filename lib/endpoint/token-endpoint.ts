@@ -15,7 +15,8 @@ import {
   type FluxTokenError,
 } from '../shared/errors.js';
 import { RETRYABLE_STATUSES, isRetryableAnswer, parseRetryAfter, retryDelay } from './retry-policy.js';
-import { parseJsonBody, parseTokenResponse, MAX_EXPIRES_IN_SECONDS, type Token } from './token.js';
+import { parseJsonBody } from './json-body.js';
+import { parseTokenResponse, MAX_EXPIRES_IN_SECONDS, type Token } from './token.js';
 import { requireTokenParams } from './token-params.js';
 import { ServerClock, serverDate } from './server-clock.js';
 import { requireSecureUrl } from '../shared/url.js';
