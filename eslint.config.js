@@ -74,7 +74,10 @@ export default tseslint.config(
         {
           patterns: [
             ...['redis', 'otel', 'emulator', 'demo', 'cli'].map(folderPattern),
-            { group: ['**/http/got.js'], message: 'The main entry does not load the got adapter; it is flux-token-manager/got.' },
+            {
+              group: ['**/http/got.js', '**/http/axios.js', '**/http/undici.js', '**/http/undici-handler.js'],
+              message: 'The main entry does not load the got, axios or undici adapters; each is an entry of its own (flux-token-manager/got, /axios, /undici).',
+            },
           ],
         },
       ],

@@ -17,6 +17,8 @@ describe('the layers of lib/ are a lint rule', () => {
     ['the manager importing an HTTP adapter', 'lib/manager/x.ts', "import { gotAuth } from '../http/got.js';\nexport const x = gotAuth;\n"],
     ['the main entry importing redis/', 'lib/index.ts', "export { RedisTokenStore } from './redis/index.js';\n"],
     ['the main entry importing the got adapter', 'lib/index.ts', "export { gotAuth } from './http/got.js';\n"],
+    ['the main entry importing the axios adapter', 'lib/index.ts', "export { axiosAuth } from './http/axios.js';\n"],
+    ['the main entry importing the undici adapter', 'lib/index.ts', "export { undiciAuth } from './http/undici.js';\n"],
     ['a store importing the manager', 'lib/store/x.ts', "import type { TokenManager } from '../manager/token-manager.js';\nexport type X = TokenManager;\n"],
     ['shared/ importing the endpoint', 'lib/shared/x.ts', "import { TokenEndpoint } from '../endpoint/token-endpoint.js';\nexport const x = TokenEndpoint;\n"],
     ['redis/ importing the manager', 'lib/redis/x.ts', "import { TokenManager } from '../manager/token-manager.js';\nexport const x = TokenManager;\n"],
@@ -24,7 +26,7 @@ describe('the layers of lib/ are a lint rule', () => {
   ])('fails on %s', async (_name, filePath, code) => {
     const errors = await layeringErrors(filePath, code);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/is not a layer this folder may import|does not load the got adapter|never imports a test/);
+    expect(errors[0]).toMatch(/is not a layer this folder may import|does not load the got, axios or undici adapters|never imports a test/);
   });
 
   it.each([
