@@ -17,7 +17,7 @@ import type { Token } from '../endpoint/token.js';
 export const DEFAULT_EXPIRY_MARGIN_MS = 30_000;
 /** The margin never exceeds this fraction of the token's lifetime. */
 export const MAX_MARGIN_FRACTION = 0.1;
-/** Default refresh window: background renewal starts 5 min before expiry. */
+/** Default refresh window: the refresh ahead of expiry starts 5 min before expiry. */
 export const DEFAULT_REFRESH_WINDOW_MS = 5 * 60_000;
 /** The refresh window never exceeds this fraction of the token's lifetime. */
 export const MAX_WINDOW_FRACTION = 0.25;
