@@ -191,16 +191,16 @@ export interface TokenManagerStats {
    */
   hits: number;
   /**
-   * Counter: `getToken` calls the cache could not answer while no request for their scope was in
-   * flight. Each starts a renewal (a request to the endpoint, or in fleet mode possibly a token
-   * another process stored), or fails at once (a cool-down after a failure, a signal that had
+   * Counter: `getToken` calls the cache could not answer while no flight for their scope was
+   * queued or running. Each starts a flight (a fetch from the endpoint, or in fleet mode possibly a
+   * token another process stored), or fails at once (a cool-down after a failure, a signal that had
    * already fired).
    */
   misses: number;
   /**
-   * Counter: `getToken` calls the cache could not answer that waited for a request of their scope
-   * already in flight (queued or running), started by another caller or by a refresh ahead of expiry.
-   * They cost the endpoint nothing.
+   * Counter: `getToken` calls the cache could not answer that joined a flight of their scope
+   * already queued or running, started by another caller or by a refresh ahead of expiry. They
+   * cost the endpoint nothing.
    */
   joined: number;
   /**
@@ -223,7 +223,7 @@ export interface TokenManagerStats {
    * retries), including a refused refresh token that falls back to client credentials.
    */
   failures: number;
-  /** Gauge: scopes whose token request is queued or running (at most one per scope). */
+  /** Gauge: scopes with a flight queued or running (at most one per scope). */
   inFlight: number;
   /** Gauge: scopes with a token cached in this process. */
   cached: number;
