@@ -143,7 +143,7 @@ export class TokenManager extends EventEmitter {
    * the one flight of that scope, shared with every other caller.
    *
    * Rejects with {@link InvalidArgumentError} for a scope that is not a non-empty, well-formed string, with the
-   * endpoint's typed error when the request fails (or during the cool-down after it), with
+   * endpoint's typed error when the flight fails (or during the cool-down after it), with
    * {@link AbortError} when `signal` fires, and with {@link TokenManagerClosedError} after close.
    */
   getToken(scope?: string, options?: GetTokenOptions): Promise<Token> {
