@@ -129,18 +129,18 @@ interface Replacement {
   at: number;
   /** Its lifetime, in ms. */
   lifetimeMs: number;
-  /** Until when a 401 to it does not renew it (0: it has had no 401 yet). */
+  /** Until when a 401 to it does not replace it (0: it has had no 401 yet). */
   until: number;
   /** Replacements of this scope rejected in a row. */
   count: number;
 }
 
 /**
- * 401 loop protection. When the API rejects a token, the adapters invalidate it and renew once.
+ * 401 loop protection. When the API rejects a token, the adapters invalidate it and replace it once.
  * If the token obtained to replace it is rejected too (the server hands out tokens the API does
- * not take, or binds them to the wrong user), renewing once per request would cost one token
+ * not take, or binds them to the wrong user), replacing it once per request would cost one token
  * request per API request. Instead, that scope waits out a cool-down (doubling, up to `maxMs`)
- * before its next 401-driven renewal, and meanwhile the API's 401 goes back to the caller.
+ * before its next replacement, and meanwhile the API's 401 goes back to the caller.
  */
 export class RejectionGuard {
   readonly #replacements = new Map<string, Replacement>();
@@ -161,18 +161,18 @@ export class RejectionGuard {
   }
 
   /**
-   * Whether a 401 to `accessToken` of `key` at `now` may renew it. False for a replacement's first
+   * Whether a 401 to `accessToken` of `key` at `now` may replace it. False for a replacement's first
    * 401 soon after it was obtained (within one cool-down step and the first tenth of its life),
    * which starts the cool-down, and during the cool-down; true otherwise.
    */
-  mayRenew(key: string, accessToken: string, now: number): boolean {
+  mayReplace(key: string, accessToken: string, now: number): boolean {
     if (this.#limits.baseMs === 0 || this.#replacements.size === 0) return true;
     const entry = this.#replacements.get(key);
     if (entry === undefined || entry.accessToken !== accessToken) return true;
     if (entry.until === 0) {
       const step = stepMs(entry.count + 1, this.#limits);
       // A loop rejects a new token at once. One rejected later (say, it went stale while requests
-      // queued) is renewed as usual.
+      // queued) is replaced as usual.
       if (now - entry.at >= Math.min(step, entry.lifetimeMs * LOOP_FRACTION)) {
         this.#replacements.delete(key);
         return true;

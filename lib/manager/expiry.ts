@@ -7,7 +7,7 @@
  *
  * The *margin* covers clock differences between client and server and the time a request takes
  * to reach the API; golang/oauth2 calls it `expiryDelta`. The *refresh window* is how far ahead a
- * token is renewed in the background, so that callers never wait for it. Both are capped as a
+ * token is refreshed in the background, so that callers never wait for it. Both are capped as a
  * fraction of the token's lifetime, so that short-lived tokens (seconds, in tests and demos) still
  * have a usable life.
  */
@@ -17,13 +17,13 @@ import type { Token } from '../endpoint/token.js';
 export const DEFAULT_EXPIRY_MARGIN_MS = 30_000;
 /** The margin never exceeds this fraction of the token's lifetime. */
 export const MAX_MARGIN_FRACTION = 0.1;
-/** Default refresh window: background renewal starts 5 min before expiry. */
+/** Default refresh window: the refresh ahead of expiry starts 5 min before expiry. */
 export const DEFAULT_REFRESH_WINDOW_MS = 5 * 60_000;
 /** The refresh window never exceeds this fraction of the token's lifetime. */
 export const MAX_WINDOW_FRACTION = 0.25;
 /**
  * Default jitter: each token's refresh starts at a random point in the last 10% of its window's
- * length after the window opens, so that tokens issued together do not all renew at one instant.
+ * length after the window opens, so that tokens issued together are not all refreshed at one instant.
  */
 export const DEFAULT_REFRESH_JITTER = 0.1;
 

@@ -21,7 +21,7 @@ export interface TokenEvent {
   scope: string | undefined;
   /** How it was obtained. */
   grant: TokenSourceKind;
-  /** True when no caller was waiting for it (a renewal ahead of expiry). */
+  /** True when no caller was waiting for it (a refresh ahead of expiry). */
   background: boolean;
   /** Its lifetime in seconds. */
   expiresIn: number;
@@ -40,7 +40,7 @@ export interface RefreshFailedEvent {
   /** The typed error; safe to log (it holds no secret). */
   error: FluxTokenError;
   /**
-   * What happens next: `retry` (a background renewal is retried at `retryAt`), `fallback` (the
+   * What happens next: `retry` (a background flight is retried at `retryAt`), `fallback` (the
    * refresh token was refused and the client-credentials grant is tried), or `give-up`.
    */
   next: 'retry' | 'fallback' | 'give-up';
@@ -82,7 +82,7 @@ export interface TokenRequestStartEvent {
   scope: string | undefined;
   /** The grant sent. A refused refresh token is followed by a second request, with client credentials. */
   grant: 'client_credentials' | 'refresh_token';
-  /** True when no caller was waiting for it (a renewal ahead of expiry). */
+  /** True when no caller was waiting for it (a refresh ahead of expiry). */
   background: boolean;
   /** When it was sent, in ms since the epoch, by the manager's clock (`now`). */
   startedAt: number;
@@ -98,7 +98,7 @@ export type TokenRequestOutcome = 'success' | FluxErrorCode | 'unexpected';
 export interface TokenRequestEndEvent extends TokenRequestStartEvent {
   /**
    * True when no caller waited for it by the time it ended: a caller who needs the scope meanwhile
-   * turns a background renewal into a foreground request.
+   * turns a background flight into a foreground one.
    */
   background: boolean;
   /**
@@ -187,20 +187,20 @@ export function emitToEach<E extends keyof TokenManagerEvents>(emitter: EventEmi
 export interface TokenManagerStats {
   /**
    * Counter: `getToken` calls answered from the cache at once, including those inside the refresh
-   * window that also start a background renewal.
+   * window that also start a refresh ahead of expiry.
    */
   hits: number;
   /**
-   * Counter: `getToken` calls the cache could not answer while no request for their scope was in
-   * flight. Each starts a renewal (a request to the endpoint, or in fleet mode possibly a token
-   * another process stored), or fails at once (a cool-down after a failure, a signal that had
+   * Counter: `getToken` calls the cache could not answer while no flight for their scope was
+   * queued or running. Each starts a flight (a fetch from the endpoint, or in fleet mode possibly a
+   * token another process stored), or fails at once (a cool-down after a failure, a signal that had
    * already fired).
    */
   misses: number;
   /**
-   * Counter: `getToken` calls the cache could not answer that waited for a request of their scope
-   * already in flight (queued or running), started by another caller or by a background renewal.
-   * They cost the endpoint nothing.
+   * Counter: `getToken` calls the cache could not answer that joined a flight of their scope
+   * already queued or running, started by another caller or by a refresh ahead of expiry. They
+   * cost the endpoint nothing.
    */
   joined: number;
   /**
@@ -216,18 +216,18 @@ export interface TokenManagerStats {
     /** Both grants together. */
     total: number;
   };
-  /** Counter: renewals started ahead of expiry while the current token was still served. */
+  /** Counter: refreshes ahead of expiry started while the current token was still served. */
   backgroundRefreshes: number;
   /**
    * Counter: failed token requests (each attempt of the manager, after the endpoint client's own
    * retries), including a refused refresh token that falls back to client credentials.
    */
   failures: number;
-  /** Gauge: scopes whose token request is queued or running (at most one per scope). */
+  /** Gauge: scopes with a flight queued or running (at most one per scope). */
   inFlight: number;
   /** Gauge: scopes with a token cached in this process. */
   cached: number;
-  /** Gauge: cached tokens with a renewal scheduled ahead of expiry. */
+  /** Gauge: cached tokens with a refresh ahead of expiry scheduled. */
   scheduled: number;
   /** Gauge: scopes in a cool-down after a failure, answered with that failure until it ends. */
   coolingDown: number;

@@ -49,21 +49,21 @@ export interface TokenManagerOptions extends TokenEndpointOptions {
    */
   expiryMargin?: number;
   /**
-   * How long before expiry a token is renewed in the background, in ms, while callers keep getting
+   * How long before expiry a token is refreshed in the background, in ms, while callers keep getting
    * the current one without waiting. Capped at 25% of the token's lifetime. Must exceed
    * `expiryMargin`.
    * @default 300000
    */
   refreshWindow?: number;
   /**
-   * Fraction (0 to 1) of the refresh window by which each token's renewal is randomly delayed, so
-   * that tokens issued together do not renew together.
+   * Fraction (0 to 1) of the refresh window by which each token's refresh ahead of expiry is
+   * randomly delayed, so that tokens issued together are not refreshed together.
    * @default 0.1
    */
   refreshJitter?: number;
   /**
    * How many token requests may be in flight at once, for all scopes together. Callers waiting for
-   * a token go before background renewals.
+   * a token go before background flights.
    * @default 8
    */
   concurrency?: number;
@@ -91,10 +91,10 @@ export interface TokenManagerOptions extends TokenEndpointOptions {
    * the endpoint again. After a transient failure (5xx, timeout, malformed answer) the cool-down is
    * half-open: one probe request at a time, which every caller of the scope joins, finds out
    * whether the endpoint is back, so that no caller who comes after it recovered gets an error.
-   * Background renewals wait the cool-down out. Doubles on each further failure, up to
+   * Refreshes ahead of expiry wait the cool-down out. Doubles on each further failure, up to
    * `maxCooldown`; failures of requests that overlapped in time count once. An `invalid_client` answer to a request that carried the
-   * client credentials cools the whole client down. The same pace applies to 401-driven renewals
-   * when a token obtained after a 401 is itself rejected (401 loop protection).
+   * client credentials cools the whole client down. The same pace applies to the replacement of a
+   * token the API rejected, when the replacement is itself rejected (401 loop protection).
    * @default 1000
    */
   cooldown?: number;

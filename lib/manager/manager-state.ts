@@ -1,6 +1,6 @@
 /**
- * The bookkeeping types the manager and its renewal and failure policies share: a cached token's
- * slot, a flight, and the counters behind `stats()`.
+ * The bookkeeping types the manager's parts share: a cached token's record and a flight. Kept in
+ * one place so that no part imports another only for its types.
  */
 import type { Scheduled } from './refresh-scheduler.js';
 import type { Token } from '../endpoint/token.js';
@@ -15,28 +15,29 @@ export function scopeOf(key: string): string | undefined {
 }
 
 /**
- * Per-token bookkeeping. A store that keeps records holds it as its value for the key; otherwise
- * it sits beside the store, in a WeakMap keyed by the token object (see slot-table.ts).
+ * The record of one cached token, as the manager sees it: the {@link TokenRecord} a store holds,
+ * with the manager's fields. A store that keeps records holds it as its value for the key;
+ * otherwise it sits beside the store, in a WeakMap keyed by the token object (see record-table.ts).
  */
-export interface Slot extends Scheduled, TokenRecord {
+export interface ManagedRecord extends Scheduled, TokenRecord {
   readonly key: string;
   readonly token: Token;
   /** Last instant (exclusive) at which the token is handed out. */
   readonly usableUntil: number;
-  /** Handed out since it was cached: only used tokens are renewed ahead of expiry. */
+  /** Handed out since it was cached: only used tokens are refreshed ahead of expiry. */
   used: boolean;
-  /** Rejected by the API (a 401): never handed out again; its refresh token may still renew it. */
+  /** Rejected by the API (a 401): never handed out again; its refresh token may still serve its replacement. */
   rejected: boolean;
-  /** Background renewals that failed in a row. */
+  /** Background flights for this token that failed in a row. */
   failures: number;
 }
 
-/** One request for one scope, shared by every caller that needs it. */
+/** The one renewal in progress for one scope, shared by every caller that needs it. */
 export interface Flight {
   readonly id: string;
   /** True while no caller waits for it; a waiting caller turns it into a foreground flight. */
   background: boolean;
-  /** The grant of the request being made, for the failure report. */
+  /** The grant of the token request being made, for the failure report. */
   grant: 'client_credentials' | 'refresh_token';
   /**
    * Whether that request carried the client credentials: only a refusal of one that did says
@@ -44,23 +45,12 @@ export interface Flight {
    */
   credentialsSent: boolean;
   /**
-   * When the flight was started (a caller asked, or a renewal fell due). A failure of a flight
-   * started before the current failure of its scope was recorded overlapped it: it counts once.
+   * When the flight was started (a caller asked, or a refresh ahead of expiry fell due). A failure
+   * of a flight started before the current failure of its scope was recorded overlapped it: it
+   * counts once.
    */
   readonly startedAt: number;
   promise: Promise<Token>;
-  /** The slot of the token this request replaces, set when the request runs: it may be rejected meanwhile. */
-  replaces: Slot | undefined;
-}
-
-/** The counters behind `stats()`, shared by the manager and its policies. */
-export interface Counters {
-  hits: number;
-  misses: number;
-  /** Callers who waited for a request of their scope already in flight. */
-  joined: number;
-  client_credentials: number;
-  refresh_token: number;
-  backgroundRefreshes: number;
-  failures: number;
+  /** The record of the token this flight supersedes, set when its renewal runs: it may be rejected meanwhile. */
+  superseded: ManagedRecord | undefined;
 }

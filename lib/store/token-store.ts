@@ -18,8 +18,8 @@ export type EvictionReason = 'evict' | 'expire';
 export type EvictionListener = (key: string, token: Token, reason: EvictionReason, record?: TokenRecord) => void;
 
 /**
- * The manager's bookkeeping of one cached token (when its renewal is due, whether it was handed
- * out). Opaque to a store, except for the token it belongs to.
+ * The manager's record of one cached token (when its refresh ahead of expiry is due, whether it
+ * was handed out). Opaque to a store, except for the token it belongs to.
  */
 export interface TokenRecord {
   /** The cached token itself. */
@@ -55,7 +55,7 @@ export interface Renewal {
   /**
    * Whether no caller waits for this renewal (a refresh ahead of expiry). It turns false as soon as
    * a caller starts waiting, so read it when it matters. A store with a shared budget on the token
-   * endpoint lets background renewals use only what waiting callers leave, and a shared store may
+   * endpoint lets background flights use only what waiting callers leave, and a shared store may
    * let such a renewal wait out a short outage of its backend (a failover) instead of renewing alone.
    */
   readonly background?: boolean;

@@ -1,11 +1,13 @@
 /**
- * Which grant renews a scope, and what to do when the refresh grant is refused: the renewal policy
- * of the manager, apart from its cache and queue.
+ * The grant policy: which grant a fetch uses for a scope (the refresh grant when it can), and what
+ * to do when the refresh grant is refused. Kept apart from the renewal that calls it, so that the
+ * rules of OAuth2 grants are read in one place.
  */
 import { InvalidTokenResponseError, TokenEndpointError, type FluxTokenError } from '../shared/errors.js';
 import type { TokenManagerEvents } from './manager-events.js';
 import type { RenewWith } from './manager-options.js';
-import { scopeOf, type Counters, type Flight } from './manager-state.js';
+import type { Counters } from './counters.js';
+import { scopeOf, type Flight } from './manager-state.js';
 import type { requestReporter } from './request-report.js';
 import { createToken, type Token } from '../endpoint/token.js';
 import type { TokenEndpoint } from '../endpoint/token-endpoint.js';
@@ -21,28 +23,28 @@ const MAX_REFUSED = 10_000;
 const WANTS_CLIENT_AUTH: ReadonlySet<string | undefined> = new Set(['invalid_client', 'invalid_request', 'unauthorized_client']);
 
 /**
- * While no caller waits for `flight`, its retries must land before the token it renews stops being
+ * While no caller waits for `flight`, its retries must land before the token it supersedes stops being
  * served, so that callers never wait (see `fitDelay`).
  */
 function retryByOf(flight: Flight): { retryBy?: number } {
-  return flight.background && flight.replaces !== undefined ? { retryBy: flight.replaces.usableUntil } : {};
+  return flight.background && flight.superseded !== undefined ? { retryBy: flight.superseded.usableUntil } : {};
 }
 
-/** What a {@link RenewalPolicy} needs from its manager. */
-export interface RenewalPolicyDeps {
+/** What a {@link GrantPolicy} needs from its manager. */
+export interface GrantPolicyDeps {
   endpoint: TokenEndpoint;
   renewWith: RenewWith;
   counters: Counters;
   /** Aborts every request on close. */
   signal: AbortSignal;
   emit: <E extends keyof TokenManagerEvents>(event: E, payload: TokenManagerEvents[E]) => void;
-  /** Runs one token-endpoint request of `flight`, reporting its start and end (see request-report.ts). */
+  /** Runs one token request of `flight`, reporting its start and end (see request-report.ts). */
   report: ReturnType<typeof requestReporter>;
 }
 
-/** Asks the endpoint for a new token for one scope, with the refresh grant when it can. */
-export class RenewalPolicy {
-  readonly #deps: RenewalPolicyDeps;
+/** Fetches a new token for one scope from the endpoint, with the refresh grant when it can. */
+export class GrantPolicy {
+  readonly #deps: GrantPolicyDeps;
   /**
    * Refresh tokens the endpoint refused, never spent again. Kept by value, not by token object: a
    * shared store hands out a new object for the same token on every read. Bounded: cleared when full.
@@ -51,7 +53,7 @@ export class RenewalPolicy {
   /** Set once a server refused a refresh for want of client authentication. */
   #learned = false;
 
-  constructor(deps: RenewalPolicyDeps) {
+  constructor(deps: GrantPolicyDeps) {
     this.#deps = deps;
   }
 
@@ -61,9 +63,9 @@ export class RenewalPolicy {
   }
 
   /**
-   * Asks the endpoint for a new token for `key`: with the refresh grant when `base` carries a
+   * Fetches a new token for `key` from the endpoint: with the refresh grant when `base` carries a
    * refresh token (falling back once to client credentials if it is refused), else with client
-   * credentials. Records the grant on the flight for the failure report.
+   * credentials; one or two token requests. Records the grant on the flight for the failure report.
    */
   async fetch(key: string, base: Token | undefined, flight: Flight): Promise<Token> {
     const { endpoint, renewWith, counters, signal, report } = this.#deps;
@@ -72,9 +74,9 @@ export class RenewalPolicy {
         ? base.refreshToken
         : undefined;
     if (refreshToken !== undefined) {
-      const renewed = await this.#tryRefresh(key, refreshToken, flight);
-      if (renewed !== undefined) return renewed;
-      // Never spend a refused refresh token again, e.g. on the next background retry.
+      const refreshed = await this.#tryRefresh(key, refreshToken, flight);
+      if (refreshed !== undefined) return refreshed;
+      // Never spend a refused refresh token again, e.g. on the next retry of a background flight.
       if (this.#refused.size >= MAX_REFUSED) this.#refused.clear();
       this.#refused.add(refreshToken);
     }
