@@ -192,6 +192,7 @@ export const EMULATOR_DEFAULTS = Object.freeze({
   omitExpiresIn: false,
   /** The default of {@link EmulatorOptions.opaqueTokens}. */
   opaqueTokens: false,
+  /** The default of {@link EmulatorOptions.clockOffset}. */
   clockOffset: 0,
 });
 
