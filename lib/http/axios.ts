@@ -99,14 +99,17 @@ function targetOf(instance: AxiosInstance, config: InternalAxiosRequestConfig): 
  *   the request fails with `MissingScopeError` before anything is sent.
  * - A request with an `Authorization` header of the caller's is sent as it is, and never retried.
  * - A request to a foreign origin is sent without a token, or rejected with `ForeignOriginError`
- *   before anything is sent (`onForeignOrigin: 'throw'`). axios's node adapter drops the header
- *   itself when a redirect leaves the origin; a 401 from a hop on another origin is not retried.
+ *   before anything is sent (`onForeignOrigin: 'throw'`). The request's `beforeRedirect` (chained
+ *   with the caller's) drops the token when a redirect leaves the origin, on every axios 1.x; a
+ *   401 from a hop on another origin is not retried.
  * - After a 401 to a request that carried a managed token, that exact token is invalidated and the
  *   request is sent once more (through the instance, so other interceptors run again) with a fresh
  *   token. A second 401, or a 401 while the scope waits out its 401-loop cool-down, goes back to
  *   the caller as axios would give it (an `AxiosError`, or the response under `validateStatus`).
+ *   A stream body cannot be sent twice: its 401 goes back at once, the token still invalidated.
  * - A managed token in an error's `config.headers` is replaced by `Bearer [redacted]`, since
- *   `AxiosError.toJSON()` serializes the config.
+ *   `AxiosError.toJSON()` serializes the config, and the error's Node requests are made
+ *   non-enumerable, so that `util.inspect` of the error prints no token.
  *
  * Validates `instance`, `manager` and `options` now, throwing `ConfigurationError` naming the option.
  *
