@@ -3,6 +3,7 @@
  * axios and undici each pass the same table. Each driver below only translates a contract request
  * into its client's own API.
  */
+import { Readable } from 'node:stream';
 import axios from 'axios';
 import got, { RequestError } from 'got';
 import { Agent, interceptors, request } from 'undici';
@@ -20,6 +21,21 @@ function parsed(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/** A Node stream of the contract request's chunks. */
+const nodeStream = (chunks: string[]) => Readable.from(chunks.map((chunk) => Buffer.from(chunk)));
+
+/** A web ReadableStream of the contract request's chunks. */
+function webStream(chunks: string[]): ReadableStream<Uint8Array> {
+  const queue = chunks.map((chunk) => new TextEncoder().encode(chunk));
+  return new ReadableStream({
+    pull(controller) {
+      const next = queue.shift();
+      if (next === undefined) controller.close();
+      else controller.enqueue(next);
+    },
+  });
 }
 
 /** For clients without a per-request user: one client per user, built with that user as `scope`. */
@@ -46,8 +62,8 @@ const gotDriver: AdapterDriver = {
       { retry: { limit: 0 }, throwHttpErrors: false },
     );
     return {
-      async send(url, { user, method = 'GET', body, headers } = {}) {
-        const response = await client(url, { method: method as 'GET', body, headers, context: user === undefined ? {} : { scope: user } });
+      async send(url, { user, method = 'GET', body, stream, headers } = {}) {
+        const response = await client(url, { method: method as 'GET', body: stream === undefined ? body : nodeStream(stream), headers, context: user === undefined ? {} : { scope: user } });
         return { status: response.statusCode, body: parsed(response.body) };
       },
     };
@@ -60,8 +76,9 @@ const fetchDriver: AdapterDriver = {
   client(manager: TokenManager, options: ContractOptions): ContractClient {
     return perUser(({ scope, ...rest }) => {
       const send = authFetch(manager, { ...rest, ...(scope === undefined ? {} : { scope: typeof scope === 'function' ? (r: Request) => scope(new URL(r.url)) : scope }) });
-      return async (url, { method = 'GET', body, headers }) => {
-        const response = await send(url, { method, body, headers });
+      return async (url, { method = 'GET', body, stream, headers }) => {
+        const init: RequestInit = stream === undefined ? { method, body, headers } : { method, body: webStream(stream), headers, duplex: 'half' } as RequestInit;
+        const response = await send(url, init);
         return { status: response.status, body: parsed(await response.text()) };
       };
     }, options);
@@ -75,8 +92,9 @@ const axiosDriver: AdapterDriver = {
     const instance = axios.create({ validateStatus: () => true, responseType: 'text', transformResponse: [(data: unknown) => data] });
     axiosAuth(instance, manager, { ...rest, ...(scope === undefined ? {} : { scope: typeof scope === 'function' ? (c) => scope(new URL(instance.getUri(c))) : scope }) });
     return {
-      async send(url, { user, method = 'GET', body, headers } = {}) {
-        const response = await instance.request<string>({ url, method, data: body, headers, ...(user === undefined ? {} : { scope: user }) });
+      async send(url, { user, method = 'GET', body, stream, headers } = {}) {
+        const data = stream === undefined ? body : nodeStream(stream);
+        const response = await instance.request<string>({ url, method, data, headers, ...(user === undefined ? {} : { scope: user }) });
         return { status: response.status, body: parsed(response.data) };
       },
     };
@@ -97,8 +115,8 @@ const undiciDriver: AdapterDriver = {
         interceptors.redirect({ maxRedirections: 3 }),
         undiciAuth(manager, { ...rest, ...(scope === undefined ? {} : { scope: typeof scope === 'function' ? (o) => scope(new URL(o.path, o.origin)) : scope }) }),
       );
-      return async (url, { method = 'GET', body, headers }) => {
-        const response = await request(url, { dispatcher, method: method as 'GET', body, headers });
+      return async (url, { method = 'GET', body, stream, headers }) => {
+        const response = await request(url, { dispatcher, method: method as 'GET', body: stream === undefined ? body : nodeStream(stream), headers });
         return { status: response.statusCode, body: parsed(await response.body.text()) };
       };
     }, options);

@@ -1,8 +1,11 @@
 /**
  * What axiosAuth does beyond the shared contract (adapter-contract.test.ts): removing its
- * interceptors, axios's rejected 401 with no token in the error, and option checks; plus the
+ * interceptors, axios's rejected 401 with no token in the error (inspected or serialized), its own
+ * guard against a redirect that leaves the origin, a retry that does not wait behind an unread
+ * 401 stream, and option checks; plus the
  * documented one-liners for axios's fetch adapter and for ky, over authFetch.
  */
+import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import axios, { AxiosError } from 'axios';
@@ -12,6 +15,11 @@ import { authFetch } from '../lib/http/fetch.js';
 import { TokenManager } from '../lib/manager/token-manager.js';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
 import { startApiServer, type ApiServer } from './helpers/api-server.js';
+import { runTsxChild } from './helpers/tsx-child.js';
+
+const STREAM_401_CHILD = fileURLToPath(new URL('./helpers/axios-stream-401-child.ts', import.meta.url));
+/** The child is killed, and its test fails, if the retry has not completed by then. */
+const STREAM_401_DEADLINE_MS = 15_000;
 
 let emulator: Emulator;
 let api: ApiServer;
@@ -62,9 +70,16 @@ describe('axiosAuth', () => {
     expect((error as AxiosError).response?.status).toBe(401);
     expect(api.requests).toHaveLength(2);
     expect((error as AxiosError).config?.headers.get('authorization')).toBe('Bearer [redacted]');
-    // Not util.inspect: an AxiosError's enumerable `request` is Node's ClientRequest, which keeps
-    // the request head as sent (documented in docs/http-clients.md).
-    const printed = [(error as Error).message, (error as Error).stack ?? '', JSON.stringify(error), inspect((error as AxiosError).config)];
+    // Node's ClientRequest, which keeps the request head as sent, is still there, but not enumerable.
+    expect((error as AxiosError).request).toBeDefined();
+    const printed = [
+      (error as Error).message,
+      (error as Error).stack ?? '',
+      JSON.stringify(error),
+      inspect(error, { depth: 6 }),
+      inspect((error as AxiosError).response, { depth: 6 }),
+      inspect((error as AxiosError).config),
+    ];
     for (const r of api.requests) for (const form of printed) expect(form).not.toContain(tokenOf(r.authorization)!);
 
     // The config of the failed request can be sent again: a fresh token replaces the redacted one.
@@ -72,6 +87,35 @@ describe('axiosAuth', () => {
     const again = await instance.request((error as AxiosError).config!);
     expect(again.status).toBe(200);
     expect(api.requests.at(-1)!.authorization).not.toContain('[redacted]');
+  });
+
+  it("a redirect to another origin (127.0.0.1 to localhost) drops the token in the adapter's own guard, and the caller's beforeRedirect still runs", async () => {
+    const redirects: string[] = [];
+    const instance = axios.create({ validateStatus: () => true, beforeRedirect: (options) => void redirects.push(String(options.href)) });
+    axiosAuth(instance, manager, { allowedOrigins: [api.url] });
+    const port = new URL(api.url).port;
+    const landing = `http://localhost:${port}/public/landed`;
+    const answer = await instance.get(`${api.url}/redirect?to=${encodeURIComponent(landing)}`, { scope: 'user-1' });
+
+    expect(answer.status).toBe(200);
+    expect(api.requests.map((r) => [r.path, r.status, tokenOf(r.authorization) !== undefined])).toEqual([
+      [`/redirect?to=${encodeURIComponent(landing)}`, 302, true],
+      ['/public/landed', 200, false],
+    ]);
+    expect(redirects).toEqual([landing]);
+  });
+
+  it("a retry after a 401 does not wait behind the 401's unread stream (responseType: 'stream', one keep-alive socket)", async () => {
+    const result = await runTsxChild(STREAM_401_CHILD, { deadlineMs: STREAM_401_DEADLINE_MS });
+
+    expect(result).toMatchObject({ killed: false, code: 0, stderr: '' });
+    expect(JSON.parse(result.stdout)).toEqual({
+      status: 200,
+      body: 'ok',
+      answered: 2,
+      connections: 2, // the 401's socket was released by destroying its stream
+      tokenCalls: { client_credentials: 1, refresh_token: 1 },
+    });
   });
 
   it('validates its arguments when called, naming the option', () => {

@@ -10,8 +10,9 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { Agent, fetch as undiciFetch, request, type Dispatcher } from 'undici';
+import { Agent, Pool, fetch as undiciFetch, request, type Dispatcher } from 'undici';
 import { undiciAuth } from '../lib/http/undici.js';
+import { ConfigurationError, ForeignOriginError } from '../lib/shared/errors.js';
 import { MAX_HELD_401_BYTES } from '../lib/http/undici-handler.js';
 import { authFetch } from '../lib/http/fetch.js';
 import { TokenManager } from '../lib/manager/token-manager.js';
@@ -145,15 +146,64 @@ describe('undiciAuth', () => {
     emulator.setFault('hang', { count: 1 });
     const dispatcher = agent.compose(undiciAuth(manager, { scope: 'user-1', allowedOrigins: [api.url] }));
     const controller = new AbortController();
+    // The token request is under way (and will hang) once the manager reports its start.
+    const started = new Promise<void>((resolve) => manager.once('requestStart', () => resolve()));
     const pending = request(`${api.url}/public/x`, { dispatcher, signal: controller.signal }).catch((e: unknown) => e);
-    await new Promise<void>((resolve) => {
-      const poll = () => (emulator.stats().concurrentTokenCalls > 0 ? resolve() : setImmediate(poll));
-      poll();
-    });
+    await started;
     controller.abort();
 
     expect(await pending).toMatchObject({ name: 'AbortError' });
     expect(api.requests).toHaveLength(0);
+  });
+
+  it('keeps every value of a repeated request header, in a flat array or an iterable', async () => {
+    const dispatcher = agent.compose(undiciAuth(manager, { scope: 'user-1', allowedOrigins: [api.url] }));
+    function* pairs(): Generator<[string, string]> {
+      yield ['x-a', '1'];
+      yield ['x-a', '2'];
+    }
+    for (const headers of [['x-a', '1', 'x-a', '2'], pairs()]) {
+      const response = await request(`${api.url}/public/x`, { dispatcher, headers });
+      await response.body.text();
+    }
+
+    expect(api.requests.map((r) => r.headers['x-a'])).toEqual(['1, 2', '1, 2']);
+    expect(api.requests.every((r) => tokenOf(r.authorization) !== undefined)).toBe(true);
+  });
+
+  it('a request through a Pool without `origin` is refused with a typed error and nothing is sent; with `origin` it carries the token', async () => {
+    const pool = new Pool(api.url);
+    try {
+      const dispatcher = pool.compose(undiciAuth(manager, { scope: 'user-1', allowedOrigins: [api.url] }));
+      const refused = await dispatcher.request({ path: '/public/x', method: 'GET' }).catch((e: unknown) => e);
+
+      expect(refused).toBeInstanceOf(ConfigurationError);
+      expect(refused).toMatchObject({ code: 'FLUX_CONFIG_INVALID', option: 'origin' });
+      expect(api.requests).toHaveLength(0);
+      expect(emulator.stats().tokenCalls.total).toBe(0);
+
+      const sent = await dispatcher.request({ origin: api.url, path: '/public/x', method: 'GET' });
+      await sent.body.text();
+      expect(sent.statusCode).toBe(200);
+      expect(tokenOf(api.requests[0]!.authorization)).toBeDefined();
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("fetch with onForeignOrigin: 'throw': a redirect to a foreign origin fails the request (fetch dispatches each hop as a new request), and the foreign origin gets nothing", async () => {
+    const foreign = await startApiServer();
+    try {
+      const dispatcher = agent.compose(undiciAuth(manager, { scope: 'user-1', allowedOrigins: [api.url], onForeignOrigin: 'throw' }));
+      const error = await undiciFetch(`${api.url}/redirect?to=${encodeURIComponent(`${foreign.url}/public/x`)}`, { dispatcher }).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as TypeError).cause).toBeInstanceOf(ForeignOriginError);
+      expect(api.requests.map((r) => r.status)).toEqual([302]);
+      expect(foreign.requests).toHaveLength(0);
+    } finally {
+      await foreign.close();
+    }
   });
 
   it('validates its options when called, naming the option', () => {

@@ -28,6 +28,8 @@ export interface ContractRequest {
   user?: string | null;
   method?: string;
   body?: string;
+  /** A body sent as a stream of these chunks (read once as it is sent), in place of `body`. */
+  stream?: string[];
   headers?: Record<string, string>;
 }
 
@@ -141,6 +143,28 @@ export function runAdapterContract(driver: AdapterDriver): void {
         expect(tokenCalls().total).toBe(0);
       });
 
+      it('a scope function that throws fails that request with its error, sends nothing, and the next request still works', async () => {
+        const broken = new Error('no user in this path');
+        let calls = 0;
+        const client = driver.client(manager, {
+          allowedOrigins: [second.url],
+          scope: () => {
+            calls += 1;
+            if (calls === 1) throw broken;
+            return 'user-1';
+          },
+        });
+        const error = driver.unwrap(await rejection(client.send(`${second.url}/public/first`)));
+
+        expect(error).toBe(broken);
+        expect(second.requests).toHaveLength(0);
+        expect(tokenCalls().total).toBe(0);
+
+        expect((await client.send(`${second.url}/public/second`)).status).toBe(200);
+        expect(second.requests.map((r) => [r.path, userOf(r.authorization)])).toEqual([['/public/second', 'user-1']]);
+        expect(tokenCalls().byScope).toEqual({ 'user-1': 1 });
+      });
+
       it('scope: null on the client sends the client-wide token', async () => {
         const client = driver.client(manager, { allowedOrigins: [second.url], scope: null });
         await client.send(`${second.url}/public/x`);
@@ -179,6 +203,23 @@ export function runAdapterContract(driver: AdapterDriver): void {
         expect(answer.status).toBe(200);
         expect(emulator.stats().api.byStatus).toEqual({ 401: 1, 200: 1 });
         expect(tokenCalls().byGrant).toEqual({ client_credentials: 1, refresh_token: 1 });
+      });
+
+      it('a stream body is not replayed: its 401 goes back, the token is invalidated, and the next request gets a fresh one', async () => {
+        const client = driver.client(manager, { allowedOrigins: [second.url] });
+        second.failNext(1);
+        const refused = await client.send(`${second.url}/public/upload`, { user: 'user-1', method: 'POST', stream: ['hello ', 'world'] });
+
+        expect(refused.status).toBe(401);
+        expect(second.requests.map((r) => [r.method, r.status, r.body])).toEqual([['POST', 401, 'hello world']]);
+        expect(tokenCalls().total).toBe(1);
+
+        const next = await client.send(`${second.url}/public/x`, { user: 'user-1' });
+        expect(next.status).toBe(200);
+        expect(second.requests).toHaveLength(2);
+        expect(tokenOf(second.requests[1]!.authorization)).not.toBe(tokenOf(second.requests[0]!.authorization));
+        expect(userOf(second.requests[1]!.authorization)).toBe('user-1');
+        expect(tokenCalls().total).toBe(2);
       });
 
       it('a second 401 goes back to the caller after exactly two API calls', async () => {

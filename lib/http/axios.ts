@@ -15,7 +15,7 @@
  * request interceptor to the response), never on the config itself, which axios errors serialize.
  */
 import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
-import { bearer, renewAfter401, requestScope, resolveHttpAuth, type HttpAuthOptions, type TokenSource } from './http-auth.js';
+import { bearer, isStreamBody, renewAfter401, requestScope, resolveHttpAuth, type HttpAuthOptions, type TokenSource } from './http-auth.js';
 import { originOf } from './origins.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { describe } from '../shared/validate.js';
@@ -99,14 +99,17 @@ function targetOf(instance: AxiosInstance, config: InternalAxiosRequestConfig): 
  *   the request fails with `MissingScopeError` before anything is sent.
  * - A request with an `Authorization` header of the caller's is sent as it is, and never retried.
  * - A request to a foreign origin is sent without a token, or rejected with `ForeignOriginError`
- *   before anything is sent (`onForeignOrigin: 'throw'`). axios's node adapter drops the header
- *   itself when a redirect leaves the origin; a 401 from a hop on another origin is not retried.
+ *   before anything is sent (`onForeignOrigin: 'throw'`). The request's `beforeRedirect` (chained
+ *   with the caller's) drops the token when a redirect leaves the origin, on every axios 1.x; a
+ *   401 from a hop on another origin is not retried.
  * - After a 401 to a request that carried a managed token, that exact token is invalidated and the
  *   request is sent once more (through the instance, so other interceptors run again) with a fresh
  *   token. A second 401, or a 401 while the scope waits out its 401-loop cool-down, goes back to
  *   the caller as axios would give it (an `AxiosError`, or the response under `validateStatus`).
+ *   A stream body cannot be sent twice: its 401 goes back at once, the token still invalidated.
  * - A managed token in an error's `config.headers` is replaced by `Bearer [redacted]`, since
- *   `AxiosError.toJSON()` serializes the config.
+ *   `AxiosError.toJSON()` serializes the config, and the error's Node requests are made
+ *   non-enumerable, so that `util.inspect` of the error prints no token.
  *
  * Validates `instance`, `manager` and `options` now, throwing `ConfigurationError` naming the option.
  *
@@ -136,6 +139,7 @@ export function axiosAuth(instance: AxiosInstance, manager: TokenSource, options
     const token = await source.getToken(scope, config.signal instanceof AbortSignal ? { signal: config.signal } : undefined);
     const value = bearer(token);
     config.headers.set('authorization', value);
+    config.beforeRedirect = dropTokenOffOrigin(targetOf(instance, config), config.beforeRedirect);
     marks.set(config, { scope, token, header: value, retried: false });
     return config;
   };
@@ -147,20 +151,33 @@ export function axiosAuth(instance: AxiosInstance, manager: TokenSource, options
     if (mark === undefined || mark.retried || config.headers.get('authorization') !== mark.header) return undefined;
     const answered = answeredUrl(response);
     if (answered !== undefined && originOf(answered) !== originOf(targetOf(instance, config))) return undefined;
+    if (isStreamBody(config.data)) {
+      // A stream body was read as it was sent: a resend would go out empty. The 401 goes back,
+      // and the refused token is not handed out again.
+      source.invalidate(mark.scope, mark.token);
+      return undefined;
+    }
     const fresh = await renewAfter401(source, mark.scope, mark.token, config.signal instanceof AbortSignal ? config.signal : undefined);
     if (fresh === undefined) return undefined; // the 401-loop cool-down: no resend with the refused token
+    // The 401's body may be an unread stream (`responseType: 'stream'`), which holds its socket:
+    // a keep-alive agent with few sockets would queue the retry behind it.
+    discard(response.data);
     const value = bearer(fresh);
     const headers = config.headers.concat({ authorization: value });
     const retried: Omit<Mark, 'header'> = { scope: mark.scope, token: fresh, retried: true };
     return instance.request({ ...config, headers, [RETRY]: retried } as InternalAxiosRequestConfig);
   };
 
-  /** Replaces a managed token in the error's config, which axios errors serialize. */
-  const redact = (config: InternalAxiosRequestConfig | undefined): void => {
+  /**
+   * Replaces a managed token in the error's config, which axios errors serialize, and hides the
+   * error's Node request objects from `util.inspect` (see {@link hideRequests}).
+   */
+  const redact = (failed: Partial<AxiosError>): void => {
+    const config = failed.config;
     const mark = config === undefined ? undefined : marks.get(config);
-    if (config !== undefined && mark !== undefined && config.headers.get('authorization') === mark.header) {
-      config.headers.set('authorization', REDACTED);
-    }
+    if (config === undefined || mark === undefined) return;
+    if (config.headers.get('authorization') === mark.header) config.headers.set('authorization', REDACTED);
+    hideRequests(failed);
   };
 
   const onResponse = async (response: AxiosResponse): Promise<AxiosResponse> => {
@@ -175,12 +192,12 @@ export function axiosAuth(instance: AxiosInstance, manager: TokenSource, options
       try {
         retried = await after401(failed.response);
       } catch (renewal) {
-        redact(failed.config);
+        redact(failed);
         throw renewal;
       }
       if (retried !== undefined) return retried;
     }
-    redact(failed.config);
+    redact(failed);
     throw error;
   };
 
@@ -190,6 +207,61 @@ export function axiosAuth(instance: AxiosInstance, manager: TokenSource, options
     instance.interceptors.request.eject(requestId);
     instance.interceptors.response.eject(responseId);
   };
+}
+
+/** The `beforeRedirect` hooks this module installed, each with the caller's own it chains to. */
+const guards = new WeakMap<object, BeforeRedirect | undefined>();
+
+type BeforeRedirect = NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
+
+/** The options of the next hop as follow-redirects hands them to `beforeRedirect`. */
+interface HopOptions {
+  href?: unknown;
+  headers?: Record<string, unknown>;
+}
+
+/**
+ * A `beforeRedirect` for axios's node adapter (follow-redirects) that deletes `authorization`
+ * when a hop leaves the origin of the first one, then calls the caller's own `beforeRedirect`.
+ * Recent axios strips the header itself on such a hop, older 1.x releases keep it for a
+ * subdomain: this holds for every axios in the peer range. It never adds a header. A config sent
+ * again keeps one guard: the caller's hook is taken out of the old guard, not wrapped twice.
+ */
+function dropTokenOffOrigin(first: string, own: InternalAxiosRequestConfig['beforeRedirect']): BeforeRedirect {
+  const caller = own !== undefined && guards.has(own) ? guards.get(own) : own;
+  const origin = originOf(first);
+  const guard: BeforeRedirect = (...details: Parameters<BeforeRedirect>) => {
+    const hop = details[0] as HopOptions;
+    const next = typeof hop.href === 'string' ? originOf(hop.href) : undefined;
+    if (hop.headers !== undefined && (next === undefined || next !== origin)) {
+      for (const name of Object.keys(hop.headers)) if (name.toLowerCase() === 'authorization') delete hop.headers[name];
+    }
+    caller?.(...details);
+  };
+  guards.set(guard, caller);
+  return guard;
+}
+
+/**
+ * Makes an axios error's `request` (Node's ClientRequest, which keeps the request head as sent,
+ * token included, in `_header` and its outgoing headers) and its response's `request`
+ * non-enumerable: still there for code that reads them, absent from `util.inspect` and loggers
+ * that walk enumerable keys.
+ */
+function hideRequests(failed: Partial<AxiosError>): void {
+  for (const holder of [failed, failed.response]) {
+    if (holder !== undefined && holder !== null && Object.prototype.propertyIsEnumerable.call(holder, 'request')) {
+      Object.defineProperty(holder, 'request', { value: (holder as { request?: unknown }).request, enumerable: false, writable: true, configurable: true });
+    }
+  }
+}
+
+/** Releases an unread response stream (`responseType: 'stream'`) and its socket. */
+function discard(data: unknown): void {
+  const stream = data as { destroy?: unknown; pipe?: unknown } | null | undefined;
+  if (typeof stream === 'object' && stream !== null && typeof stream.pipe === 'function' && typeof stream.destroy === 'function') {
+    (stream.destroy as () => void).call(stream);
+  }
 }
 
 /** `instance` must be an axios instance (something with interceptors and getUri). */

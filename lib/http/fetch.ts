@@ -8,7 +8,7 @@
  * builds one WHATWG `Request` from its arguments, so the URL, headers and body are read the same
  * way fetch itself would read them.
  */
-import { bearer, renewAfter401, requestScope, resolveHttpAuth, type HttpAuthOptions, type TokenSource } from './http-auth.js';
+import { bearer, isStreamBody, renewAfter401, requestScope, resolveHttpAuth, type HttpAuthOptions, type TokenSource } from './http-auth.js';
 import { originOf } from './origins.js';
 import { requireFunction } from '../shared/validate.js';
 import type { Token } from '../endpoint/token.js';
@@ -82,12 +82,6 @@ function extraInit(init: RequestInit | undefined): RequestInit | undefined {
   if (init === undefined || init === null) return undefined;
   const extra = Object.fromEntries(Object.entries(init).filter(([key]) => !REQUEST_INIT_KEYS.has(key)));
   return Object.keys(extra).length === 0 ? undefined : (extra as RequestInit);
-}
-
-/** A body that is read as it is sent, and so cannot be sent twice: a stream or an async iterable. */
-function isStreamBody(body: unknown): boolean {
-  if (typeof ReadableStream !== 'undefined' && body instanceof ReadableStream) return true;
-  return typeof body === 'object' && body !== null && typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
 }
 
 /**

@@ -16,7 +16,7 @@
  * `context` is the one place that follows every clone.
  */
 import type { NormalizedOptions } from 'got';
-import { bearer, renewAfter401, requestScope, resolveHttpAuth, type HttpAuthOptions, type TokenSource } from './http-auth.js';
+import { bearer, isStreamBody, renewAfter401, requestScope, resolveHttpAuth, type HttpAuthOptions, type TokenSource } from './http-auth.js';
 import type { Token } from '../endpoint/token.js';
 
 export type { TokenSource } from './http-auth.js';
@@ -82,6 +82,8 @@ export interface GotOptionsLike {
   signal?: AbortSignal;
   /** Declared by got 14 and 15; present at run time in got 16 too. */
   isStream?: boolean;
+  /** The request's body: one that is a stream cannot be sent again after a 401. */
+  body?: unknown;
 }
 
 /** The members of got's response that the hooks read. */
@@ -179,6 +181,8 @@ function carried(options: Carrier): Mark | undefined {
  *   it is. Concurrent 401s of one scope share one renewal.
  * - Streams (`got.stream`) get the token too, but got runs no `afterResponse` hook for them, so a
  *   401 is not retried: `beforeError` invalidates the token, and the next request gets a fresh one.
+ *   The same goes for a request whose body is a stream (read once, as it was sent): its 401 goes
+ *   back as it is, and the token is invalidated.
  * - got's errors hold the request options; `beforeError` replaces a managed token there with
  *   `Bearer [redacted]`, so that a logged error leaks no token.
  *
@@ -247,6 +251,12 @@ export function gotAuth(manager: TokenSource, options?: GotAuthOptions): GotAuth
     const options = response.request.options;
     const mark = carried(options);
     if (mark === undefined || mark.retried) return response;
+    // A stream body was read as it was sent: got would refuse the retry. The 401 goes back, and
+    // the refused token is not handed out again.
+    if (isStreamBody(options.body)) {
+      source.invalidate(mark.scope, mark.token!);
+      return response;
+    }
     const fresh = await renewAfter401(source, mark.scope, mark.token!, options.signal);
     // No fresh token (the scope is in its 401-loop cool-down): the 401 goes back without a resend.
     if (fresh === undefined) return response;

@@ -150,3 +150,15 @@ export async function renewAfter401(
   const fresh = await source.getToken(scope, signal === undefined ? undefined : { signal });
   return fresh === rejected || fresh.accessToken === rejected.accessToken ? undefined : fresh;
 }
+
+/**
+ * A body that is read as it is sent, and so cannot be sent twice: a web `ReadableStream`, a Node
+ * stream (anything with `pipe`, such as the form-data package's), or an async iterable. A 401 to a
+ * request with such a body goes back to the caller: a retry would send it empty or fail.
+ */
+export function isStreamBody(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null) return false;
+  if (typeof ReadableStream !== 'undefined' && body instanceof ReadableStream) return true;
+  const candidate = body as { pipe?: unknown; [Symbol.asyncIterator]?: unknown };
+  return typeof candidate.pipe === 'function' || typeof candidate[Symbol.asyncIterator] === 'function';
+}

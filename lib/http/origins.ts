@@ -38,11 +38,20 @@ export function normalizeOrigin(option: string, value: unknown): string {
     const shown = typeof value === 'string' ? redactUrl(value) : value;
     throw new ConfigurationError(option, `Expected \`${option}\` to be an origin such as \`https://api.example.com\`, got ${describe(shown)}`);
   }
-  const bare = !url.username && !url.password && (url.pathname === '/' || url.pathname === '') && !url.search && !url.hash;
-  if (url.origin === 'null' || !bare) {
+  const extras = [
+    url.pathname !== '/' && url.pathname !== '' ? 'a path' : undefined,
+    url.search ? 'a query' : undefined,
+    url.hash ? 'a fragment' : undefined,
+    url.username || url.password ? 'credentials' : undefined,
+  ].filter((extra) => extra !== undefined);
+  if (url.origin === 'null') {
+    throw new ConfigurationError(option, `Expected \`${option}\` to be an origin such as \`https://api.example.com\`, got ${describe(redactUrl(url))}`);
+  }
+  if (extras.length > 0) {
+    // Only the origin is shown: a path (a webhook's), a query or credentials may hold a secret.
     throw new ConfigurationError(
       option,
-      `Expected \`${option}\` to be an origin (scheme, host and optional port, with no path, query or credentials) such as \`https://api.example.com\`, got ${describe(redactUrl(url))}`,
+      `Expected \`${option}\` to be an origin (scheme, host and optional port, with no path, query or credentials) such as \`https://api.example.com\`, got an entry for \`${url.origin}\` that has ${extras.join(' and ')} (not shown: it may hold a secret)`,
     );
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {

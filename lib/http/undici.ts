@@ -17,6 +17,8 @@ import type { Dispatcher } from 'undici';
 import { bearer, renewAfter401, requestScope, resolveHttpAuth, type HttpAuthOptions, type TokenSource } from './http-auth.js';
 import { originOf } from './origins.js';
 import { AttemptHandler, LinkedController } from './undici-handler.js';
+import { ConfigurationError } from '../shared/errors.js';
+import { describe } from '../shared/validate.js';
 import type { Token } from '../endpoint/token.js';
 
 export type { TokenSource } from './http-auth.js';
@@ -48,9 +50,33 @@ function headerPairs(headers: Dispatcher.DispatchOptions['headers']): [string, s
   return pairs;
 }
 
+/**
+ * The request's headers with `authorization` added (the caller's have none: such a request is
+ * sent as it is). Every value is kept: a flat array stays a flat array, and a name repeated in an
+ * iterable becomes one array of its values, which undici sends as repeated lines.
+ */
+function withAuthorization(headers: Dispatcher.DispatchOptions['headers'], pairs: [string, string | string[]][], value: string): Dispatcher.DispatchOptions['headers'] {
+  if (Array.isArray(headers)) return [...(headers as string[]), 'authorization', value];
+  const merged: Record<string, string | string[]> = {};
+  for (const [name, given] of pairs) {
+    const before = merged[name];
+    merged[name] = before === undefined ? given : [...[before].flat(), ...[given].flat()];
+  }
+  merged.authorization = value;
+  return merged;
+}
+
 /** A body undici can send again: none, a string or bytes. A stream or an iterable is read once. */
 function replayable(body: unknown): boolean {
   return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
+}
+
+/** The error of a dispatch without an origin (see {@link undiciAuth}). */
+function unknownOrigin(given: unknown): ConfigurationError {
+  return new ConfigurationError(
+    'origin',
+    `Expected the request options to have an \`origin\` such as \`https://api.example.com\` (undiciAuth cannot see the origin of a Pool or Client it is composed on), got ${given === undefined ? 'none' : `${describe(typeof given)} that is no absolute URL`}`,
+  );
 }
 
 /** A controller for a request that failed before any attempt started. */
@@ -76,7 +102,12 @@ function idleController(): Dispatcher.DispatchController {
  *   first and a redirect hop never gains a token: undici's redirect interceptor then drops the
  *   header when a hop leaves the origin, and a 401 from such a hop is not retried. `fetch` follows
  *   redirects itself, one dispatch per hop, so there a hop to an allowed origin is a new request
- *   and gets a token; a hop to a foreign origin never does.
+ *   and gets a token; a hop to a foreign origin never does (and, with `onForeignOrigin: 'throw'`,
+ *   fails the fetch: the interceptor cannot tell such a hop from a request of the caller's).
+ * - A request without `origin` in its dispatch options (`pool.request({ path })` on a Pool or a
+ *   Client, whose own origin an interceptor cannot see) fails with `ConfigurationError`
+ *   (`option: 'origin'`) before anything is sent, rather than go out without the user's token.
+ * - Every request header is kept as given, repeated names included; only `authorization` is added.
  *
  * Validates `manager` and `options` now, throwing `ConfigurationError` naming the option.
  *
@@ -95,7 +126,10 @@ export function undiciAuth(manager: TokenSource, options?: UndiciAuthOptions): D
       const origin = opts.origin === undefined ? undefined : originOf(opts.origin);
       let scope: string | undefined;
       try {
-        if (origin === undefined || !origins.admit(origin)) return dispatch(opts, handler);
+        // A Pool or Client dispatches without `origin`, and an interceptor cannot see the
+        // dispatcher's own: refuse rather than send a request for a user without a token.
+        if (origin === undefined) throw unknownOrigin(opts.origin);
+        if (!origins.admit(origin)) return dispatch(opts, handler);
         scope = requestScope(settings, undefined, opts);
       } catch (error) {
         queueMicrotask(() => handler.onResponseError?.(idleController(), error as Error));
@@ -108,8 +142,7 @@ export function undiciAuth(manager: TokenSource, options?: UndiciAuthOptions): D
       const signal = given instanceof AbortSignal ? given : undefined;
       const fail = (error: unknown) => handler.onResponseError?.(linked, error as Error);
       const send = (token: Token, retried: boolean): void => {
-        const headers: Record<string, string | string[]> = Object.fromEntries(pairs);
-        headers.authorization = bearer(token);
+        const headers = withAuthorization(opts.headers, pairs, bearer(token));
         const attempt = new AttemptHandler(handler, linked, started, {
           on401(answered) {
             if (retried || (answered !== undefined && answered !== origin)) return 'pass';
