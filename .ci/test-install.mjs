@@ -25,7 +25,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, URL } from 'node:url';
 import { typeCheckEntries } from './typecheck-entries.mjs';
@@ -143,7 +143,10 @@ const { startEmulator } = require('flux-token-manager/emulator');
 function listFiles(dir) {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
-    .map((entry) => relative(dir, join(entry.parentPath ?? entry.path, entry.name)));
+    .map((entry) => relative(dir, join(entry.parentPath ?? entry.path, entry.name)))
+    // npm nests a dependency inside the package when the project holds another major of it (got 14
+    // under the package, beside the project's got 16): those files are not the package's.
+    .filter((file) => !file.split(sep).includes('node_modules'));
 }
 
 /**
