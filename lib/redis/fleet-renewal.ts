@@ -155,8 +155,9 @@ export class FleetRenewal {
     try {
       const read = await this.#p.entries.read(keys);
       if (read === UNAVAILABLE) {
+        // Alone from here, but within the budget taken: it is settled below.
         fetched = true;
-        return await this.#alone(renewal);
+        return { token: await renewal.fetch(renewal.local), source: 'fetch' };
       }
       if (usable(read.token)) return this.#fromStore(read.token);
       // The budget taken covers one request only when the entry had no refresh token: if one was
@@ -200,12 +201,15 @@ export class FleetRenewal {
 
   /**
    * Redis is unavailable: renew as a store of one process would (save() shares it later if it can).
-   * Budget already taken is settled, in case Redis answers again: the request was made.
+   * Budget already taken is settled, in case Redis answers again: the request was made. Without
+   * budget taken, and with `rateLimit`, the renewal first waits for this process's share.
    */
   async #alone(renewal: Renewal, names?: KeyNames, grant?: BudgetGrant): Promise<RenewalResult> {
+    const answered = grant === undefined ? await this.#p.budget?.takeAlone(costOf(renewal.local), renewal.signal) : undefined;
     try {
       return { token: await renewal.fetch(renewal.local), source: 'fetch' };
     } finally {
+      answered?.();
       if (names !== undefined) await this.#endGrant(names, grant, true);
     }
   }

@@ -85,3 +85,18 @@ for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now + interval, ARGV[i]) end
 if redis.call('PTTL', KEYS[1]) < interval then redis.call('PEXPIRE', KEYS[1], interval) end
 return 1
 `;
+
+/**
+ * One process's heartbeat in the fleet's roll call, and the roll call's size, on Redis's clock.
+ * KEYS[1] the roll call: a sorted set of process ids, each scored with the instant it lapses.
+ * ARGV: this process's id, how long its beat lasts (ms). Lapsed processes are dropped; returns how
+ * many are live, this one included.
+ */
+export const HEARTBEAT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return redis.call('ZCARD', KEYS[1])
+`;

@@ -1,0 +1,73 @@
+/**
+ * A process's share of the fleet's budget while Redis cannot count (lib/redis/fleet-share.ts), on
+ * an injected clock: `limit / N` per `interval`, a request holding its place until `interval` after
+ * its answer, the wait at the start of a spell without Redis, and the share kept for an interval
+ * after Redis is back.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { FleetShare } from '../lib/redis/fleet-share.js';
+
+const LIMIT = 40;
+const INTERVAL_MS = 1_000;
+
+function share(size?: number) {
+  let now = 10_000;
+  const s = new FleetShare({ limit: LIMIT, intervalMs: INTERVAL_MS }, () => now);
+  if (size !== undefined) s.learnSize(size);
+  return { s, advance: (ms: number) => (now += ms) };
+}
+
+/** Sends alone as many single requests as fit now, answering each at once. */
+function sendWhatFits(s: FleetShare): number {
+  let sent = 0;
+  while (s.waitFor(1, true) === 0 && sent < 1_000) {
+    s.sentAlone(1)();
+    sent++;
+  }
+  return sent;
+}
+
+describe('FleetShare', () => {
+  it('keeps to limit / N, rounded down, and to 1 before Redis ever reported the fleet', () => {
+    expect([share().s.share, share(1).s.share, share(4).s.share, share(3).s.share, share(400).s.share]).toEqual([1, 40, 10, 13, 1]);
+  });
+
+  it('sends nothing alone within an interval of losing Redis, then the share per interval', () => {
+    const { s, advance } = share(4);
+    expect(s.waitFor(1, true)).toBe(INTERVAL_MS); // the fleet may have spent the window through Redis
+    advance(INTERVAL_MS);
+    expect(sendWhatFits(s)).toBe(10);
+    expect(s.waitFor(1, true)).toBe(INTERVAL_MS);
+    advance(INTERVAL_MS - 1);
+    expect(sendWhatFits(s)).toBe(0);
+    advance(1);
+    expect(sendWhatFits(s)).toBe(10);
+  });
+
+  it('holds a place until an interval after the answer, not after the send', () => {
+    const { s, advance } = share(40); // a share of 1
+    expect(s.waitFor(1, true)).toBe(INTERVAL_MS); // Redis lost
+    advance(INTERVAL_MS);
+    const answered = s.sentAlone(1);
+    advance(5 * INTERVAL_MS); // still out
+    expect(s.waitFor(1, true)).toBeGreaterThan(0);
+    answered();
+    expect(s.waitFor(1, true)).toBe(INTERVAL_MS);
+    advance(INTERVAL_MS);
+    expect(s.waitFor(1, true)).toBe(0);
+  });
+
+  it('keeps to the share for an interval after the last request sent alone, once Redis counts again', () => {
+    const { s, advance } = share(4);
+    expect(s.waitFor(1, true)).toBe(INTERVAL_MS); // Redis lost
+    advance(INTERVAL_MS);
+    expect(sendWhatFits(s)).toBe(10);
+    s.counted(0); // Redis answers again
+    expect(s.recentlyAlone).toBe(true);
+    expect(s.waitFor(1, false)).toBe(INTERVAL_MS);
+    advance(INTERVAL_MS);
+    expect(s.recentlyAlone).toBe(false);
+    // A new spell without Redis starts with its own wait.
+    expect(s.waitFor(1, true)).toBe(INTERVAL_MS);
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * This process's own share of the fleet's budget (`rateLimit`), for when Redis cannot count: while
+ * Redis is down each process keeps to `limit / N` requests per `interval`, N being the number of
+ * live processes that Redis last reported (their heartbeats, see fleet-budget.ts), so that the
+ * fleet as a whole keeps to `limit`.
+ *
+ * Two moments need more than the share. When Redis is lost, the fleet may already have spent the
+ * whole window through Redis: the first request sent alone waits until `interval` has passed since
+ * the loss was noticed. When Redis is back, it does not know what was sent alone: for `interval`
+ * after its last request sent alone, the process keeps to its share as well as to Redis's budget.
+ * Pure bookkeeping on an injected clock: it never waits itself, it says how long to wait.
+ */
+
+/** While one of this process's requests is still out, how soon to look again, in ms. */
+const IN_FLIGHT_LOOK_MS = 25;
+
+/** The validated budget this share is taken from. */
+export interface ShareSettings {
+  limit: number;
+  intervalMs: number;
+}
+
+export class FleetShare {
+  readonly #limit: number;
+  readonly #intervalMs: number;
+  readonly #now: () => number;
+  /** The fleet's size as Redis last reported it; undefined until it has. */
+  #fleetSize: number | undefined;
+  /**
+   * This process's recent requests, one entry per request: each holds its place from when it was
+   * sent until `interval` after its answer came back (`at`; +Infinity while it is out), as a slot of
+   * the budget in Redis does, so that requests delayed on their way never bunch up at the endpoint.
+   */
+  #sent: { at: number }[] = [];
+  /** Since when Redis has not counted for this process; undefined while it does. */
+  #lostAt: number | undefined;
+  /** When this process last sent a request that Redis did not count. */
+  #lastAloneAt = Number.NEGATIVE_INFINITY;
+
+  constructor({ limit, intervalMs }: ShareSettings, now: () => number = Date.now) {
+    this.#limit = limit;
+    this.#intervalMs = intervalMs;
+    this.#now = now;
+  }
+
+  /** The fleet's size as last reported, if ever. */
+  get fleetSize(): number | undefined {
+    return this.#fleetSize;
+  }
+
+  /**
+   * Requests per `interval` this process may send without Redis: `limit / N`, rounded down, at
+   * least 1. Before Redis ever reported the fleet's size, 1: nothing is known of the others.
+   */
+  get share(): number {
+    if (this.#fleetSize === undefined) return 1;
+    return Math.max(1, Math.floor(this.#limit / this.#fleetSize));
+  }
+
+  /** Redis reported `size` live processes (this one among them). */
+  learnSize(size: number): void {
+    if (Number.isInteger(size) && size >= 1) this.#fleetSize = size;
+  }
+
+  /** Redis counted `cost` requests for this process: they are sent now, and Redis counts again. */
+  counted(cost: number): void {
+    this.#lostAt = undefined;
+    this.#record(cost);
+  }
+
+  /** Whether Redis's grants must also fit the share: a request went out uncounted within `interval`. */
+  get recentlyAlone(): boolean {
+    return this.#now() - this.#lastAloneAt < this.#intervalMs;
+  }
+
+  /**
+   * How long until `cost` more requests fit the share (0: now; with a request still out, a guess:
+   * look again then). With `alone`, Redis cannot count: this starts the spell without it, whose
+   * first request waits `interval` from its start.
+   */
+  waitFor(cost: number, alone: boolean): number {
+    const now = this.#now();
+    if (alone) this.#lostAt ??= now;
+    const spellWait = alone ? this.#lostAt! + this.#intervalMs - now : 0;
+    this.#prune(now);
+    // The oldest places free first: `cost` more fit once enough of them are past `interval`.
+    const over = this.#sent.length + Math.min(cost, this.share) - this.share;
+    let shareWait = 0;
+    if (over > 0) {
+      const frees = this.#sent.map((e) => e.at).sort((a, b) => a - b)[over - 1]! + this.#intervalMs - now;
+      shareWait = Number.isFinite(frees) ? frees : IN_FLIGHT_LOOK_MS;
+    }
+    return Math.max(0, spellWait, shareWait);
+  }
+
+  /** `cost` requests go out now, uncounted by Redis; call the returned function once they are answered. */
+  sentAlone(cost: number): () => void {
+    this.#lastAloneAt = this.#now();
+    const entries = Array.from({ length: cost }, () => ({ at: Number.POSITIVE_INFINITY }));
+    this.#prune(this.#now());
+    this.#sent.push(...entries);
+    return () => {
+      const now = this.#now();
+      this.#lastAloneAt = now;
+      for (const e of entries) e.at = now;
+    };
+  }
+
+  #record(cost: number): void {
+    const now = this.#now();
+    this.#prune(now);
+    for (let i = 0; i < cost; i++) this.#sent.push({ at: now });
+  }
+
+  #prune(now: number): void {
+    if (this.#sent.some((e) => e.at <= now - this.#intervalMs)) this.#sent = this.#sent.filter((e) => e.at > now - this.#intervalMs);
+  }
+}
