@@ -17,11 +17,13 @@ function share(size?: number) {
   return { s, advance: (ms: number) => (now += ms) };
 }
 
+let serial = 0;
+
 /** Sends alone as many single requests as fit now, answering each at once. */
 function sendWhatFits(s: FleetShare): number {
   let sent = 0;
   while (s.waitFor(1, true) === 0 && sent < 1_000) {
-    s.sentAlone(1)();
+    s.sentAlone([`m${++serial}`])();
     sent++;
   }
   return sent;
@@ -48,7 +50,7 @@ describe('FleetShare', () => {
     const { s, advance } = share(40); // a share of 1
     expect(s.waitFor(1, true)).toBe(INTERVAL_MS); // Redis lost
     advance(INTERVAL_MS);
-    const answered = s.sentAlone(1);
+    const answered = s.sentAlone(['out']);
     advance(5 * INTERVAL_MS); // still out
     expect(s.waitFor(1, true)).toBeGreaterThan(0);
     answered();
@@ -62,12 +64,31 @@ describe('FleetShare', () => {
     expect(s.waitFor(1, true)).toBe(INTERVAL_MS); // Redis lost
     advance(INTERVAL_MS);
     expect(sendWhatFits(s)).toBe(10);
-    s.counted(0); // Redis answers again
+    s.counted([]); // Redis answers again
     expect(s.recentlyAlone).toBe(true);
     expect(s.waitFor(1, false)).toBe(INTERVAL_MS);
     advance(INTERVAL_MS);
     expect(s.recentlyAlone).toBe(false);
     // A new spell without Redis starts with its own wait.
     expect(s.waitFor(1, true)).toBe(INTERVAL_MS);
+  });
+
+  it('hands Redis the requests it may not hold: those sent alone, and after Redis was down, all of them', () => {
+    const { s, advance } = share(4);
+    s.counted(['granted:1']);
+    expect(s.unknown()).toEqual([]); // Redis holds it
+    s.waitFor(1, true);
+    advance(INTERVAL_MS);
+    s.sentAlone(['alone:1'])();
+    advance(200);
+    const sinceAlone = s.unknown();
+    expect(sinceAlone).toEqual(['alone:1', String(INTERVAL_MS - 200)]);
+    s.pushed(sinceAlone);
+    expect(s.unknown()).toEqual([]);
+    // Redis was down (it may have restarted empty): every request of the last interval goes again.
+    s.counted(['granted:2']);
+    s.redisLost();
+    advance(100);
+    expect(s.unknown()).toEqual(['alone:1', String(INTERVAL_MS - 300), 'granted:2', String(INTERVAL_MS - 100)]);
   });
 });

@@ -68,6 +68,8 @@ export class FleetBudget {
   /** Invariant: set from the first beat until close(); beats every {@link HEARTBEAT_INTERVAL_MS}. */
   #heartbeat: NodeJS.Timeout | undefined;
   #closed = false;
+  /** The link's outage count when Redis last counted for this process. */
+  #outagesSeen: number;
 
   /** `lockTtlMs`: the store's lock lifetime, which the lease of an unsettled request is at least. */
   constructor(link: RedisLink, settings: RateLimitSettings, lockTtlMs: number, now: () => number = Date.now) {
@@ -75,6 +77,7 @@ export class FleetBudget {
     this.#settings = settings;
     this.#leaseMs = Math.max(lockTtlMs, MIN_LEASE_MS);
     this.#share = new FleetShare(settings, now);
+    this.#outagesSeen = link.outages;
   }
 
   /** How many processes share the budget, as Redis last said; undefined until it has. */
@@ -120,7 +123,8 @@ export class FleetBudget {
         throw new AbortError(signal?.reason);
       }
     }
-    return this.#share.sentAlone(cost);
+    const prefix = randomBytes(12).toString('hex');
+    return this.#share.sentAlone(Array.from({ length: cost }, (_, i) => `${prefix}:${i + 1}`));
   }
 
   /** The window, in ms. */
@@ -141,14 +145,21 @@ export class FleetBudget {
     }
     const cap = background ? limit - reserve : limit;
     const prefix = randomBytes(12).toString('hex');
+    // What Redis may not hold of this process's recent requests goes with the attempt.
+    if (this.#link.outages !== this.#outagesSeen) this.#share.redisLost();
+    const outages = this.#link.outages;
+    const unknown = this.#share.unknown();
     const reply = await this.#link.run('EVAL budget', (redis) =>
-      redis.eval(TAKE_BUDGET, 1, key, String(cap), String(cost), String(intervalMs), String(this.#leaseMs), prefix),
+      redis.eval(TAKE_BUDGET, 1, key, String(cap), String(cost), String(intervalMs), String(this.#leaseMs), prefix, ...unknown),
     );
     if (reply === UNAVAILABLE) return UNAVAILABLE;
+    this.#outagesSeen = outages;
+    this.#share.pushed(unknown);
     const [granted, waitMs] = reply as [number, number];
     if (granted !== 1) return { waitMs: Math.max(1, Number(waitMs)) };
-    this.#share.counted(cost);
-    return { grant: { cost, members: Array.from({ length: cost }, (_, i) => `${prefix}:${i + 1}`) } };
+    const members = Array.from({ length: cost }, (_, i) => `${prefix}:${i + 1}`);
+    this.#share.counted(members);
+    return { grant: { cost, members } };
   }
 
   /** The requests of `grant` were answered: their slots free `interval` from now. Always sent. */

@@ -14,6 +14,13 @@
 /** While one of this process's requests is still out, how soon to look again, in ms. */
 const IN_FLIGHT_LOOK_MS = 25;
 
+/** One request of this process: its member in the budget's sorted set, and whether Redis holds it. */
+interface Sent {
+  at: number;
+  readonly member: string;
+  known: boolean;
+}
+
 /** The validated budget this share is taken from. */
 export interface ShareSettings {
   limit: number;
@@ -31,7 +38,9 @@ export class FleetShare {
    * sent until `interval` after its answer came back (`at`; +Infinity while it is out), as a slot of
    * the budget in Redis does, so that requests delayed on their way never bunch up at the endpoint.
    */
-  #sent: { at: number }[] = [];
+  #sent: Sent[] = [];
+  /** Whether Redis may have lost what it held of this process's requests (it was down since). */
+  #lost = false;
   /** Since when Redis has not counted for this process; undefined while it does. */
   #lostAt: number | undefined;
   /** When this process last sent a request that Redis did not count. */
@@ -62,10 +71,41 @@ export class FleetShare {
     if (Number.isInteger(size) && size >= 1) this.#fleetSize = size;
   }
 
-  /** Redis counted `cost` requests for this process: they are sent now, and Redis counts again. */
-  counted(cost: number): void {
+  /** Redis counted these requests (`members`) for this process: they are sent now, and Redis counts again. */
+  counted(members: readonly string[]): void {
     this.#lostAt = undefined;
-    this.#record(cost);
+    const now = this.#now();
+    this.#prune(now);
+    for (const member of members) this.#sent.push({ at: now, member, known: true });
+  }
+
+  /** Redis was down since it last counted: it may have lost every request it held. */
+  redisLost(): void {
+    this.#lost = true;
+  }
+
+  /**
+   * The requests of this process within `interval` that Redis may not hold, as (member, ms until
+   * its place frees) pairs: those sent alone, and after Redis was down, all of them. A request
+   * still out is held for two intervals. Call {@link pushed} once Redis took them.
+   */
+  unknown(): string[] {
+    const now = this.#now();
+    this.#prune(now);
+    const pairs: string[] = [];
+    for (const e of this.#sent) {
+      if (e.known && !this.#lost) continue;
+      const ms = Number.isFinite(e.at) ? e.at + this.#intervalMs - now : 2 * this.#intervalMs;
+      pairs.push(e.member, String(Math.max(1, Math.ceil(ms))));
+    }
+    return pairs;
+  }
+
+  /** Redis now holds the requests that {@link unknown} listed (`pairs`, as it returned them). */
+  pushed(pairs: readonly string[]): void {
+    this.#lost = false;
+    const members = new Set(pairs.filter((_, i) => i % 2 === 0));
+    for (const e of this.#sent) if (members.has(e.member)) e.known = true;
   }
 
   /** Whether Redis's grants must also fit the share: a request went out uncounted within `interval`. */
@@ -93,10 +133,13 @@ export class FleetShare {
     return Math.max(0, spellWait, shareWait);
   }
 
-  /** `cost` requests go out now, uncounted by Redis; call the returned function once they are answered. */
-  sentAlone(cost: number): () => void {
+  /**
+   * `cost` requests go out now, uncounted by Redis, as `members` of the budget's sorted set once it
+   * can hold them; call the returned function once they are answered.
+   */
+  sentAlone(members: readonly string[]): () => void {
     this.#lastAloneAt = this.#now();
-    const entries = Array.from({ length: cost }, () => ({ at: Number.POSITIVE_INFINITY }));
+    const entries: Sent[] = members.map((member) => ({ at: Number.POSITIVE_INFINITY, member, known: false }));
     this.#prune(this.#now());
     this.#sent.push(...entries);
     return () => {
@@ -104,12 +147,6 @@ export class FleetShare {
       this.#lastAloneAt = now;
       for (const e of entries) e.at = now;
     };
-  }
-
-  #record(cost: number): void {
-    const now = this.#now();
-    this.#prune(now);
-    for (let i = 0; i < cost; i++) this.#sent.push({ at: now });
   }
 
   #prune(now: number): void {

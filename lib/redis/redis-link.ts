@@ -77,6 +77,7 @@ export class RedisLink {
   readonly #now: () => number;
   /** Invariant: true from a failed command until the next successful one; each change is reported once. */
   #degraded = false;
+  #outages = 0;
   /** While degraded on a connected client, no command is sent before this instant. */
   #probeAt = 0;
   #closed = false;
@@ -92,6 +93,11 @@ export class RedisLink {
   /** Whether the store works alone, for now. */
   get degraded(): boolean {
     return this.#degraded;
+  }
+
+  /** How many times Redis was taken for down so far: what Redis held may have been lost since. */
+  get outages(): number {
+    return this.#outages;
   }
 
   /** Stops sending commands (after close). */
@@ -210,6 +216,7 @@ export class RedisLink {
     this.#probeAt = this.#redis.status === 'ready' ? this.#now() + PROBE_INTERVAL_MS : 0;
     if (this.#degraded) return;
     this.#degraded = true;
+    this.#outages++;
     this.#report({ kind: 'degraded', detail });
   }
 }

@@ -47,7 +47,9 @@ return 0
  * own clock is ever used, so a process whose clock is off cannot widen the window.
  * KEYS[1] the budget: a sorted set of requests, each scored with the instant its slot frees.
  * ARGV: the cap for this caller (the limit, or less for a background refresh), cost, interval,
- * lease, member prefix. Slots that have freed are dropped; when `cost` more fit under the cap, they
+ * lease, member prefix, then pairs of (member, ms) of requests this process made that Redis may not
+ * hold (sent while Redis was away, or held before it restarted): each is put back, to free `ms`
+ * from now, unless it is already held longer. Slots that have freed are dropped; when `cost` more fit under the cap, they
  * are added, held for interval + lease (until the holder settles them), and {1, 0} is returned.
  * Otherwise {0, ms}: the time until enough slots free, as far as the set knows (a slot still on its
  * lease may free sooner, when its request is settled).
@@ -56,6 +58,11 @@ export const TAKE_BUDGET = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+for i = 6, #ARGV - 1, 2 do
+  local score = now + tonumber(ARGV[i + 1])
+  local held = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if not held or tonumber(held) < score then redis.call('ZADD', KEYS[1], score, ARGV[i]) end
+end
 local used = redis.call('ZCARD', KEYS[1])
 local cap = tonumber(ARGV[1])
 local cost = tonumber(ARGV[2])
