@@ -152,6 +152,8 @@ export class FleetRenewal {
   ): Promise<RenewalResult> {
     const stopKeepAlive = this.#p.lock.keepAlive(keys, fence);
     let fetched = false;
+    /** The grant's settlement, once sent. */
+    let settled: Promise<void> | undefined;
     try {
       const read = await this.#p.entries.read(keys);
       if (read === UNAVAILABLE) {
@@ -165,13 +167,15 @@ export class FleetRenewal {
       const base = grant !== undefined && grant.cost < costOf(read.token) ? undefined : read.token;
       fetched = true;
       const token = await renewal.fetch(base);
+      // Answered: its slot's `interval` starts now, not after the write (slow on a slow Redis).
+      settled = this.#endGrant(names, grant, true);
       // Refused means a newer token is there: this one is still valid, so it is used here anyway.
       const written = await this.#p.entries.write(keys, names.channel, read.version, token);
       if (written !== UNAVAILABLE) this.#p.shared(token);
       return { token, source: 'fetch' };
     } finally {
       stopKeepAlive();
-      await Promise.all([this.#p.lock.release(keys, fence, names.channel), this.#endGrant(names, grant, fetched)]);
+      await Promise.all([this.#p.lock.release(keys, fence, names.channel), settled ?? this.#endGrant(names, grant, fetched)]);
     }
   }
 
