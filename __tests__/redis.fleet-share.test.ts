@@ -12,7 +12,7 @@ const INTERVAL_MS = 1_000;
 
 function share(size?: number) {
   let now = 10_000;
-  const s = new FleetShare({ limit: LIMIT, intervalMs: INTERVAL_MS }, () => now);
+  const s = new FleetShare({ limit: LIMIT, intervalMs: INTERVAL_MS, sizeMemoryMs: 5_000 }, () => now);
   if (size !== undefined) s.learnSize(size);
   return { s, advance: (ms: number) => (now += ms) };
 }
@@ -89,6 +89,17 @@ describe('FleetShare', () => {
     s.counted(['granted:2']);
     s.redisLost();
     advance(100);
-    expect(s.unknown()).toEqual(['alone:1', String(INTERVAL_MS - 300), 'granted:2', String(INTERVAL_MS - 100)]);
+    const presumed = Array.from({ length: 30 }, (_, i) => [`presumed:${i + 1}`, String(2 * INTERVAL_MS)]).flat();
+    expect(s.unknown()).toEqual([...presumed, 'alone:1', String(INTERVAL_MS - 300), 'granted:2', String(INTERVAL_MS - 100)]);
+  });
+
+  it('uses the largest fleet size reported within its memory: a Redis restarted empty under-reports', () => {
+    const { s, advance } = share(4);
+    advance(1_000);
+    s.learnSize(1); // the first beat after a restart
+    expect([s.fleetSize, s.share]).toEqual([4, 10]);
+    advance(5_000);
+    s.learnSize(3); // a process died: the others' shares grow once the old report is forgotten
+    expect([s.fleetSize, s.share]).toEqual([3, 13]);
   });
 });

@@ -76,7 +76,7 @@ export class FleetBudget {
     this.#link = link;
     this.#settings = settings;
     this.#leaseMs = Math.max(lockTtlMs, MIN_LEASE_MS);
-    this.#share = new FleetShare(settings, now);
+    this.#share = new FleetShare({ ...settings, sizeMemoryMs: HEARTBEAT_TTL_MS }, now);
     this.#outagesSeen = link.outages;
   }
 

@@ -25,14 +25,20 @@ interface Sent {
 export interface ShareSettings {
   limit: number;
   intervalMs: number;
+  /** How long a reported fleet size is remembered: the size used is the largest reported within it. */
+  sizeMemoryMs: number;
 }
 
 export class FleetShare {
   readonly #limit: number;
   readonly #intervalMs: number;
   readonly #now: () => number;
-  /** The fleet's size as Redis last reported it; undefined until it has. */
-  #fleetSize: number | undefined;
+  /**
+   * The fleet's sizes as Redis reported them lately (within `sizeMemoryMs` of the latest report):
+   * a Redis that restarted empty under-reports the fleet until every process has beaten again.
+   */
+  #sizes: { at: number; size: number }[] = [];
+  readonly #sizeMemoryMs: number;
   /**
    * This process's recent requests, one entry per request: each holds its place from when it was
    * sent until `interval` after its answer came back (`at`; +Infinity while it is out), as a slot of
@@ -46,15 +52,16 @@ export class FleetShare {
   /** When this process last sent a request that Redis did not count. */
   #lastAloneAt = Number.NEGATIVE_INFINITY;
 
-  constructor({ limit, intervalMs }: ShareSettings, now: () => number = Date.now) {
+  constructor({ limit, intervalMs, sizeMemoryMs }: ShareSettings, now: () => number = Date.now) {
     this.#limit = limit;
     this.#intervalMs = intervalMs;
+    this.#sizeMemoryMs = sizeMemoryMs;
     this.#now = now;
   }
 
-  /** The fleet's size as last reported, if ever. */
+  /** The largest fleet size reported lately, if any was ever reported. */
   get fleetSize(): number | undefined {
-    return this.#fleetSize;
+    return this.#sizes.length === 0 ? undefined : Math.max(...this.#sizes.map((s) => s.size));
   }
 
   /**
@@ -62,13 +69,17 @@ export class FleetShare {
    * least 1. Before Redis ever reported the fleet's size, 1: nothing is known of the others.
    */
   get share(): number {
-    if (this.#fleetSize === undefined) return 1;
-    return Math.max(1, Math.floor(this.#limit / this.#fleetSize));
+    const size = this.fleetSize;
+    if (size === undefined) return 1;
+    return Math.max(1, Math.floor(this.#limit / size));
   }
 
   /** Redis reported `size` live processes (this one among them). */
   learnSize(size: number): void {
-    if (Number.isInteger(size) && size >= 1) this.#fleetSize = size;
+    if (!Number.isInteger(size) || size < 1) return;
+    const now = this.#now();
+    this.#sizes = this.#sizes.filter((s) => s.at > now - this.#sizeMemoryMs);
+    this.#sizes.push({ at: now, size });
   }
 
   /** Redis counted these requests (`members`) for this process: they are sent now, and Redis counts again. */
@@ -87,12 +98,18 @@ export class FleetShare {
   /**
    * The requests of this process within `interval` that Redis may not hold, as (member, ms until
    * its place frees) pairs: those sent alone, and after Redis was down, all of them. A request
-   * still out is held for two intervals. Call {@link pushed} once Redis took them.
+   * still out is held for two intervals. After Redis was down, also the other processes' shares,
+   * as places named alike in every process (so that they count once), held for two intervals: they
+   * may still be sending alone, unknown to Redis. Call {@link pushed} once Redis took them.
    */
   unknown(): string[] {
     const now = this.#now();
     this.#prune(now);
     const pairs: string[] = [];
+    if (this.#lost) {
+      const others = ((this.fleetSize ?? 1) - 1) * this.share;
+      for (let i = 1; i <= Math.min(others, this.#limit); i++) pairs.push(`presumed:${i}`, String(2 * this.#intervalMs));
+    }
     for (const e of this.#sent) {
       if (e.known && !this.#lost) continue;
       const ms = Number.isFinite(e.at) ? e.at + this.#intervalMs - now : 2 * this.#intervalMs;
