@@ -14,6 +14,8 @@ import { deferred, lockRefused, makeToken, openStore, scriptedRenewal, type Stor
 
 const PREFIX = 'flux-test:paused:';
 const COMMAND_TIMEOUT_MS = 300;
+/** How long a late answer is waited for before Redis is taken for down: less than the pause. */
+const OUTAGE_TIMEOUT_MS = 600;
 const PAUSE_MS = 1_500;
 /** Far longer than the pause: a lock left behind would hold the second process for most of it. */
 const LOCK_TTL_MS = 15_000;
@@ -29,7 +31,7 @@ describeWithRedisServer('RedisTokenStore when Redis pauses writes during a renew
   let admin: Redis;
   const open: StoreUnderTest[] = [];
   const process_ = () => {
-    const s = openStore(redisAt(server.url), { keyPrefix: PREFIX, commandTimeout: COMMAND_TIMEOUT_MS, lockTtl: LOCK_TTL_MS, pollInterval: POLL_MS });
+    const s = openStore(redisAt(server.url), { keyPrefix: PREFIX, commandTimeout: COMMAND_TIMEOUT_MS, outageTimeout: OUTAGE_TIMEOUT_MS, lockTtl: LOCK_TTL_MS, pollInterval: POLL_MS });
     open.push(s);
     return s;
   };
@@ -72,7 +74,7 @@ describeWithRedisServer('RedisTokenStore when Redis pauses writes during a renew
     fetch.resolve(makeToken('user-held'));
     const mine = await renewing; // its write gets no answer in time: it keeps its token anyway
     expect(mine.source).toBe('fetch');
-    expect(a.events).toEqual([{ kind: 'degraded', detail: `EVAL write: no answer within ${COMMAND_TIMEOUT_MS} ms` }]);
+    expect(a.events).toEqual([{ kind: 'degraded', detail: `EVAL write: no answer within ${OUTAGE_TIMEOUT_MS} ms` }]);
     await resumed;
 
     const { result, refusals } = await renewElsewhere('user-held', mine.token);
@@ -87,7 +89,7 @@ describeWithRedisServer('RedisTokenStore when Redis pauses writes during a renew
     // Its GET is answered (a read), its SET NX is not: it renews alone and moves on.
     const mine = await a.store.coordinate('user-late', scriptedRenewal({ fetch: async () => makeToken('user-late') }));
     expect(mine.source).toBe('fetch');
-    expect(a.events).toEqual([{ kind: 'degraded', detail: `SET NX: no answer within ${COMMAND_TIMEOUT_MS} ms` }]);
+    expect(a.events).toEqual([{ kind: 'degraded', detail: `SET NX: no answer within ${OUTAGE_TIMEOUT_MS} ms` }]);
     await resumed;
     // Redis did run the SET NX when writes resumed: the lock was taken, with a's fence.
     expect(await a.next((c) => c.name === 'set' && c.args.includes('NX'))).toMatchObject({ reply: 'OK' });

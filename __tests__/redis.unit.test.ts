@@ -16,6 +16,7 @@ import { RATE_LIMIT_SUSPENDED } from '../lib/redis/redis-store.js';
 import { TokenManager } from '../lib/manager/token-manager.js';
 import type { StoreEvent } from '../lib/store/token-store.js';
 import { makeToken, scriptedRenewal } from './helpers/redis-stores.js';
+import { until } from './helpers/until.js';
 
 const KEY_HEX = 'a1'.repeat(32);
 const CLIENT_ID = 'acme-billing-worker';
@@ -85,6 +86,9 @@ describe('RedisTokenStore options', () => {
     ['lockTtl', { lockTtl: 50 }, 'Expected `lockTtl` to be an integer from 100 to 600000, got `50` (number)'],
     ['lockTtl', { lockTtl: '15s' }, 'got `"15s"` (string)'],
     ['commandTimeout', { commandTimeout: 0 }, 'Expected `commandTimeout` to be an integer from 1 to 60000'],
+    ['outageTimeout', { outageTimeout: 0 }, 'Expected `outageTimeout` to be an integer from 1 to 600000, got `0` (number)'],
+    ['outageTimeout', { outageTimeout: '3s' }, 'got `"3s"` (string)'],
+    ['outageTimeout', { commandTimeout: 1_000, outageTimeout: 500 }, 'Expected `outageTimeout` (500 ms) to be at least `commandTimeout` (1000 ms)'],
     ['pollInterval', { pollInterval: 2 }, 'Expected `pollInterval` to be an integer from 5 to 60000'],
     ['pollInterval', { pollInterval: 1_000, lockTtl: 1_000 }, 'to be less than `lockTtl` (1000 ms)'],
     ['keyprefix', { keyprefix: 'x:' }, 'Unknown option `keyprefix` in RedisTokenStore options'],
@@ -286,16 +290,19 @@ describe('RedisTokenStore with no Redis at all', () => {
     }
   });
 
-  it('with rateLimit, renews under the local limits only, and says so in its degraded event', async () => {
+  it('with rateLimit and no Redis ever, holds a renewal back for its share of the budget, and says so in its degraded event', async () => {
     const store = new RedisTokenStore({ redis: idleClient(), clientId: CLIENT_ID, rateLimit: { limit: 2, interval: 60_000 } });
     const events: StoreEvent[] = [];
     store.onStoreEvent((e) => events.push(e));
-    // More renewals than the fleet's budget allows: with no Redis to count them, none waits.
-    for (const scope of ['a', 'b', 'c']) {
-      const renewal = scriptedRenewal({ fetch: async () => makeToken(scope) });
-      expect((await store.coordinate(scope, renewal)).source).toBe('fetch');
-      expect(renewal.bases).toEqual([undefined]);
-    }
+    // Redis never counted the fleet: the budget may be spent already, so nothing goes out alone
+    // within the interval. Closing the manager (its signal) ends the wait, with no request sent.
+    const shutdown = new AbortController();
+    const renewal = scriptedRenewal({ fetch: async () => makeToken('a'), signal: shutdown.signal });
+    const renewing = store.coordinate('a', renewal);
+    await until(() => events.length > 0, 'the degraded event');
+    shutdown.abort();
+    await expect(renewing).rejects.toMatchObject({ code: 'FLUX_ABORTED' });
+    expect(renewal.bases).toEqual([]);
     expect(events).toEqual([{ kind: 'degraded', detail: expect.stringMatching(new RegExp(`; rateLimit: ${RATE_LIMIT_SUSPENDED}$`)) }]);
     await store.close();
   });

@@ -10,12 +10,27 @@
  * the same window at the endpoint as one granted a full interval later. Until it is settled, a
  * slot is held on a lease: a process that dies mid-request frees its slots after
  * `interval + lease`.
+ *
+ * While Redis answers, each process also beats in the fleet's roll call, so that it knows how many
+ * processes share the budget: when Redis cannot count, it keeps to its share (fleet-share.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AbortError } from '../shared/errors.js';
 import type { Token } from '../endpoint/token.js';
+import { FleetShare } from './fleet-share.js';
 import type { RateLimitSettings } from './options.js';
 import { UNAVAILABLE, type RedisLink, type Unavailable } from './redis-link.js';
-import { SETTLE_BUDGET, TAKE_BUDGET } from './scripts.js';
+import { HEARTBEAT, SETTLE_BUDGET, TAKE_BUDGET } from './scripts.js';
+
+/** How often a process beats in the roll call, in ms. */
+export const HEARTBEAT_INTERVAL_MS = 1_000;
+/**
+ * How long a beat counts the process as live, in ms: a few missed beats (a busy event loop) keep it
+ * counted; a process that died stops counting after this. Counting a dead one only makes the
+ * others' shares smaller.
+ */
+export const HEARTBEAT_TTL_MS = 5_000;
 
 /**
  * An unsettled request holds its slot for at least this long past `interval` (the store's `lockTtl`
@@ -47,12 +62,69 @@ export class FleetBudget {
   readonly #link: RedisLink;
   readonly #settings: RateLimitSettings;
   readonly #leaseMs: number;
+  readonly #share: FleetShare;
+  /** This process's id in the roll call. */
+  readonly #id = randomBytes(12).toString('hex');
+  /** Invariant: set from the first beat until close(); beats every {@link HEARTBEAT_INTERVAL_MS}. */
+  #heartbeat: NodeJS.Timeout | undefined;
+  #closed = false;
+  /** The link's outage count when Redis last counted for this process. */
+  #outagesSeen: number;
 
   /** `lockTtlMs`: the store's lock lifetime, which the lease of an unsettled request is at least. */
-  constructor(link: RedisLink, settings: RateLimitSettings, lockTtlMs: number) {
+  constructor(link: RedisLink, settings: RateLimitSettings, lockTtlMs: number, now: () => number = Date.now) {
     this.#link = link;
     this.#settings = settings;
     this.#leaseMs = Math.max(lockTtlMs, MIN_LEASE_MS);
+    this.#share = new FleetShare({ ...settings, sizeMemoryMs: HEARTBEAT_TTL_MS }, now);
+    this.#outagesSeen = link.outages;
+  }
+
+  /** How many processes share the budget, as Redis last said; undefined until it has. */
+  get fleetSize(): number | undefined {
+    return this.#share.fleetSize;
+  }
+
+  /**
+   * Joins the roll call at `key` (idempotent): a beat now, then every {@link HEARTBEAT_INTERVAL_MS}
+   * until close(). The timer never keeps the process alive.
+   */
+  join(key: string): void {
+    if (this.#heartbeat !== undefined || this.#closed) return;
+    const beat = () => {
+      void this.#link
+        .run('EVAL heartbeat', (redis) => redis.eval(HEARTBEAT, 1, key, this.#id, String(HEARTBEAT_TTL_MS)))
+        .then((size) => {
+          if (size !== UNAVAILABLE) this.#share.learnSize(Number(size));
+        });
+    };
+    this.#heartbeat = setInterval(beat, HEARTBEAT_INTERVAL_MS);
+    this.#heartbeat.unref();
+    beat();
+  }
+
+  /** Stops beating: the process leaves the roll call within {@link HEARTBEAT_TTL_MS}. */
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+  }
+
+  /**
+   * Waits until `cost` requests fit this process's share of the budget, for a renewal that goes
+   * ahead without Redis, and counts them as sent: call the returned function once they are
+   * answered. Rejects with AbortError when `signal` aborts.
+   */
+  async takeAlone(cost: number, signal: AbortSignal | undefined): Promise<() => void> {
+    for (let wait = this.#share.waitFor(cost, true); wait > 0; wait = this.#share.waitFor(cost, true)) {
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      try {
+        await sleep(wait, undefined, signal === undefined ? {} : { signal });
+      } catch {
+        throw new AbortError(signal?.reason);
+      }
+    }
+    const prefix = randomBytes(12).toString('hex');
+    return this.#share.sentAlone(Array.from({ length: cost }, (_, i) => `${prefix}:${i + 1}`));
   }
 
   /** The window, in ms. */
@@ -66,15 +138,28 @@ export class FleetBudget {
    */
   async take(key: string, cost: number, background: boolean): Promise<BudgetAttempt | Unavailable> {
     const { limit, reserve, intervalMs } = this.#settings;
+    // Requests sent alone lately are unknown to Redis: until they are past, keep to the share too.
+    if (this.#share.recentlyAlone) {
+      const waitMs = this.#share.waitFor(cost, false);
+      if (waitMs > 0) return { waitMs };
+    }
     const cap = background ? limit - reserve : limit;
     const prefix = randomBytes(12).toString('hex');
+    // What Redis may not hold of this process's recent requests goes with the attempt.
+    if (this.#link.outages !== this.#outagesSeen) this.#share.redisLost();
+    const outages = this.#link.outages;
+    const unknown = this.#share.unknown();
     const reply = await this.#link.run('EVAL budget', (redis) =>
-      redis.eval(TAKE_BUDGET, 1, key, String(cap), String(cost), String(intervalMs), String(this.#leaseMs), prefix),
+      redis.eval(TAKE_BUDGET, 1, key, String(cap), String(cost), String(intervalMs), String(this.#leaseMs), prefix, ...unknown),
     );
     if (reply === UNAVAILABLE) return UNAVAILABLE;
+    this.#outagesSeen = outages;
+    this.#share.pushed(unknown);
     const [granted, waitMs] = reply as [number, number];
     if (granted !== 1) return { waitMs: Math.max(1, Number(waitMs)) };
-    return { grant: { cost, members: Array.from({ length: cost }, (_, i) => `${prefix}:${i + 1}`) } };
+    const members = Array.from({ length: cost }, (_, i) => `${prefix}:${i + 1}`);
+    this.#share.counted(members);
+    return { grant: { cost, members } };
   }
 
   /** The requests of `grant` were answered: their slots free `interval` from now. Always sent. */

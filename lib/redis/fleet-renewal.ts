@@ -152,11 +152,14 @@ export class FleetRenewal {
   ): Promise<RenewalResult> {
     const stopKeepAlive = this.#p.lock.keepAlive(keys, fence);
     let fetched = false;
+    /** The grant's settlement, once sent. */
+    let settled: Promise<void> | undefined;
     try {
       const read = await this.#p.entries.read(keys);
       if (read === UNAVAILABLE) {
+        // Alone from here, but within the budget taken: it is settled below.
         fetched = true;
-        return await this.#alone(renewal);
+        return { token: await renewal.fetch(renewal.local), source: 'fetch' };
       }
       if (usable(read.token)) return this.#fromStore(read.token);
       // The budget taken covers one request only when the entry had no refresh token: if one was
@@ -164,13 +167,15 @@ export class FleetRenewal {
       const base = grant !== undefined && grant.cost < costOf(read.token) ? undefined : read.token;
       fetched = true;
       const token = await renewal.fetch(base);
+      // Answered: its slot's `interval` starts now, not after the write (slow on a slow Redis).
+      settled = this.#endGrant(names, grant, true);
       // Refused means a newer token is there: this one is still valid, so it is used here anyway.
       const written = await this.#p.entries.write(keys, names.channel, read.version, token);
       if (written !== UNAVAILABLE) this.#p.shared(token);
       return { token, source: 'fetch' };
     } finally {
       stopKeepAlive();
-      await Promise.all([this.#p.lock.release(keys, fence, names.channel), this.#endGrant(names, grant, fetched)]);
+      await Promise.all([this.#p.lock.release(keys, fence, names.channel), settled ?? this.#endGrant(names, grant, fetched)]);
     }
   }
 
@@ -200,12 +205,15 @@ export class FleetRenewal {
 
   /**
    * Redis is unavailable: renew as a store of one process would (save() shares it later if it can).
-   * Budget already taken is settled, in case Redis answers again: the request was made.
+   * Budget already taken is settled, in case Redis answers again: the request was made. Without
+   * budget taken, and with `rateLimit`, the renewal first waits for this process's share.
    */
   async #alone(renewal: Renewal, names?: KeyNames, grant?: BudgetGrant): Promise<RenewalResult> {
+    const answered = grant === undefined ? await this.#p.budget?.takeAlone(costOf(renewal.local), renewal.signal) : undefined;
     try {
       return { token: await renewal.fetch(renewal.local), source: 'fetch' };
     } finally {
+      answered?.();
       if (names !== undefined) await this.#endGrant(names, grant, true);
     }
   }

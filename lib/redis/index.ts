@@ -8,6 +8,7 @@ export {
   DEFAULT_KEY_PREFIX,
   DEFAULT_LOCK_TTL_MS,
   DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_OUTAGE_TIMEOUT_MS,
   DEFAULT_POLL_INTERVAL_MS,
   type RedisTokenStoreOptions,
   type RateLimitOptions,

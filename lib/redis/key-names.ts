@@ -10,6 +10,7 @@
  *   <prefix><namespace>:lock:client        the renewal lock of the client-wide token
  *   <prefix><namespace>:lock:user:<id>     the renewal lock of user <id>
  *   <prefix><namespace>:budget             the fleet's recent token requests (rateLimit), a sorted set
+ *   <prefix><namespace>:fleet              the live processes (rateLimit), a sorted set of heartbeats
  *   <prefix><namespace>:changes            pub/sub channel: an entry was written or its lock released
  *                                          (message: the entry's key name)
  *
@@ -50,6 +51,8 @@ export class KeyNames {
   readonly channel: string;
   /** The sorted set of the fleet's recent token requests, with `rateLimit` (see fleet-budget.ts). */
   readonly budget: string;
+  /** The roll call of live processes, with `rateLimit`: each process's share of the budget without Redis. */
+  readonly fleet: string;
   readonly #base: string;
 
   constructor(keyPrefix: string, clientId: string, tokenUrl?: URL | string) {
@@ -57,6 +60,7 @@ export class KeyNames {
     this.#base = `${keyPrefix}${this.hash}:`;
     this.channel = `${this.#base}changes`;
     this.budget = `${this.#base}budget`;
+    this.fleet = `${this.#base}fleet`;
   }
 
   /** The names for the manager's `key`: `''` is the client-wide token, anything else a user id. */

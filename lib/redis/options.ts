@@ -23,6 +23,12 @@ export const DEFAULT_KEY_PREFIX = 'flux-token:';
 export const DEFAULT_LOCK_TTL_MS = 15_000;
 /** Default bound on one Redis command, in ms, before the store works alone for a while. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 500;
+/**
+ * Default bound on a late Redis answer on a live connection, in ms, before the store takes Redis
+ * for down: a cold cluster client's first commands on busy cores, or a Redis paused for a
+ * failover, answer within it.
+ */
+export const DEFAULT_OUTAGE_TIMEOUT_MS = 3_000;
 /** Default pause between two looks at Redis while another process renews, in ms (pub/sub wakes it sooner). */
 export const DEFAULT_POLL_INTERVAL_MS = 100;
 
@@ -71,11 +77,23 @@ export interface RedisTokenStoreOptions {
    */
   lockTtl?: number;
   /**
-   * Longest wait for one Redis command, in ms. A slower or failing command makes the store work
-   * alone (reporting `degraded`) until Redis answers again; a `getToken` never fails for it.
+   * How long a Redis command may take, in ms, before it is late. A late answer on a live
+   * connection is still waited for, up to `outageTimeout`: a slow Redis is not a dead one. Once
+   * Redis is taken for down (`degraded`), a renewal waits this long at most for Redis before it
+   * goes ahead alone. A failing command, or a lost connection, makes the store work alone at once;
+   * a `getToken` never fails for it.
    * @default 500
    */
   commandTimeout?: number;
+  /**
+   * How long, in ms from when it was sent, a late Redis command on a live connection is still
+   * waited for before the store takes Redis for down and works alone (reporting `degraded`) until
+   * Redis answers again. Until then the fleet keeps to its protocol and its `rateLimit`, only more
+   * slowly. At least `commandTimeout`.
+   * @default Math.max(3000, commandTimeout)
+   * @example outageTimeout: 1000 // a renewal that a caller waits for goes ahead alone after 1 s of silence
+   */
+  outageTimeout?: number;
   /**
    * While another process renews a token, how often this one looks at Redis, in ms. A pub/sub
    * message normally wakes it earlier; the poll is the fallback (and notices a holder that died).
@@ -129,6 +147,7 @@ export interface RedisStoreSettings {
   maxScopes: number;
   lockTtlMs: number;
   commandTimeoutMs: number;
+  outageTimeoutMs: number;
   pollIntervalMs: number;
   rateLimit: RateLimitSettings | undefined;
 }
@@ -141,6 +160,7 @@ const KNOWN_OPTIONS = [
   'maxScopes',
   'lockTtl',
   'commandTimeout',
+  'outageTimeout',
   'pollInterval',
   'rateLimit',
 ] as const;
@@ -215,6 +235,22 @@ export function resolveRedisStoreOptions(options: RedisTokenStoreOptions): Redis
       `Expected \`pollInterval\` (${pollIntervalMs} ms) to be less than \`lockTtl\` (${lockTtlMs} ms), so that a waiting process looks at Redis before a dead holder's lock expires`,
     );
   }
+  const commandTimeoutMs = requireNumber('commandTimeout', orDefault(o.commandTimeout, DEFAULT_COMMAND_TIMEOUT_MS), {
+    min: 1,
+    max: 60_000,
+    integer: true,
+  });
+  const outageTimeoutMs = requireNumber('outageTimeout', orDefault(o.outageTimeout, Math.max(DEFAULT_OUTAGE_TIMEOUT_MS, commandTimeoutMs)), {
+    min: 1,
+    max: 600_000,
+    integer: true,
+  });
+  if (outageTimeoutMs < commandTimeoutMs) {
+    throw new ConfigurationError(
+      'outageTimeout',
+      `Expected \`outageTimeout\` (${outageTimeoutMs} ms) to be at least \`commandTimeout\` (${commandTimeoutMs} ms): a command is only waited for past \`commandTimeout\`, up to \`outageTimeout\``,
+    );
+  }
   return {
     redis,
     clientId,
@@ -226,11 +262,8 @@ export function resolveRedisStoreOptions(options: RedisTokenStoreOptions): Redis
       integer: true,
     }),
     lockTtlMs,
-    commandTimeoutMs: requireNumber('commandTimeout', orDefault(o.commandTimeout, DEFAULT_COMMAND_TIMEOUT_MS), {
-      min: 1,
-      max: 60_000,
-      integer: true,
-    }),
+    commandTimeoutMs,
+    outageTimeoutMs,
     pollIntervalMs,
     rateLimit: resolveRateLimit(o.rateLimit),
   };

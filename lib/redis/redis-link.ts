@@ -5,6 +5,12 @@
  * ioredis queues commands while it reconnects (`enableOfflineQueue`), and would hold a caller for
  * as long as the outage lasts: so a command is only sent while the client is `ready` (or still
  * making its first connection), and every command races its own timer.
+ *
+ * A slow answer on a live connection is not an outage: taking it for one would make every process
+ * renew alone, costing the endpoint N times the requests and the fleet its budget. So while Redis
+ * is healthy, a command past `commandTimeout` is still waited for, as long as the connection stays
+ * up, until `outageTimeout`; only then is Redis taken for down. Once it is (`degraded`), a caller
+ * waits `commandTimeout` at most for its probe, and any answer that comes late ends the outage.
  */
 import type { Redis } from 'ioredis';
 import type { StoreEvent } from '../store/token-store.js';
@@ -35,7 +41,13 @@ function reasonOf(error: unknown): string {
 
 /** Options of {@link RedisLink}. */
 export interface RedisLinkOptions {
+  /** How long a command may take before it is late; while degraded, the longest wait for one. */
   commandTimeoutMs: number;
+  /**
+   * While healthy, how long a late command on a live connection is still waited for, from when it
+   * was sent. Defaults to `commandTimeoutMs` (no grace for a late command).
+   */
+  outageTimeoutMs?: number;
   /** Receives `degraded` and `recovered`. */
   report: (event: StoreEvent) => void;
   now?: () => number;
@@ -60,17 +72,20 @@ export interface RunOptions<T> {
 export class RedisLink {
   readonly #redis: Redis;
   readonly #timeoutMs: number;
+  readonly #outageMs: number;
   readonly #report: (event: StoreEvent) => void;
   readonly #now: () => number;
   /** Invariant: true from a failed command until the next successful one; each change is reported once. */
   #degraded = false;
+  #outages = 0;
   /** While degraded on a connected client, no command is sent before this instant. */
   #probeAt = 0;
   #closed = false;
 
-  constructor(redis: Redis, { commandTimeoutMs, report, now = Date.now }: RedisLinkOptions) {
+  constructor(redis: Redis, { commandTimeoutMs, outageTimeoutMs = commandTimeoutMs, report, now = Date.now }: RedisLinkOptions) {
     this.#redis = redis;
     this.#timeoutMs = commandTimeoutMs;
+    this.#outageMs = Math.max(commandTimeoutMs, outageTimeoutMs);
     this.#report = report;
     this.#now = now;
   }
@@ -78,6 +93,11 @@ export class RedisLink {
   /** Whether the store works alone, for now. */
   get degraded(): boolean {
     return this.#degraded;
+  }
+
+  /** How many times Redis was taken for down so far: what Redis held may have been lost since. */
+  get outages(): number {
+    return this.#outages;
   }
 
   /** Stops sending commands (after close). */
@@ -97,7 +117,8 @@ export class RedisLink {
       this.#fail(`connection ${status}`);
       return UNAVAILABLE;
     }
-    if (this.#degraded && !always) {
+    const probing = this.#degraded;
+    if (probing && !always) {
       const now = this.#now();
       if (now < this.#probeAt) return UNAVAILABLE;
       this.#probeAt = now + PROBE_INTERVAL_MS; // one probe at a time
@@ -111,33 +132,66 @@ export class RedisLink {
     }
     // A command given up on may still settle later (ioredis keeps it queued): never unhandled.
     pending.catch(() => {});
-    const outcome = await this.#bounded(pending);
+    const boundMs = probing ? this.#timeoutMs : this.#outageMs;
+    const outcome = await this.#bounded(pending, boundMs);
     if (outcome.ok) {
-      if (this.#degraded && !this.#closed) {
-        this.#degraded = false;
-        this.#report({ kind: 'recovered', detail: `${label} succeeded` });
-      }
+      this.#recover(`${label} succeeded`);
       return outcome.value;
     }
-    // Given up on, but Redis may still run it: whoever must undo its effect hears of it.
-    if (outcome.timedOut && onLate !== undefined) pending.then(onLate, () => {});
-    this.#fail(outcome.timedOut ? `${label}: no answer within ${this.#timeoutMs} ms` : `${label}: ${reasonOf(outcome.error)}`);
+    if (outcome.timedOut) {
+      // Given up on, but Redis may still run it: whoever must undo its effect hears of it, and an
+      // answer that comes late shows that Redis is back (only slow).
+      if (onLate !== undefined) pending.then(onLate, () => {});
+      pending.then(() => this.#recover(`${label} answered late`), () => {});
+    }
+    this.#fail(
+      outcome.timedOut
+        ? outcome.down === undefined
+          ? `${label}: no answer within ${boundMs} ms`
+          : `${label}: connection ${outcome.down}`
+        : `${label}: ${reasonOf(outcome.error)}`,
+    );
     return UNAVAILABLE;
   }
 
-  #bounded<T>(pending: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; timedOut: boolean; error?: unknown }> {
+  #recover(label: string): void {
+    if (!this.#degraded || this.#closed) return;
+    this.#degraded = false;
+    this.#report({ kind: 'recovered', detail: label });
+  }
+
+  /**
+   * The outcome of `pending`, or a time-out after `boundMs`. Past `commandTimeout`, and at each
+   * further `commandTimeout`, the connection is looked at: one that went down ends the wait then.
+   */
+  #bounded<T>(
+    pending: Promise<T>,
+    boundMs: number,
+  ): Promise<{ ok: true; value: T } | { ok: false; timedOut: boolean; down?: string; error?: unknown }> {
     return new Promise((resolve) => {
       let settled = false;
-      const timer = setTimeout(() => {
+      let left = boundMs;
+      let timer: NodeJS.Timeout;
+      const tick = (ms: number) => {
+        left -= ms;
         // Timers run before I/O in each turn of the event loop: after a long pause of the loop,
         // let an answer that has already arrived be read first, so a busy process is not mistaken
         // for a slow Redis.
         setImmediate(() => {
           if (settled) return;
+          const status = this.#redis.status;
+          const down = status !== 'ready' && !CONNECTING.has(status) ? status : undefined;
+          if (left > 0 && down === undefined) {
+            const next = Math.min(this.#timeoutMs, left);
+            timer = setTimeout(() => tick(next), next);
+            return;
+          }
           settled = true;
-          resolve({ ok: false, timedOut: true });
+          resolve({ ok: false, timedOut: true, ...(down === undefined ? {} : { down }) });
         });
-      }, this.#timeoutMs);
+      };
+      const first = Math.min(this.#timeoutMs, boundMs);
+      timer = setTimeout(() => tick(first), first);
       pending.then(
         (value) => {
           if (settled) return;
@@ -162,6 +216,7 @@ export class RedisLink {
     this.#probeAt = this.#redis.status === 'ready' ? this.#now() + PROBE_INTERVAL_MS : 0;
     if (this.#degraded) return;
     this.#degraded = true;
+    this.#outages++;
     this.#report({ kind: 'degraded', detail });
   }
 }

@@ -25,7 +25,7 @@ import { WriteSignal } from './write-signal.js';
 const noop = () => {};
 
 /** What a `degraded` event adds when the store has a `rateLimit`. */
-export const RATE_LIMIT_SUSPENDED = 'suspended, each process keeps to its own queue limits until Redis answers';
+export const RATE_LIMIT_SUSPENDED = 'each process keeps to its share of the limit until Redis answers';
 
 /**
  * A token store shared through Redis (ioredis), for a fleet of workers with the same client.
@@ -59,6 +59,8 @@ export class RedisTokenStore implements TokenStore {
   /** The protocol of a renewal across the fleet: lock, budget, holder and waiter. */
   readonly #protocol: FleetRenewal;
   readonly #rateLimited: boolean;
+  /** The fleet's budget, with `rateLimit`: it beats in the fleet's roll call from the first renewal on. */
+  readonly #budget: FleetBudget | undefined;
   readonly #encrypted: boolean;
   readonly #listeners: ((event: StoreEvent) => void)[] = [];
   /** Tokens that coordinate() read from Redis or wrote there: save() has nothing to share for them. */
@@ -71,15 +73,16 @@ export class RedisTokenStore implements TokenStore {
     this.#settings = s;
     this.#local = new LruTokenStore({ maxScopes: s.maxScopes });
     const report = (event: StoreEvent) => this.#report(event);
-    this.#link = new RedisLink(s.redis, { commandTimeoutMs: s.commandTimeoutMs, report });
+    this.#link = new RedisLink(s.redis, { commandTimeoutMs: s.commandTimeoutMs, outageTimeoutMs: s.outageTimeoutMs, report });
     const codec = new EntryCodec(s.encryptionKey);
     this.#encrypted = codec.encrypted;
     this.#entries = new SharedEntries(this.#link, codec, report);
     this.#rateLimited = s.rateLimit !== undefined;
+    this.#budget = s.rateLimit === undefined ? undefined : new FleetBudget(this.#link, s.rateLimit, s.lockTtlMs);
     this.#protocol = new FleetRenewal({
       entries: this.#entries,
       lock: new RenewalLock(this.#link, s.lockTtlMs),
-      budget: s.rateLimit === undefined ? undefined : new FleetBudget(this.#link, s.rateLimit, s.lockTtlMs),
+      budget: this.#budget,
       lockTtlMs: s.lockTtlMs,
       pollIntervalMs: s.pollIntervalMs,
       shared: (token) => this.#shared.add(token),
@@ -178,6 +181,7 @@ export class RedisTokenStore implements TokenStore {
    */
   coordinate(key: string, renewal: Renewal): Promise<RenewalResult> {
     const { names, signal } = this.#bound;
+    if (!this.#closed) this.#budget?.join(names.fleet);
     return this.#protocol.renew(names, signal, key, renewal);
   }
 
@@ -185,6 +189,7 @@ export class RedisTokenStore implements TokenStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#budget?.close();
     this.#link.close();
     this.#local.close();
     await this.#client?.signal.close();
@@ -203,6 +208,7 @@ export class RedisTokenStore implements TokenStore {
       client: this.#clientId === undefined ? undefined : (this.#client?.names.hash ?? clientHash(this.#clientId, this.#tokenUrl)),
       encrypted: this.#encrypted,
       degraded: this.#link.degraded,
+      fleetSize: this.#budget?.fleetSize,
       cached: this.size,
       closed: this.#closed,
     };

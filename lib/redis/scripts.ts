@@ -47,7 +47,9 @@ return 0
  * own clock is ever used, so a process whose clock is off cannot widen the window.
  * KEYS[1] the budget: a sorted set of requests, each scored with the instant its slot frees.
  * ARGV: the cap for this caller (the limit, or less for a background refresh), cost, interval,
- * lease, member prefix. Slots that have freed are dropped; when `cost` more fit under the cap, they
+ * lease, member prefix, then pairs of (member, ms) of requests this process made that Redis may not
+ * hold (sent while Redis was away, or held before it restarted): each is put back, to free `ms`
+ * from now, unless it is already held longer. Slots that have freed are dropped; when `cost` more fit under the cap, they
  * are added, held for interval + lease (until the holder settles them), and {1, 0} is returned.
  * Otherwise {0, ms}: the time until enough slots free, as far as the set knows (a slot still on its
  * lease may free sooner, when its request is settled).
@@ -56,6 +58,11 @@ export const TAKE_BUDGET = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+for i = 6, #ARGV - 1, 2 do
+  local score = now + tonumber(ARGV[i + 1])
+  local held = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if not held or tonumber(held) < score then redis.call('ZADD', KEYS[1], score, ARGV[i]) end
+end
 local used = redis.call('ZCARD', KEYS[1])
 local cap = tonumber(ARGV[1])
 local cost = tonumber(ARGV[2])
@@ -84,4 +91,19 @@ local interval = tonumber(ARGV[1])
 for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now + interval, ARGV[i]) end
 if redis.call('PTTL', KEYS[1]) < interval then redis.call('PEXPIRE', KEYS[1], interval) end
 return 1
+`;
+
+/**
+ * One process's heartbeat in the fleet's roll call, and the roll call's size, on Redis's clock.
+ * KEYS[1] the roll call: a sorted set of process ids, each scored with the instant it lapses.
+ * ARGV: this process's id, how long its beat lasts (ms). Lapsed processes are dropped; returns how
+ * many are live, this one included.
+ */
+export const HEARTBEAT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return redis.call('ZCARD', KEYS[1])
 `;
