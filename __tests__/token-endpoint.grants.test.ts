@@ -2,6 +2,7 @@
 // User-Agent, as the (nock) token endpoint received them.
 import { describe, expect, it } from '@jest/globals';
 import { InvalidArgumentError, TokenEndpoint, VERSION, type TokenEndpointOptions } from '../lib/index.js';
+import { MANAGED } from '../lib/endpoint/token-endpoint-options.js';
 import { SEED_ACCESS_TOKEN, SEED_REFRESH_TOKEN } from './helpers/seed.js';
 import { CLIENT_ID, CLIENT_SECRET, T0, mockTokenEndpoint, tokenBody } from './helpers/nock-token-endpoint.js';
 
@@ -189,11 +190,11 @@ describe('refresh grant', () => {
 });
 
 describe('what each request reports and refuses', () => {
-  it('reports the status of the answer that settled the request through onAnswer, after its retries', async () => {
+  it("reports the status of the answer that settled the request through the manager's onAnswer hook, after its retries", async () => {
     const { requests } = mockTokenEndpoint([{ status: 503, body: { error: 'temporarily_unavailable' } }, { ...userAnswer, status: 201 }]);
     const statuses: number[] = [];
 
-    await endpoint({ retry: 1 }).clientCredentials({ scope: 'user-42', onAnswer: (status) => statuses.push(status) });
+    await endpoint({ retry: 1 }).clientCredentials({ scope: 'user-42', [MANAGED]: { onAnswer: (status: number) => statuses.push(status) } } as object);
 
     expect(requests).toHaveLength(2);
     expect(statuses).toEqual([201]);
@@ -204,7 +205,6 @@ describe('what each request reports and refuses', () => {
 
     await expect(endpoint().clientCredentials({ scope: 'bob\uD800' })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(endpoint().refresh({ refreshToken: SEED_REFRESH_TOKEN, scope: 'bob\uD800' })).rejects.toThrow(/well-formed Unicode/);
-    await expect(endpoint().clientCredentials({ onAnswer: 'no' as never })).rejects.toThrow(/`onAnswer`/);
     expect(requests).toHaveLength(0);
   });
 });

@@ -3,7 +3,7 @@
 // outage and before the margin, so no caller ever waits. Time is the injected manual clock; each
 // request completes before the clock moves on, so every instant below is exact.
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { TokenEndpoint, type RefreshOptions } from '../lib/endpoint/token-endpoint.js';
+import { MANAGED, TokenEndpoint, type WithManagedHooks } from '../lib/endpoint/token-endpoint.js';
 import type { RefreshFailedEvent } from '../lib/manager/manager-events.js';
 import { hasSettled, recordEvents, startHarness, whenIdle, type Harness } from './fixtures/manager-harness.js';
 import { scopeOfTestToken } from './helpers/scripted-token-server.js';
@@ -90,7 +90,7 @@ describe('an outage inside the refresh window', () => {
     clock.jumpTo(second.expiresAt); // expired: the caller waits for this renewal
     await manager.getToken('user-1');
 
-    const retryBys = refresh.mock.calls.map(([options]) => (options as RefreshOptions).retryBy);
+    const retryBys = refresh.mock.calls.map(([options]) => (options as WithManagedHooks)[MANAGED]?.retryBy);
     expect(retryBys).toEqual([first.expiresAt - 800, undefined]);
   });
 });

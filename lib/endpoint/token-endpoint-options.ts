@@ -4,6 +4,7 @@
  * client itself so that the client reads as the protocol, and the types as its reference.
  */
 import type { Got } from 'got';
+import type { FluxTokenError } from '../shared/errors.js';
 
 /** Flux's documented token endpoint. */
 export const DEFAULT_TOKEN_URL = 'https://api.test.tryflux.com/auth/oauth/token';
@@ -98,6 +99,20 @@ export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic';
 export interface RequestOptions {
   /** Aborts the request at once, retries included, with an {@link AbortError}. */
   signal?: AbortSignal;
+}
+
+/**
+ * Runs one attempt of a request (`send`) once the caller's queue lets it go on the wire, and holds
+ * the queue's slot until it settles. Backoff and `Retry-After` waits between attempts happen
+ * outside it, so that a wait never holds a slot.
+ */
+export type Admit = <T>(send: () => Promise<T>) => Promise<T>;
+
+/**
+ * What the manager adds to a request. Kept under a symbol that the package does not export, so that
+ * the public options stay what a user of the endpoint client needs.
+ */
+export interface ManagedHooks {
   /**
    * Called with the HTTP status of the answer that settled the request (after the client's own
    * retries), before it is read: metrics and traces record it, also for a successful answer.
@@ -110,6 +125,27 @@ export interface RequestOptions {
    * background: the instant its current token stops being served. A `Retry-After` is still obeyed.
    */
   retryBy?: number;
+  /** Admits each attempt to the manager's queue; without it, attempts go at once. */
+  admit?: Admit;
+  /**
+   * Asked as each attempt of a refresh goes on the wire: whether it carries the client credentials.
+   * The manager learns that a server wants them from the first refusal, and requests that waited
+   * for the queue meanwhile should not each be refused for the same reason. Overrides `authenticate`.
+   */
+  authenticate?: () => boolean;
+  /**
+   * Called with the request's error as soon as it is known, while the slot of its last attempt is
+   * still held: the manager learns from a refusal before the next request in its queue is sent.
+   */
+  onFailure?: (error: FluxTokenError) => void;
+}
+
+/** The key of {@link ManagedHooks} in a request's options. */
+export const MANAGED: unique symbol = Symbol('flux-token-manager.managed-request');
+
+/** Request options as the manager passes them. */
+export interface WithManagedHooks {
+  [MANAGED]?: ManagedHooks;
 }
 
 /** Options of {@link TokenEndpoint.clientCredentials}. */

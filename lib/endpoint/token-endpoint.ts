@@ -4,17 +4,9 @@
  * no state between calls: caching, single flight and refresh timing are the manager's job.
  */
 import type { Got, OptionsOfTextResponseBody, RequestError, Response } from 'got';
-import {
-  AbortError,
-  InvalidArgumentError,
-  InvalidTokenResponseError,
-  TokenEndpointError,
-  TokenRequestError,
-  redactUrlsIn,
-  scrubSecrets,
-  type FluxTokenError,
-} from '../shared/errors.js';
-import { RETRYABLE_STATUSES, isRetryableAnswer, parseRetryAfter, retryDelay } from './retry-policy.js';
+import { AbortError, InvalidArgumentError, InvalidTokenResponseError, type FluxTokenError } from '../shared/errors.js';
+import { errorAnswer, safeContentType, translateRequestError, type FailureContext } from './answer-errors.js';
+import { parseRetryAfter, retryDelay } from './retry-policy.js';
 import { parseJsonBody } from './json-body.js';
 import { parseTokenResponse, MAX_EXPIRES_IN_SECONDS, type Token } from './token.js';
 import { requireTokenParams } from './token-params.js';
@@ -40,11 +32,15 @@ import {
   DEFAULT_TIMEOUT_MS,
   DEFAULT_TOKEN_URL,
   ENDPOINT_OPTION_KEYS,
+  MANAGED,
   MAX_RESPONSE_BYTES,
+  type Admit,
   type ClientAuthMethod,
   type ClientCredentialsOptions,
+  type ManagedHooks,
   type RefreshOptions,
   type TokenEndpointOptions,
+  type WithManagedHooks,
 } from './token-endpoint-options.js';
 
 /**
@@ -141,23 +137,23 @@ export class TokenEndpoint {
   clientCredentials(options: ClientCredentialsOptions = {}): Promise<Token> {
     const invalid = invalidRequestOptions(options);
     if (invalid !== undefined) return Promise.reject(invalid);
-    const { scope, signal, onAnswer, retryBy } = options;
+    const { scope, signal } = options;
     const badScope = invalidScope(scope);
     if (badScope !== undefined) return Promise.reject(badScope);
     const form: Record<string, string> = { ...this.#tokenParams, grant_type: 'client_credentials' };
     if (scope !== undefined) form.scope = scope;
-    return this.#send(form, { scope, checkScope: true, signal, onAnswer, retryBy, authenticate: true });
+    return this.#send(form, { scope, checkScope: true, signal, hooks: hooksOf(options), authenticate: true });
   }
 
   /**
    * The refresh grant. Sends `grant_type=refresh_token` and `refresh_token`, plus the client
-   * credentials when `refreshWithClientCredentials` (or this call's `authenticate`) is set. The answer may rotate the refresh token;
-   * the returned {@link Token} carries whichever the server sent.
+   * credentials when `refreshWithClientCredentials` (or this call's `authenticate`) is set. The
+   * answer may rotate the refresh token; the returned {@link Token} carries whichever the server sent.
    */
   refresh(options: RefreshOptions): Promise<Token> {
     const invalid = invalidRequestOptions(options ?? {});
     if (invalid !== undefined) return Promise.reject(invalid);
-    const { refreshToken, scope, signal, onAnswer, retryBy, authenticate } = options ?? ({} as RefreshOptions);
+    const { refreshToken, scope, signal, authenticate } = options ?? ({} as RefreshOptions);
     if (typeof refreshToken !== 'string' || refreshToken.length === 0) {
       return Promise.reject(new InvalidArgumentError('refreshToken', 'Expected `refreshToken` to be a non-empty string'));
     }
@@ -171,46 +167,68 @@ export class TokenEndpoint {
       scope: scope ?? undefined,
       checkScope: scope !== undefined,
       signal,
-      onAnswer,
-      retryBy,
+      hooks: hooksOf(options),
       authenticate: authenticate ?? this.refreshWithClientCredentials,
       refreshToken,
     });
   }
 
-  async #send(
-    form: Record<string, string>,
-    {
-      scope,
-      checkScope,
-      signal,
-      onAnswer,
-      retryBy,
-      authenticate,
-      refreshToken,
-    }: {
-      scope: string | undefined;
-      checkScope: boolean;
-      signal: AbortSignal | undefined;
-      onAnswer: ((status: number) => void) | undefined;
-      retryBy: number | undefined;
-      authenticate: boolean;
-      refreshToken?: string;
-    },
-  ): Promise<Token> {
+  /**
+   * Sends one grant: its attempts, each admitted by the caller's queue when there is one, and
+   * between them the backoff (or `Retry-After`) that the retry policy gives, waited outside the
+   * queue. Each attempt's answer is read while its slot is held, so that the manager learns from a
+   * refusal before the next attempt in its queue is sent.
+   */
+  async #send(form: Record<string, string>, request: GrantRequest): Promise<Token> {
+    const { signal, hooks, authenticate, refreshToken } = request;
     const got = this.#got ?? loadedGot ?? (await loadGot());
-    if (signal?.aborted) throw new AbortError(signal.reason);
     const secrets = [this.#clientSecret, this.#basic.slice(6), ...(refreshToken === undefined ? [] : [refreshToken])];
-    const headers: Record<string, string> = { 'user-agent': USER_AGENT, accept: 'application/json' };
-    // The credentials go in exactly one place.
-    if (authenticate && this.clientAuth === 'client_secret_basic') headers.authorization = this.#basic;
-    else if (authenticate) {
-      form.client_id = this.clientId;
-      form.client_secret = this.#clientSecret;
+    const context: FailureContext = { secrets, timeoutMs: this.timeout, serverNowOf: (date) => this.#serverNowOf(date) };
+    const admit: Admit = hooks.admit ?? ((send) => send());
+    for (let attempt = 1; ; attempt++) {
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      const step = await admit(async (): Promise<Step> => {
+        const outcome = await this.#attempt(got, this.#signed(form, hooks.authenticate?.() ?? authenticate), signal);
+        const next = this.#judge(outcome, attempt, request, context);
+        if ('error' in next && !(next.error instanceof AbortError)) hooks.onFailure?.(next.error);
+        return next;
+      });
+      if ('token' in step) return step.token;
+      if ('error' in step) throw step.error;
+      await pause(step.retryIn, signal);
     }
-    let sentAt = this.#now();
+  }
+
+  /** What one attempt's outcome means: a token, the request's error, or another attempt after a wait. */
+  #judge(outcome: Attempt, attempt: number, request: GrantRequest, context: FailureContext): Step {
+    const { signal, hooks } = request;
+    if (outcome.answered !== undefined) this.#serverClock.learn(outcome.answered.headers.date, outcome.sentAt, this.#now());
+    try {
+      if (outcome.response !== undefined) return { token: this.#read(outcome.response, outcome.sentAt, request, context) };
+    } catch (error) {
+      return { error: error as FluxTokenError };
+    }
+    if (signal?.aborted) return { error: new AbortError(signal.reason) };
+    if (outcome.tooLarge) {
+      return { error: new InvalidTokenResponseError('body_too_large', 200, `the answer is larger than ${MAX_RESPONSE_BYTES} bytes`) };
+    }
+    const delay = this.#retryDelay(outcome.error, attempt, hooks.retryBy);
+    return delay === 0 ? { error: translateRequestError(outcome.error, context) } : { retryIn: delay };
+  }
+
+  /** The form and headers of one attempt; with `authenticate`, the credentials go in exactly one place. */
+  #signed(form: Record<string, string>, authenticate: boolean): { form: Record<string, string>; headers: Record<string, string> } {
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT, accept: 'application/json' };
+    if (!authenticate) return { form, headers };
+    if (this.clientAuth === 'client_secret_basic') return { form, headers: { ...headers, authorization: this.#basic } };
+    return { form: { ...form, client_id: this.clientId, client_secret: this.#clientSecret }, headers };
+  }
+
+  /** One attempt on the wire: its response, or the error got rejected it with. Never rejects. */
+  async #attempt(got: Got, { form, headers }: { form: Record<string, string>; headers: Record<string, string> }, signal: AbortSignal | undefined): Promise<Attempt> {
+    const sentAt = this.#now();
     let tooLarge = false;
-    const options: OptionsOfTextResponseBody = {
+    const request = got(this.tokenUrl, {
       method: 'POST',
       form,
       headers,
@@ -218,38 +236,9 @@ export class TokenEndpoint {
       throwHttpErrors: true,
       followRedirect: false,
       timeout: { request: this.timeout },
-      retry: {
-        limit: this.retry,
-        methods: ['POST'],
-        statusCodes: [...RETRYABLE_STATUSES],
-        calculateDelay: ({ attemptCount, error, retryAfter }) =>
-          retryDelay({
-            attemptCount,
-            limit: this.retry,
-            // Only an HTTPError is an answer; an error that merely has a response (a body cut
-            // off mid-read) is a transport failure, judged by its code.
-            status: error.name === 'HTTPError' ? error.response?.statusCode : undefined,
-            errorCode: error.name === 'HTTPError' ? error.code : (error.code ?? 'ECONNRESET'),
-            body: error.response?.body,
-            // got computes Retry-After with the real clock; recompute it with ours when there is one.
-            retryAfterMs:
-              parseRetryAfter(error.response?.headers['retry-after'], this.#serverNowOf(error.response?.headers.date)) ??
-              (retryAfter === undefined ? undefined : Math.max(0, retryAfter)),
-            retryBy,
-            now: this.#now(),
-          }),
-      },
-      hooks: {
-        // Runs before each attempt: the token is never older than the last send.
-        beforeRequest: [
-          () => {
-            sentAt = this.#now();
-          },
-        ],
-      },
-    };
-
-    const request = got(this.tokenUrl, options);
+      // The loop in #send retries, so that the wait between attempts happens outside the queue.
+      retry: { limit: 0 },
+    } satisfies OptionsOfTextResponseBody);
     request.on('downloadProgress', ({ transferred, total }) => {
       if (!tooLarge && (transferred > MAX_RESPONSE_BYTES || (total ?? 0) > MAX_RESPONSE_BYTES)) {
         tooLarge = true;
@@ -258,28 +247,41 @@ export class TokenEndpoint {
     });
     const onAbort = () => request.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });
-
-    let response: Response<string>;
     try {
-      response = await request;
+      const response = await request;
+      return { sentAt, response, answered: response, tooLarge };
     } catch (error) {
-      const answered = (error as RequestError).response;
-      if (answered !== undefined) this.#serverClock.learn(answered.headers.date, sentAt, this.#now());
-      if (signal?.aborted) throw new AbortError(signal.reason);
-      if (tooLarge) {
-        throw new InvalidTokenResponseError('body_too_large', 200, `the answer is larger than ${MAX_RESPONSE_BYTES} bytes`);
-      }
-      throw this.#translate(error as RequestError, secrets);
+      const failed = error as RequestError;
+      return { sentAt, error: failed, answered: failed.response, tooLarge };
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
+  }
 
+  /** The wait before the next attempt after `error` (the `attempt`-th failed), or 0 to stop. */
+  #retryDelay(error: RequestError, attempt: number, retryBy: number | undefined): number {
+    const answered = error.name === 'HTTPError' ? error.response : undefined;
+    return retryDelay({
+      attemptCount: attempt,
+      limit: this.retry,
+      // Only an HTTPError is an answer; an error that merely has a response (a body cut off
+      // mid-read) is a transport failure, judged by its code.
+      status: answered?.statusCode,
+      errorCode: answered !== undefined ? error.code : (error.code ?? 'ECONNRESET'),
+      body: error.response?.body,
+      retryAfterMs: parseRetryAfter(error.response?.headers['retry-after'], this.#serverNowOf(error.response?.headers.date)),
+      retryBy,
+      now: this.#now(),
+    });
+  }
+
+  /** Reads a settled answer (2xx, or a redirect, which is never followed) into a token, or its typed error. */
+  #read(response: Response<string>, sentAt: number, request: GrantRequest, context: FailureContext): Token {
     const status = response.statusCode;
-    this.#serverClock.learn(response.headers.date, sentAt, this.#now());
-    onAnswer?.(status);
+    request.hooks.onAnswer?.(status);
     if (status < 200 || status > 299) {
       // A redirect (followRedirect is off, so a secret never follows one) or another odd status.
-      throw this.#errorAnswer(status, response, secrets);
+      throw errorAnswer(status, response, context);
     }
     let body: unknown;
     try {
@@ -288,17 +290,17 @@ export class TokenEndpoint {
       throw new InvalidTokenResponseError('not_json', status, `the body is not JSON (content-type ${safeContentType(response)})`);
     }
     if (typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string') {
-      throw this.#errorAnswer(status, response, secrets, body as Record<string, unknown>);
+      throw errorAnswer(status, response, context, body as Record<string, unknown>);
     }
     return parseTokenResponse(body, {
       issuedAt: sentAt,
       serverIssuedAt: this.#serverClock.serverNow(sentAt),
-      scope,
-      checkScope,
+      scope: request.scope,
+      checkScope: request.checkScope,
       status,
       defaultExpiresIn: this.defaultExpiresIn,
       requireUserBinding: this.requireUserBinding,
-      secrets,
+      secrets: context.secrets,
     });
   }
 
@@ -309,71 +311,45 @@ export class TokenEndpoint {
   #serverNowOf(date: string | string[] | undefined): number {
     return serverDate(date) ?? this.#serverClock.serverNow(this.#now());
   }
-
-  #translate(error: RequestError, secrets: string[]): FluxTokenError {
-    const cause = sanitizedCause(error);
-    if (error.name === 'HTTPError' && error.response) {
-      return this.#errorAnswer(error.response.statusCode, error.response as Response<string>, secrets);
-    }
-    // A timeout first: one that fires while the body is still arriving (a slow-loris answer) has a
-    // response too, and is still a timeout.
-    if (error.name === 'TimeoutError' || error.code === 'ETIMEDOUT') {
-      const what = error.response ? 'finish its answer' : 'answer';
-      return new TokenRequestError('timeout', `The token endpoint did not ${what} within ${this.timeout} ms`, { cause });
-    }
-    if (error.response) {
-      return new TokenRequestError('network', `The token endpoint's answer was cut off (${error.code ?? error.name})`, { cause });
-    }
-    return new TokenRequestError('network', `The token endpoint could not be reached (${error.code ?? error.name})`, {
-      cause,
-    });
-  }
-
-  #errorAnswer(
-    status: number,
-    response: Response<unknown>,
-    secrets: string[],
-    parsed?: Record<string, unknown>,
-  ): TokenEndpointError {
-    let json = parsed;
-    if (json === undefined && typeof response.body === 'string') {
-      try {
-        const value = parseJsonBody(response.body);
-        if (typeof value === 'object' && value !== null && !Array.isArray(value)) json = value as Record<string, unknown>;
-      } catch {
-        // An HTML error page or a truncated body: the status alone describes it.
-      }
-    }
-    const field = (name: string) => {
-      const value = json?.[name];
-      return typeof value === 'string' ? scrubSecrets(value, secrets) : undefined;
-    };
-    const error = field('error');
-    const retryAfterMs = parseRetryAfter(response.headers?.['retry-after'], this.#serverNowOf(response.headers?.date));
-    return new TokenEndpointError({
-      status,
-      error,
-      errorDescription: field('error_description'),
-      errorUri: field('error_uri'),
-      retryable: isRetryableAnswer(status, error),
-      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-    });
-  }
 }
 
-function safeContentType(response: Response<unknown>): string {
-  const type = response.headers['content-type'];
-  return typeof type === 'string' ? type.split(';')[0]!.trim().slice(0, 60) || 'none' : 'none';
+/** One grant to send, as the public methods validated it. */
+interface GrantRequest {
+  scope: string | undefined;
+  checkScope: boolean;
+  signal: AbortSignal | undefined;
+  hooks: ManagedHooks;
+  authenticate: boolean;
+  refreshToken?: string;
+}
+
+/** What one attempt came to: a response got accepted, or the error it rejected with. */
+type Attempt = { sentAt: number; answered: Response<string> | Response | undefined; tooLarge: boolean } & (
+  | { response: Response<string>; error?: undefined }
+  | { response?: undefined; error: RequestError }
+);
+
+/** The next step of a request after one attempt. */
+type Step = { token: Token } | { error: FluxTokenError } | { retryIn: number };
+
+function hooksOf(options: object): ManagedHooks {
+  return (options as WithManagedHooks)[MANAGED] ?? {};
 }
 
 /**
- * got's errors hold the request options (with the form, so the secret) and the response. Keep
- * only what names the failure.
+ * Waits `ms` between two attempts, on the global timers (which jest's fake timers replace), and
+ * rejects with {@link AbortError} as soon as `signal` aborts.
  */
-function sanitizedCause(error: RequestError): Error {
-  const copy = new Error(redactUrlsIn(error.message).slice(0, 300));
-  copy.name = error.name;
-  if (error.code) (copy as Error & { code?: string }).code = error.code;
-  copy.stack = `${copy.name}: ${copy.message}`;
-  return copy;
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new AbortError(signal?.reason));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

@@ -1,66 +1,55 @@
 /**
- * The flights of one manager and the queue they run in: at most one flight per scope, shared by
- * every caller of that scope, and every flight through one p-queue (concurrency, rate limit), where
- * flights that callers wait for go before background flights. Kept apart from the renewal a flight
- * runs, so that the queueing rules and the work queued are read separately.
+ * The flights of one manager: at most one flight (renewal) per scope, shared by every caller of
+ * that scope. A flight runs at once; only its attempts on the wire go through the manager's queue
+ * (wire-queue.ts), where flights that callers wait for go before background flights. Kept apart
+ * from the renewal a flight runs, so that the sharing rules and the work shared are read separately.
  */
-import PQueue from 'p-queue';
 import type { Counters } from './counters.js';
 import type { Flight } from './manager-state.js';
+import { WireQueue, type WireQueueOptions } from './wire-queue.js';
 import type { Token } from '../endpoint/token.js';
-
-/** Queue priority of a flight that callers are waiting for. */
-const FOREGROUND = 1;
-/** Queue priority of a background flight (a refresh ahead of expiry nobody waits for yet). */
-const BACKGROUND = 0;
 
 const noop = () => {};
 
 /** What {@link Flights} needs from its manager. */
-export interface FlightsDeps {
-  /** How many flights run at once. */
-  concurrency: number;
-  /** At most this many flights start per `interval` ms (`Infinity`: no rate limit). */
-  intervalCap: number;
-  interval: number;
+export interface FlightsDeps extends WireQueueOptions {
   now: () => number;
   counters: Counters;
-  /** The renewal a flight runs once the queue lets it start. */
+  /** The renewal a flight runs. */
   renew: (key: string, flight: Flight) => Promise<Token>;
 }
 
-/** One flight per scope at most, and the one queue they all go through. */
+/** One flight per scope at most, and the one queue their attempts go through. */
 export class Flights {
   readonly #deps: FlightsDeps;
-  readonly #queue: PQueue;
+  readonly #wire: WireQueue;
   /** Invariant: at most one flight per key, removed as soon as its outcome is known. */
   readonly #flights = new Map<string, Flight>();
+  /** Every flight not yet settled, whether or not it is still in the map (for close). */
+  readonly #running = new Set<Promise<unknown>>();
   #seq = 0;
 
   constructor(deps: FlightsDeps) {
     this.#deps = deps;
-    this.#queue = new PQueue({
-      concurrency: deps.concurrency,
-      ...(Number.isFinite(deps.intervalCap) ? { intervalCap: deps.intervalCap, interval: deps.interval } : {}),
-    });
+    this.#wire = new WireQueue(deps);
   }
 
-  /** How many scopes have a flight queued or running. */
+  /** How many scopes have a flight running. */
   get size(): number {
     return this.#flights.size;
   }
 
-  /** The flight of `key`, if one is queued or running. */
+  /** The flight of `key`, if one is running. */
   get(key: string): Flight | undefined {
     return this.#flights.get(key);
   }
 
-  /** Whether `key` has a flight queued or running. */
+  /** Whether `key` has a flight running. */
   has(key: string): boolean {
     return this.#flights.has(key);
   }
 
-  /** Queues a new flight for `key`: a background one (a refresh ahead of expiry) or one a caller waits for. */
+  /** Starts a new flight for `key`: a background one (a refresh ahead of expiry) or one a caller waits for. */
   start(key: string, background: boolean): Flight {
     const flight: Flight = {
       id: `f${++this.#seq}`,
@@ -72,31 +61,30 @@ export class Flights {
       superseded: undefined,
     };
     if (background) this.#deps.counters.backgroundRefreshes++;
-    flight.promise = this.#queue
-      .add(() => this.#deps.renew(key, flight), {
-        priority: background ? BACKGROUND : FOREGROUND,
-        id: flight.id,
-        // No `signal` here: p-queue would add an abort listener per queued task, and an
-        // AbortSignal's listener list costs O(n) per add and remove, so a burst of n cold scopes
-        // cost O(n²) (30,000 at once took seconds). The renewal checks for close itself instead.
-      })
+    // On the next tick, once the flight is in the map: the renewal may forget it as it ends.
+    flight.promise = Promise.resolve()
+      .then(() => this.#deps.renew(key, flight))
       .finally(() => this.forget(key, flight));
     // Rejections reach every waiter through their own race; a flight nobody waits for must not
     // become an unhandled rejection.
     flight.promise.catch(noop);
+    const settled = flight.promise.then(noop, noop);
+    this.#running.add(settled);
+    void settled.then(() => this.#running.delete(settled));
     this.#flights.set(key, flight);
     return flight;
   }
 
-  /** A caller now waits for `flight`: a background flight moves ahead of the other background flights. */
+  /** Runs one attempt of `flight` on the wire once the queue admits it (see {@link WireQueue.admit}). */
+  admit<T>(flight: Flight, send: () => Promise<T>): Promise<T> {
+    return this.#wire.admit(flight, send);
+  }
+
+  /** A caller now waits for `flight`: its attempts move ahead of the background flights' attempts. */
   join(flight: Flight): void {
     if (!flight.background) return;
     flight.background = false;
-    try {
-      this.#queue.setPriority(flight.id, FOREGROUND);
-    } catch {
-      // Already running: nothing to reorder.
-    }
+    this.#wire.raise(flight);
   }
 
   /**
@@ -109,16 +97,18 @@ export class Flights {
   }
 
   /**
-   * Drops the queued flights unsent (on close), and forgets every flight. Under `intervalCap` /
-   * `interval` queued flights would each wait for their turn; their callers were rejected already.
+   * On close: ends the attempts waiting for the queue unsent (their flights fail with
+   * TokenManagerClosedError), and forgets every flight. Under `intervalCap` / `interval` they would
+   * each wait for their turn; their callers were rejected already.
    */
   drop(): void {
-    this.#queue.clear();
-    this.#flights.clear(); // a dropped flight never settles, so it would never leave the map
+    this.#wire.drop();
+    this.#flights.clear();
   }
 
-  /** Resolves once no flight runs (after {@link drop}: once the aborted ones have ended). */
-  onIdle(): Promise<void> {
-    return this.#queue.onIdle();
+  /** Resolves once every flight has settled (after {@link drop}: once the aborted ones have ended). */
+  async onIdle(): Promise<void> {
+    while (this.#running.size > 0) await Promise.all(this.#running);
+    await this.#wire.onIdle();
   }
 }

@@ -8,9 +8,9 @@ import type { TokenManagerEvents } from './manager-events.js';
 import type { RenewWith } from './manager-options.js';
 import type { Counters } from './counters.js';
 import { scopeOf, type Flight } from './manager-state.js';
-import type { requestReporter } from './request-report.js';
+import type { ReportedHooks, requestReporter } from './request-report.js';
 import { createToken, type Token } from '../endpoint/token.js';
-import type { TokenEndpoint } from '../endpoint/token-endpoint.js';
+import { MANAGED, type ManagedHooks, type TokenEndpoint, type WithManagedHooks } from '../endpoint/token-endpoint.js';
 
 /** How many refused refresh tokens are remembered (see #refused). */
 const MAX_REFUSED = 10_000;
@@ -30,6 +30,11 @@ function retryByOf(flight: Flight): { retryBy?: number } {
   return flight.background && flight.superseded !== undefined ? { retryBy: flight.superseded.usableUntil } : {};
 }
 
+/** The endpoint client's options for one request of `flight`: its signal and the manager's hooks. */
+function requestOf(flight: Flight, signal: AbortSignal, hooks: ReportedHooks & ManagedHooks): WithManagedHooks & { signal: AbortSignal } {
+  return { signal, [MANAGED]: { ...hooks, ...retryByOf(flight) } };
+}
+
 /** What a {@link GrantPolicy} needs from its manager. */
 export interface GrantPolicyDeps {
   endpoint: TokenEndpoint;
@@ -38,8 +43,11 @@ export interface GrantPolicyDeps {
   /** Aborts every request on close. */
   signal: AbortSignal;
   emit: <E extends keyof TokenManagerEvents>(event: E, payload: TokenManagerEvents[E]) => void;
-  /** Runs one token request of `flight`, reporting its start and end (see request-report.ts). */
-  report: ReturnType<typeof requestReporter>;
+  /**
+   * Runs one token request of `flight`, each attempt admitted by the manager's queue, reporting its
+   * start and end (see request-report.ts).
+   */
+  report: ReturnType<typeof requestReporter<Flight>>;
 }
 
 /** Fetches a new token for one scope from the endpoint, with the refresh grant when it can. */
@@ -83,7 +91,7 @@ export class GrantPolicy {
     counters.client_credentials++;
     flight.grant = 'client_credentials';
     flight.credentialsSent = true;
-    return report(flight, scopeOf(key), (onAnswer) => endpoint.clientCredentials({ scope: scopeOf(key), signal, onAnswer, ...retryByOf(flight) }));
+    return report(flight, scopeOf(key), (hooks) => endpoint.clientCredentials({ scope: scopeOf(key), ...requestOf(flight, signal, hooks) }));
   }
 
   /**
@@ -94,12 +102,23 @@ export class GrantPolicy {
     const { endpoint, counters, signal, emit, report } = this.#deps;
     counters.refresh_token++;
     flight.grant = 'refresh_token';
-    const authenticate = this.refreshAuthenticates;
+    let authenticate = this.refreshAuthenticates;
     flight.credentialsSent = authenticate;
+    // Decided as each attempt goes on the wire: a refusal that taught the manager to authenticate
+    // may have come in while this request waited for the queue.
+    const authenticateNow = () => {
+      authenticate = this.refreshAuthenticates;
+      flight.credentialsSent = authenticate;
+      return authenticate;
+    };
     try {
       // `null` for the client-wide token: the answer must then be unrestricted.
-      const token = await report(flight, scopeOf(key), (onAnswer) =>
-        endpoint.refresh({ refreshToken, scope: scopeOf(key) ?? null, signal, onAnswer, authenticate, ...retryByOf(flight) }),
+      const token = await report(flight, scopeOf(key), (hooks) =>
+        endpoint.refresh({
+          refreshToken,
+          scope: scopeOf(key) ?? null,
+          ...requestOf(flight, signal, { ...hooks, authenticate: authenticateNow, onFailure: (error) => this.#learn(key, error, authenticate) }),
+        }),
       );
       // A server that does not rotate keeps the old refresh token valid: keep it.
       return token.refreshToken === undefined ? createToken({ ...token, refreshToken }) : token;
@@ -130,11 +149,19 @@ export class GrantPolicy {
   #fallsBack(key: string, error: unknown, authenticated: boolean): error is FluxTokenError {
     if (error instanceof InvalidTokenResponseError) return error.reason === 'scope_mismatch' || error.reason === 'unbound_token';
     if (!isRefusal(error)) return false;
-    if (!authenticated && WANTS_CLIENT_AUTH.has(error.error) && !this.#learned) {
-      this.#learned = true;
-      this.#deps.emit('refreshAuthentication', { scope: scopeOf(key), error });
-    }
+    this.#learn(key, error, authenticated);
     return true;
+  }
+
+  /**
+   * A refusal of a refresh sent without client credentials that asks for them teaches the manager
+   * to send them from now on. Called as soon as the answer is read, before the queue sends the next
+   * request, and again when the refusal is handled (it then does nothing).
+   */
+  #learn(key: string, error: unknown, authenticated: boolean): void {
+    if (authenticated || this.#learned || !isRefusal(error) || !WANTS_CLIENT_AUTH.has(error.error)) return;
+    this.#learned = true;
+    this.#deps.emit('refreshAuthentication', { scope: scopeOf(key), error });
   }
 }
 

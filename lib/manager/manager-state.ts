@@ -51,6 +51,8 @@ export interface Flight {
    */
   readonly startedAt: number;
   promise: Promise<Token>;
+  /** The queue's id of this flight's attempt waiting for a slot, if one is (see wire-queue.ts). */
+  queued?: string | undefined;
   /** The record of the token this flight supersedes, set when its renewal runs: it may be rejected meanwhile. */
   superseded: ManagedRecord | undefined;
 }

@@ -1,9 +1,10 @@
 /**
- * One renewal, from start to cache: what a flight runs once the queue lets it start. It
- * coordinates with a shared store (which may hand back a token another process stored), else has
- * the grant policy fetch a token from the endpoint, then caches the token and schedules its
- * refresh, or hands the failure to the failure policy. Kept apart from the flights, which decide
- * when a renewal runs, and from the manager, which decides whether one is needed.
+ * One renewal, from start to cache: what a flight runs. It coordinates with a shared store (which
+ * may hand back a token another process stored), else has the grant policy fetch a token from the
+ * endpoint, then caches the token and schedules its refresh, or hands the failure to the failure
+ * policy. Only the attempts of its token requests go through the queue. Kept apart from the
+ * flights, which decide when a renewal runs, and from the manager, which decides whether one is
+ * needed.
  */
 import type { Cooldowns, RejectionGuard } from './cooldown.js';
 import type { Counters } from './counters.js';
@@ -50,7 +51,8 @@ export class Renewer {
   }
 
   /**
-   * Runs inside the queue: obtains a new token for `key` and caches it. A shared store coordinates
+   * Obtains a new token for `key` and caches it; only the attempts of its token requests wait for
+   * the queue, so that a wait of a shared store holds no slot. A shared store coordinates
    * the renewal with the other processes (it may hand back a token one of them stored); otherwise
    * this process fetches it from the endpoint itself.
    */

@@ -17,16 +17,29 @@ type Emit = <E extends 'requestStart' | 'requestEnd'>(event: E, payload: TokenMa
 /** Ids of requests, unique within the process (several managers may feed one exporter). */
 let lastId = 0;
 
+
+/** What a reported request hands the endpoint client (see `ManagedHooks`). */
+export interface ReportedHooks {
+  onAnswer: (status: number) => void;
+  admit: <T>(send: () => Promise<T>) => Promise<T>;
+}
+
 /**
- * A function that runs one request (`send`) of `flight` for `scope`, emitting its start and its end,
- * and hands back the request's own result or error untouched.
+ * A function that runs one request (`send`) of `flight` for `scope`, emitting its start when its
+ * first attempt goes on the wire (a request still waiting for the queue has not started) and its
+ * end, and hands back the request's own result or error untouched. A request that never reached
+ * the wire (the manager closed meanwhile) emits neither.
  */
-export function requestReporter(emit: Emit, now: () => number) {
-  return async <T>(flight: FlightView, scope: string | undefined, send: (onAnswer: (status: number) => void) => Promise<T>): Promise<T> => {
-    const start: TokenRequestStartEvent = { id: ++lastId, scope, grant: flight.grant, background: flight.background, startedAt: now() };
-    emit('requestStart', start);
-    const end = (failed: boolean, error?: unknown): TokenRequestEndEvent => {
-      const base = { ...start, background: flight.background, durationMs: Math.max(0, now() - start.startedAt) };
+export function requestReporter<F extends FlightView>(
+  emit: Emit,
+  now: () => number,
+  /** Admits one attempt of `flight`'s request to the manager's queue (see wire-queue.ts). */
+  admitOf: <T>(flight: F, send: () => Promise<T>) => Promise<T>,
+) {
+  return async <T>(flight: F, scope: string | undefined, send: (hooks: ReportedHooks) => Promise<T>): Promise<T> => {
+    let start: TokenRequestStartEvent | undefined;
+    const end = (started: TokenRequestStartEvent, failed: boolean, error?: unknown): TokenRequestEndEvent => {
+      const base = { ...started, background: flight.background, durationMs: Math.max(0, now() - started.startedAt) };
       if (!failed) return { ...base, outcome: 'success', status: answered };
       if (!(error instanceof FluxTokenError)) return { ...base, outcome: 'unexpected', status: undefined };
       const status = error instanceof TokenEndpointError || error instanceof InvalidTokenResponseError ? error.status : undefined;
@@ -34,14 +47,25 @@ export function requestReporter(emit: Emit, now: () => number) {
     };
     /** The status of the answer that settled the request, as the endpoint client reports it. */
     let answered: number | undefined;
+    const hooks: ReportedHooks = {
+      onAnswer: (status) => (answered = status),
+      admit: (attempt) =>
+        admitOf(flight, () => {
+          if (start === undefined) {
+            start = { id: ++lastId, scope, grant: flight.grant, background: flight.background, startedAt: now() };
+            emit('requestStart', start);
+          }
+          return attempt();
+        }),
+    };
     let result: T;
     try {
-      result = await send((status) => (answered = status));
+      result = await send(hooks);
     } catch (error) {
-      emit('requestEnd', end(true, error));
+      if (start !== undefined) emit('requestEnd', end(start, true, error));
       throw error;
     }
-    emit('requestEnd', end(false));
+    if (start !== undefined) emit('requestEnd', end(start, false));
     return result;
   };
 }

@@ -1,12 +1,12 @@
 /**
  * The middle layer: one token per scope (user id), cached, refreshed ahead of expiry, with one
- * flight per scope at a time, and every flight through one queue.
+ * flight per scope at a time, and every attempt on the wire through one queue.
  *
  * The hot path (`getToken` with a usable token) is a synchronous store lookup, a clock read and
  * two comparisons; everything else — flights, the queue, the scheduler, cool-downs — is reached
  * only on a miss or when a token enters its refresh window. This file decides whether a token is
  * needed; its parts do the rest: caller-waits.ts (each caller's wait), flights.ts (one flight per
- * scope, the queue), renewal.ts (one renewal, from start to cache), counters.ts (`stats()`).
+ * scope) and wire-queue.ts (the queue), renewal.ts (one renewal, from start to cache), counters.ts (`stats()`).
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { inspect } from 'node:util';
@@ -19,7 +19,7 @@ import { Flights } from './flights.js';
 import { GrantPolicy } from './grant-policy.js';
 import { emitToEach, type TokenManagerEvents, type TokenManagerStats } from './manager-events.js';
 import { resolveManagerOptions, type TokenManagerOptions } from './manager-options.js';
-import { CLIENT_WIDE_KEY, scopeOf, type ManagedRecord } from './manager-state.js';
+import { CLIENT_WIDE_KEY, scopeOf, type Flight, type ManagedRecord } from './manager-state.js';
 import { RecordTable } from './record-table.js';
 import { RefreshScheduler } from './refresh-scheduler.js';
 import { Renewer } from './renewal.js';
@@ -106,8 +106,8 @@ export class TokenManager extends EventEmitter {
         counters: this.#stats,
         signal: this.#shutdown.signal,
         emit,
-        // Runs a token request, reporting it as `requestStart` and `requestEnd` events.
-        report: requestReporter(emit, () => this.#now()),
+        // Runs a token request through the queue, reporting it as `requestStart` and `requestEnd` events.
+        report: requestReporter(emit, () => this.#now(), (flight: Flight, send) => this.#flights.admit(flight, send)),
       }),
       failures: new FailurePolicy({ cooldowns: this.#cooldowns, scheduler: this.#scheduler, random: s.random, emit }),
       policy: s.policy,

@@ -127,14 +127,6 @@ export function invalidRequestOptions(options: unknown): InvalidArgumentError | 
   ) {
     return new InvalidArgumentError('signal', `Expected \`signal\` to be an AbortSignal or undefined, got ${describe(signal, true)}`);
   }
-  const onAnswer = (options as { onAnswer?: unknown }).onAnswer;
-  if (onAnswer !== undefined && typeof onAnswer !== 'function') {
-    return new InvalidArgumentError('onAnswer', `Expected \`onAnswer\` to be a function or undefined, got ${describe(onAnswer, true)}`);
-  }
-  const retryBy = (options as { retryBy?: unknown }).retryBy;
-  if (retryBy !== undefined && (typeof retryBy !== 'number' || !Number.isFinite(retryBy))) {
-    return new InvalidArgumentError('retryBy', `Expected \`retryBy\` to be a finite number (an instant in ms) or undefined, got ${describe(retryBy, true)}`);
-  }
   return undefined;
 }
 
