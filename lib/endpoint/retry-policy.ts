@@ -1,6 +1,7 @@
 /**
- * When a token request is worth sending again, and after how long. got runs the loop; this module
- * only decides, so that the rules live in one place and are tested without a network.
+ * When a token request is worth sending again, and after how long. The endpoint client runs the
+ * loop (token-endpoint.ts); this module only decides, so that the rules live in one place and are
+ * tested without a network.
  */
 import { parseJsonBody } from './json-body.js';
 
@@ -103,7 +104,7 @@ export function parseRetryAfter(header: string | string[] | undefined, now: numb
   return Math.min(ms, MAX_RETRY_AFTER_MS);
 }
 
-/** What got's `calculateDelay` receives, reduced to the parts this policy reads. */
+/** What the policy reads of a failed attempt. */
 export interface RetryInput {
   attemptCount: number;
   limit: number;
@@ -126,7 +127,7 @@ export function retryDelay(input: RetryInput, random: () => number = Math.random
       : isRetryableAnswer(input.status, oauthErrorOf(input.body));
   if (!retryable) return 0;
   if (input.retryAfterMs !== undefined && Number.isFinite(input.retryAfterMs)) {
-    // got treats 0 as "stop": wait at least a millisecond.
+    // 0 means "stop": wait at least a millisecond.
     return Math.max(1, Math.min(input.retryAfterMs, MAX_RETRY_AFTER_MS));
   }
   const delay = backoffDelay(input.attemptCount, random);

@@ -22,6 +22,15 @@ import type { WriteSignal } from './write-signal.js';
  */
 const MAX_WAIT_LOCK_TTLS = 2;
 
+/**
+ * While a process waits for another one's lock, the holder's announcement wakes it at once; the
+ * poll is only a fallback (a lost message, a holder that died). So each poll waits twice as long as
+ * the one before, up to this (or a quarter of `lockTtl`, if shorter): a cold start in which each
+ * process waits for thousands of others' scopes at once must not poll Redis thousands of times
+ * every `pollInterval`.
+ */
+const MAX_LOCK_POLL_MS = 1_000;
+
 /** What the protocol works with; owned by the store. */
 export interface FleetRenewalParts {
   entries: SharedEntries;
@@ -63,10 +72,16 @@ export class FleetRenewal {
     // wait for a holder, since a failover takes seconds; one that a caller needs renews alone.
     const redisDeadline = Date.now() + this.#p.lockTtlMs * MAX_WAIT_LOCK_TTLS;
     const waitForRedis = () => renewal.background === true && Date.now() < redisDeadline;
+    const { pollIntervalMs, lockTtlMs } = this.#p;
+    const maxLockPollMs = Math.max(pollIntervalMs, Math.min(MAX_LOCK_POLL_MS, lockTtlMs / 4));
+    /** How long this turn's wait lasts at most: longer in each turn spent waiting for a holder. */
+    let pollMs = pollIntervalMs;
     for (;;) {
       if (signal?.aborted) throw new AbortError(signal.reason);
       // Listen before reading, so that a write between the read and the wait wakes this one.
-      const wait = writes.next(keys.entry, this.#p.pollIntervalMs);
+      const thisPollMs = pollMs;
+      const wait = writes.next(keys.entry, thisPollMs);
+      pollMs = pollIntervalMs;
       signal?.addEventListener('abort', wait.cancel, { once: true });
       /** Budget taken in this turn and not yet handed on: given back when the turn ends. */
       let grant: BudgetGrant | undefined;
@@ -114,6 +129,7 @@ export class FleetRenewal {
         grant = undefined;
         if (handOn !== undefined) await budget?.giveBack(names.budget, handOn);
         await wait.promise;
+        pollMs = Math.min(2 * thisPollMs, maxLockPollMs);
       } finally {
         wait.cancel();
         signal?.removeEventListener('abort', wait.cancel);

@@ -95,8 +95,9 @@ export interface RedisTokenStoreOptions {
    */
   outageTimeout?: number;
   /**
-   * While another process renews a token, how often this one looks at Redis, in ms. A pub/sub
-   * message normally wakes it earlier; the poll is the fallback (and notices a holder that died).
+   * While another process renews a token, how soon this one first looks at Redis again, in ms; each
+   * later look waits twice as long, up to 1 s (or `lockTtl / 4`). A pub/sub message normally wakes
+   * it earlier; the poll is the fallback (and notices a holder that died).
    * @default 100
    */
   pollInterval?: number;
