@@ -104,3 +104,46 @@ describeWithRedis('a background renewal waiting for the fleet budget', () => {
     expect(manager.stats().inFlight).toBe(4);
   });
 });
+
+describeWithRedis('a fleet that starts cold', () => {
+  it('shares the work: a process takes no more locks than its queue can send requests for', async () => {
+    const keyPrefix = uniquePrefix('queue-share');
+    const clock = new ManualClock();
+    const server = await startTokenServer({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, now: clock.now });
+    const member = () => {
+      const redis = connect();
+      const manager = new TokenManager({
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        tokenUrl: server.tokenUrl,
+        retry: 0,
+        concurrency: 1,
+        now: clock.now,
+        timers: clock.timers,
+        store: new RedisTokenStore({ redis, clientId: CLIENT_ID, keyPrefix }),
+      });
+      let requests = 0;
+      manager.on('requestStart', () => requests++);
+      opened.push({ manager, server, redis, after: () => deleteUnder(redis, keyPrefix) });
+      return { manager, redis, requests: () => requests };
+    };
+    const [a, b] = [member(), member()];
+    await Promise.all([whenReady(a.redis), whenReady(b.redis)]);
+    const users = Array.from({ length: 10 }, (_, i) => `shared-${i}`);
+
+    server.hold();
+    const fromA = users.map((user) => a.manager.getToken(user));
+    await server.waitForRequests(1);
+    const fromB = users.map((user) => b.manager.getToken(user));
+    // a holds one lock (its one slot is busy); b takes the lock of another user and sends for it.
+    await server.waitForRequests(2);
+    expect([a.requests(), b.requests()]).toEqual([1, 1]);
+    server.release();
+
+    const [tokensA, tokensB] = await Promise.all([Promise.all(fromA), Promise.all(fromB)]);
+    expect(server.requests).toHaveLength(users.length);
+    expect(new Set(server.requests.map((r) => r.scope)).size).toBe(users.length);
+    expect(tokensB.map((t) => t.accessToken)).toEqual(tokensA.map((t) => t.accessToken));
+    expect(a.requests() + b.requests()).toBe(users.length);
+  });
+});

@@ -25,13 +25,16 @@ describeWithRedis('RedisTokenStore on a slow Redis', () => {
   let admin: Redis;
   const members = new StoreMembers();
 
-  /** `concurrency`: as many renewals under way as users, so that the run is bound by Redis and the budget only. */
-  const fleet = (options: Partial<RedisTokenStoreOptions>, concurrency: number) =>
+  /**
+   * Default `concurrency` (8): it bounds requests on the wire only, so every renewal waits for Redis
+   * and the budget at once, and the run is bound by them.
+   */
+  const fleet = (options: Partial<RedisTokenStoreOptions>) =>
     Array.from({ length: PROCESSES }, () =>
       members.add(
         proxy.url,
         { keyPrefix: PREFIX, ...options },
-        { clientId: emulator.clientId, clientSecret: emulator.clientSecret, tokenUrl: clock.tokenUrl, retry: 0, concurrency },
+        { clientId: emulator.clientId, clientSecret: emulator.clientSecret, tokenUrl: clock.tokenUrl, retry: 0 },
       ),
     );
 
@@ -55,7 +58,7 @@ describeWithRedis('RedisTokenStore on a slow Redis', () => {
 
   it(`${PROCESSES} cold processes × 150 shared users cost one token request per user while every reply is ${REPLY_DELAY_MS} ms late`, async () => {
     const USERS = 150;
-    const managers = fleet({}, USERS);
+    const managers = fleet({});
     const users = Array.from({ length: USERS }, (_, i) => `shared-${i}`);
 
     const outcomes = await Promise.all(managers.map((m) => Promise.allSettled(users.map((u) => m.manager.getToken(u)))));
@@ -69,7 +72,7 @@ describeWithRedis('RedisTokenStore on a slow Redis', () => {
     const USERS = 60;
     const LIMIT = 40;
     const INTERVAL_MS = 1_000;
-    const managers = fleet({ rateLimit: { limit: LIMIT, interval: INTERVAL_MS } }, USERS);
+    const managers = fleet({ rateLimit: { limit: LIMIT, interval: INTERVAL_MS } });
     const before = clock.arrivals.length;
 
     const outcomes = await Promise.all(

@@ -111,4 +111,25 @@ describe('WireQueue', () => {
     await queue.onIdle();
     expect(sent).toEqual([]);
   });
+
+  it('reserves a slot for the next attempt: it counts against concurrency, that attempt runs in it, and freeing it unused lets the next in', async () => {
+    const queue = new WireQueue({ concurrency: 1, intervalCap: Number.POSITIVE_INFINITY, interval: 0 });
+    const order: string[] = [];
+    const holder = { background: false } as { background: boolean; reserved?: (() => void) | undefined };
+    await queue.reserve(holder);
+    const other = queue.admit({ background: false }, async () => void order.push('other'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual([]); // the one slot is reserved
+    await queue.admit(holder, async () => void order.push('holder')); // runs at once, in the reserved slot
+    await other;
+    expect(order).toEqual(['holder', 'other']);
+
+    const unused = await queue.reserve(holder);
+    const next = queue.admit({ background: false }, async () => void order.push('next'));
+    unused();
+    unused(); // once only
+    await next;
+    expect(order).toEqual(['holder', 'other', 'next']);
+    expect(holder.reserved).toBeUndefined();
+  });
 });

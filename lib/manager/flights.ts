@@ -80,6 +80,11 @@ export class Flights {
     return this.#wire.admit(flight, send);
   }
 
+  /** Reserves a slot of the queue for `flight`'s next attempt (see {@link WireQueue.reserve}). */
+  reserve(flight: Flight): Promise<() => void> {
+    return this.#wire.reserve(flight);
+  }
+
   /** A caller now waits for `flight`: its attempts move ahead of the background flights' attempts. */
   join(flight: Flight): void {
     if (!flight.background) return;

@@ -39,6 +39,8 @@ export interface RenewerDeps {
   closed: () => boolean;
   /** Ends a flight as soon as its outcome is known (see `Flights.forget`). */
   forget: (key: string, flight: Flight) => void;
+  /** Reserves a slot of the queue for the flight's next token request (see `Renewal.reserve`). */
+  reserve: (flight: Flight) => Promise<() => void>;
   emit: <E extends keyof TokenManagerEvents>(event: E, payload: TokenManagerEvents[E]) => void;
 }
 
@@ -57,7 +59,7 @@ export class Renewer {
    * this process fetches it from the endpoint itself.
    */
   async renew(key: string, flight: Flight): Promise<Token> {
-    const { store, records, grants, signal, closed, emit } = this.#deps;
+    const { store, records, grants, signal, closed, reserve, emit } = this.#deps;
     if (closed()) throw new TokenManagerClosedError();
     const current = store.peek(key);
     // Kept for #cache: the token may be rejected (see invalidate) while this renewal runs.
@@ -80,9 +82,12 @@ export class Renewer {
               return flight.background;
             },
             signal,
+            reserve: () => reserve(flight),
           });
+          flight.reserved?.(); // reserved for a request that was not needed
           return this.#cache(key, token, current, source === 'store' ? 'store' : flight.grant, flight);
         } catch (error) {
+          flight.reserved?.(); // a slot reserved for a request that will not be sent
           // A store is expected to degrade by itself; if it fails before the endpoint was asked,
           // this process still renews on its own, so that getToken never fails because of the store.
           if (error instanceof FluxTokenError || fetched) throw error;
@@ -92,6 +97,7 @@ export class Renewer {
       const token = await grants.fetch(key, current, flight);
       return this.#cache(key, token, current, flight.grant, flight);
     } catch (error) {
+      flight.reserved?.();
       throw this.#onFailure(key, error, flight);
     }
   }

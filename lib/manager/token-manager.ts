@@ -116,6 +116,7 @@ export class TokenManager extends EventEmitter {
       signal: this.#shutdown.signal,
       closed: () => this.#closing !== undefined,
       forget: (key, flight) => this.#flights.forget(key, flight),
+      reserve: (flight) => this.#flights.reserve(flight),
       emit,
     });
     this.#flights = new Flights({

@@ -22,6 +22,8 @@ export interface Admitted {
   readonly background: boolean;
   /** The queue's id of its attempt waiting for a slot, if one is; kept by the queue. */
   queued?: string | undefined;
+  /** Frees the slot reserved for its next attempt (see {@link WireQueue.reserve}); kept by the queue. */
+  reserved?: (() => void) | undefined;
 }
 
 /** The settings of a {@link WireQueue}. */
@@ -55,6 +57,40 @@ export class WireQueue {
    * unsent, after {@link drop}.
    */
   admit<T>(renewal: Admitted, send: () => Promise<T>): Promise<T> {
+    const reserved = renewal.reserved;
+    if (reserved !== undefined) {
+      renewal.reserved = undefined;
+      return send().finally(reserved);
+    }
+    return this.#run(renewal, send);
+  }
+
+  /**
+   * Waits for a slot with the priority `renewal` has, and holds it until the renewal's next
+   * {@link admit} has run in it, or the returned function is called (which frees it unused, once).
+   * Rejects with {@link TokenManagerClosedError} after {@link drop}.
+   */
+  async reserve(renewal: Admitted): Promise<() => void> {
+    let free!: () => void;
+    const held = new Promise<void>((resolve) => (free = resolve));
+    let freed = false;
+    const release = () => {
+      if (freed) return;
+      freed = true;
+      if (renewal.reserved === release) renewal.reserved = undefined;
+      free();
+    };
+    let granted!: () => void;
+    const grant = new Promise<void>((resolve) => (granted = resolve));
+    // The slot is held from the moment the queue grants it until `release`.
+    const holding = this.#run(renewal, () => (granted(), held));
+    holding.catch(noop);
+    await Promise.race([grant, holding]);
+    renewal.reserved = release;
+    return release;
+  }
+
+  #run<T>(renewal: Admitted, send: () => Promise<T>): Promise<T> {
     if (this.#dropped) return Promise.reject(new TokenManagerClosedError());
     const id = `a${++this.#seq}`;
     renewal.queued = id;

@@ -23,6 +23,14 @@ import type { RateLimitSettings } from './options.js';
 import { UNAVAILABLE, type RedisLink, type Unavailable } from './redis-link.js';
 import { HEARTBEAT, SETTLE_BUDGET, TAKE_BUDGET } from './scripts.js';
 
+const noop = () => {};
+
+/**
+ * When Redis's wait counts a slot whose request is still out (it may be settled, and so free,
+ * sooner), attempts of that kind ask Redis again after at most this long, in ms.
+ */
+const UNSETTLED_RECHECK_MS = 100;
+
 /** How often a process beats in the roll call, in ms. */
 export const HEARTBEAT_INTERVAL_MS = 1_000;
 /**
@@ -70,6 +78,10 @@ export class FleetBudget {
   #closed = false;
   /** The link's outage count when Redis last counted for this process. */
   #outagesSeen: number;
+  /** Per kind of attempt (see {@link take}): the attempt in progress, which the next one waits for. */
+  readonly #turns = new Map<string, Promise<void>>();
+  /** Per kind of attempt: until when Redis said no attempt of that kind fits. */
+  readonly #notBefore = new Map<string, number>();
 
   /** `lockTtlMs`: the store's lock lifetime, which the lease of an unsettled request is at least. */
   constructor(link: RedisLink, settings: RateLimitSettings, lockTtlMs: number, now: () => number = Date.now) {
@@ -135,8 +147,37 @@ export class FleetBudget {
   /**
    * One attempt at `cost` requests from the budget at `key`. A background refresh may only fill the
    * window up to `limit - reserve`; a renewal a caller waits for may fill it up to `limit`.
+   *
+   * Attempts of one kind (background, or for a caller; and of one cost) go to Redis one at a time,
+   * and once Redis said "no room for another N ms", the others of that kind get the same answer
+   * without asking: in a cold start, thousands of renewals of a process may wait for budget at
+   * once, and they would otherwise all ask Redis again whenever a slot frees.
    */
-  async take(key: string, cost: number, background: boolean): Promise<BudgetAttempt | Unavailable> {
+  take(key: string, cost: number, background: boolean): Promise<BudgetAttempt | Unavailable> {
+    const kind = `${background ? 'background' : 'caller'}:${cost}:${key}`;
+    const turn = (this.#turns.get(kind) ?? Promise.resolve()).then(() => {
+      const notBefore = this.#notBefore.get(kind) ?? 0;
+      const now = Date.now();
+      if (now < notBefore) return { waitMs: notBefore - now };
+      return this.#takeOnce(key, cost, background).then((attempt) => {
+        // A wait longer than `interval` counts a slot whose request is still out: it may free sooner.
+        if (attempt !== UNAVAILABLE && 'waitMs' in attempt) {
+          const exact = attempt.waitMs <= this.#settings.intervalMs;
+          this.#notBefore.set(kind, Date.now() + (exact ? attempt.waitMs : Math.min(attempt.waitMs, UNSETTLED_RECHECK_MS)));
+        }
+        else this.#notBefore.delete(kind);
+        return attempt;
+      });
+    });
+    const settled = turn.then(noop, noop);
+    this.#turns.set(kind, settled);
+    void settled.then(() => {
+      if (this.#turns.get(kind) === settled) this.#turns.delete(kind);
+    });
+    return turn;
+  }
+
+  async #takeOnce(key: string, cost: number, background: boolean): Promise<BudgetAttempt | Unavailable> {
     const { limit, reserve, intervalMs } = this.#settings;
     // Requests sent alone lately are unknown to Redis: until they are past, keep to the share too.
     if (this.#share.recentlyAlone) {
@@ -171,6 +212,7 @@ export class FleetBudget {
 
   /** The requests of `grant` were never sent: their slots free now. Always sent. */
   async giveBack(key: string, grant: BudgetGrant): Promise<void> {
+    this.#notBefore.clear(); // room again: the next attempt of each kind asks Redis
     await this.#link.run('ZREM budget', (redis) => redis.zrem(key, ...grant.members), { always: true });
   }
 }

@@ -9,7 +9,7 @@ import type { Token } from '../endpoint/token.js';
 import type { Renewal, RenewalResult } from '../store/token-store.js';
 import { costOf, type BudgetGrant, type FleetBudget } from './fleet-budget.js';
 import type { KeyNames, ScopeKeys } from './key-names.js';
-import { UNAVAILABLE } from './redis-link.js';
+import { UNAVAILABLE, type Unavailable } from './redis-link.js';
 import type { RenewalLock } from './renewal-lock.js';
 import type { SharedEntries } from './shared-entries.js';
 import type { WriteSignal } from './write-signal.js';
@@ -104,7 +104,15 @@ export class FleetRenewal {
           }
           grant = attempt.grant;
         }
-        const fence = await lock.acquire(keys, names.channel);
+        // A slot of this process's queue for the request the holder sends: a process takes no more
+        // locks than it can send requests for, so a cold fleet shares the work.
+        const freeSlot = await renewal.reserve?.();
+        let fence: string | undefined | Unavailable;
+        try {
+          fence = await lock.acquire(keys, names.channel);
+        } finally {
+          if (typeof fence !== 'string') freeSlot?.();
+        }
         const handOn = grant;
         if (fence === UNAVAILABLE && !waitForRedis()) {
           grant = undefined;
@@ -118,7 +126,7 @@ export class FleetRenewal {
         }
         if (fence !== undefined) {
           grant = undefined;
-          return await this.#renewAsHolder(scope, fence, renewal, usable, handOn);
+          return await this.#renewAsHolder(scope, fence, renewal, usable, handOn, freeSlot);
         }
         lockWaitSince ??= Date.now();
         if (Date.now() >= lockWaitSince + this.#p.lockTtlMs * MAX_WAIT_LOCK_TTLS) {
@@ -165,6 +173,8 @@ export class FleetRenewal {
     renewal: Renewal,
     usable: (token: Token | undefined) => token is Token,
     grant: BudgetGrant | undefined,
+    /** Frees the queue's slot reserved for the request, if it is not sent. */
+    freeSlot: (() => void) | undefined,
   ): Promise<RenewalResult> {
     const stopKeepAlive = this.#p.lock.keepAlive(keys, fence);
     let fetched = false;
@@ -190,6 +200,7 @@ export class FleetRenewal {
       if (written !== UNAVAILABLE) this.#p.shared(token);
       return { token, source: 'fetch' };
     } finally {
+      freeSlot?.();
       stopKeepAlive();
       await Promise.all([this.#p.lock.release(keys, fence, names.channel), settled ?? this.#endGrant(names, grant, fetched)]);
     }
