@@ -5,6 +5,7 @@
  * Fleet workers of that checkout are started from its own `__tests__/fixtures/fleet-worker.ts`.
  */
 import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as Library from '../../lib/index.js';
@@ -44,4 +45,9 @@ export async function loadLibrary(indexPath: string | undefined): Promise<Librar
   const index = (await import(pathToFileURL(resolve(root, 'lib/index.ts')).href)) as typeof Library;
   const redis = (await import(pathToFileURL(resolve(root, 'lib/redis/index.ts')).href)) as typeof RedisEntry;
   return { TokenManager: index.TokenManager, RedisTokenStore: redis.RedisTokenStore, root, label: `${root} @ ${commitOf(root)}` };
+}
+
+/** The machine's load average over the last minute, to read real-clock figures by: they vary with it. */
+export function machineLoad(): string {
+  return `load average (1 min) ${loadavg()[0]!.toFixed(1)}`;
 }

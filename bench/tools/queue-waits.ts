@@ -17,14 +17,14 @@ import { createClient } from '../../__tests__/helpers/redis-client.js';
 import { orderOf, startArrivalServer, type Answer, type ArrivalServer } from '../lib/arrival-server.js';
 import { fleetAgainstOne } from '../lib/fleet-cold-start.js';
 import { fixed, ms } from '../lib/format.js';
-import { loadLibrary } from '../lib/library-under-test.js';
+import { loadLibrary, machineLoad } from '../lib/library-under-test.js';
 import { startRedisServer, type RedisServer } from '../lib/redis-server.js';
 import { nowMs, sleep, within } from '../lib/timing.js';
 import { parseToolArgs, selected } from '../lib/tool-args.js';
 
 const args = parseToolArgs(process.argv.slice(2), 'queue-waits.ts [other/lib/index.ts] [--only 1,2,3,4]');
 const lib = await loadLibrary(args.libPath);
-console.log(`queue-waits: ${lib.label}`);
+console.log(`queue-waits: ${lib.label}; ${machineLoad()}`);
 
 /** Short tokens: their refresh window (25% of the life) opens after 3 s; served until 3.6 s. */
 const SHORT_SECONDS = 4;
@@ -178,5 +178,6 @@ if (selected(args, '4')) {
   await retries('4. retries: 8 users never answered (timeout 2 s), then a ninth user', () => ({ hang: true }), { timeout: 2_000 });
   await retries('4. retries: 8 users answered 503 + Retry-After: 5 twice, then a token; a ninth user', (attempt) => (attempt <= 2 ? { status: 503, headers: { 'retry-after': '5' }, body: { error: 'temporarily_unavailable' } } : undefined));
 }
+console.log(machineLoad());
 // Work the bounds gave up on may still hold timers.
 process.exit(0);
