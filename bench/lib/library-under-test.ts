@@ -16,19 +16,22 @@ export interface LibraryUnderTest {
   readonly RedisTokenStore: typeof RedisEntry.RedisTokenStore;
   /** The checkout's root directory. */
   readonly root: string;
-  /** The checkout and its commit, for the printed figures: `/work/x @ 1a2b3c4`. */
+  /** The checkout and its commit, for the printed figures: `/work/x @ HEAD 1a2b3c4, lib/ of 5d6e7f8`. */
   readonly label: string;
 }
 
 /** This checkout's root. */
 export const OWN_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 
-/** The checkout's short commit hash, with `+changes` when its work tree differs from it. */
+/**
+ * The checkout's commit, and the last commit that changed its lib/ (the version measured), with
+ * `+changes` when its lib/ differs from that commit: `HEAD 1a2b3c4, lib/ of 5d6e7f8`.
+ */
 export function commitOf(root: string): string {
+  const git = (...args: string[]) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8' }).trim();
   try {
-    const hash = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['-C', root, 'status', '--porcelain', '--', 'lib'], { encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${hash}+changes in lib/` : hash;
+    const dirty = git('status', '--porcelain', '--', 'lib') !== '' ? ' +changes' : '';
+    return `HEAD ${git('rev-parse', '--short', 'HEAD')}, lib/ of ${git('log', '-1', '--format=%h', '--', 'lib')}${dirty}`;
   } catch {
     return 'unknown commit';
   }
