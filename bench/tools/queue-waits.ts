@@ -142,7 +142,7 @@ async function anotherProcessLock(): Promise<void> {
     const r = await fleetAgainstOne({ processes: 8, users: 800, latencyMs: 50, redisUrl: redis.url, root: lib.root, timeoutMs: 120_000 });
     console.log(
       `3. another process's lock: 8 processes × 800 shared cold users, answers in 50 ms\n` +
-        `  fleet: all served in ${ms(r.fleet.wallMs)}, ${r.fleet.tokenCalls} token calls (floor 800), ${r.fleet.failures} failed\n` +
+        `  fleet: all served in ${ms(r.fleet.wallMs)}, ${r.fleet.tokenCalls} token calls (floor 800), ${r.fleet.failures} failed, ${r.fleet.news} store events\n` +
         `  one process of concurrency ${r.singleConcurrency}: ${ms(r.single.wallMs)}, ${r.single.tokenCalls} token calls; ratio ${fixed(r.ratio, 2)}`,
     );
   } finally {
