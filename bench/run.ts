@@ -22,6 +22,7 @@ import { hotPath } from './scenarios/hot-path.js';
 import { memory } from './scenarios/memory.js';
 import { outage } from './scenarios/outage.js';
 import { fleet } from './scenarios/fleet.js';
+import { fleetColdStart } from './scenarios/fleet-cold-start.js';
 import { fleetScale } from './scenarios/fleet-scale.js';
 import { soak } from './scenarios/soak.js';
 import { startup } from './scenarios/startup.js';
@@ -45,6 +46,8 @@ const SCENARIOS: ReadonlyArray<{ id: string; title: string; run: Scenario; limit
   { id: 'fleet', title: 'fleet', run: fleet, limitMs: 60_000 },
   // 8 processes × 5,000 users for 60 s on one Redis; SKIPPED without redis-server.
   { id: 'fleet-scale', title: 'fleet at scale', run: fleetScale, limitMs: 300_000 },
+  // 8 processes against one of 8 × the concurrency, 800 shared cold users; SKIPPED without redis-server.
+  { id: 'fleet-cold-start', title: 'fleet cold start', run: fleetColdStart, limitMs: 300_000 },
 ];
 
 async function runOne(entry: (typeof SCENARIOS)[number], quick: boolean): Promise<ScenarioResult> {

@@ -1,0 +1,65 @@
+/**
+ * Fleet cold start: N worker processes (default options, concurrency 8 each) on one Redis (a
+ * redis-server the scenario starts itself; RedisTokenStore defaults) ask for the same U users at
+ * once, from cold, against the emulator (a child process) answering in 50 ms; then ONE process
+ * whose concurrency is N × 8 does the same, in the same run. When a wait for another process's
+ * lock holds no slot of the queue, the fleet is about as fast as the one big process: the ratio of
+ * the two times is the figure (target ≤ 1.5). The token calls have a floor of U, one per user
+ * (target ≤ 1.2 × U, as in fleet-scale: a process that gives up waiting fetches a user again).
+ *
+ * Without redis-server on PATH, the scenario is SKIPPED (with how to install it), not failed.
+ */
+import { fleetAgainstOne } from '../lib/fleet-cold-start.js';
+import { fixed, int, ms } from '../lib/format.js';
+import { INSTALL_HINT, startRedisServer } from '../lib/redis-server.js';
+import { check, skippedResult, type Scenario } from '../lib/result.js';
+
+const PROCESSES = 8;
+const LATENCY_MS = 50;
+/** The fleet may take this many times as long as the one process, at most. */
+const TARGET_RATIO = 1.5;
+/** The fleet's token calls may exceed the floor (one per user) by this factor, as in fleet-scale. */
+const MAX_CALLS_PER_FLOOR = 1.2;
+/** Bound on each cold start (a busy machine is slow to sign and to start workers). */
+const COLD_GET_TIMEOUT_MS = 120_000;
+
+export const fleetColdStart: Scenario = async ({ quick, log }) => {
+  const users = quick ? 200 : 800;
+  const setup = {
+    processes: PROCESSES,
+    users,
+    emulator: `child process, RS256 tokens, answers delayed ${LATENCY_MS} ms`,
+    redis: 'redis-server from PATH, own process, loopback, --save "" --appendonly no',
+    store: 'RedisTokenStore defaults, no encryption',
+    manager: `TokenManager defaults (concurrency 8); the single process: concurrency ${PROCESSES * 8}`,
+  };
+  const started = await startRedisServer();
+  if ('missing' in started) return skippedResult('fleet cold start', started.missing, INSTALL_HINT, setup);
+  const redis = started.server;
+  log(`redis-server ${redis.version} on 127.0.0.1:${redis.port}, persistence off`);
+  try {
+    const r = await fleetAgainstOne({ processes: PROCESSES, users, latencyMs: LATENCY_MS, redisUrl: redis.url, timeoutMs: COLD_GET_TIMEOUT_MS });
+    log(`${PROCESSES} processes × ${int(users)} shared cold users: all served in ${ms(r.fleet.wallMs)}, ${int(r.fleet.tokenCalls)} token calls (floor ${int(users)})`);
+    log(`1 process (concurrency ${r.singleConcurrency}) × ${int(users)} cold users: all served in ${ms(r.single.wallMs)}, ${int(r.single.tokenCalls)} token calls`);
+    log(`ratio ${fixed(r.ratio, 2)} (target ≤ ${TARGET_RATIO})`);
+    const failures = r.fleet.failures + r.single.failures;
+    const wrongUser = r.fleet.wrongUser + r.single.wrongUser;
+    return {
+      title: 'fleet cold start',
+      figure: `${PROCESSES} processes × ${int(users)} shared cold users in ${ms(r.fleet.wallMs)}, ${fixed(r.ratio, 2)} × one process of concurrency ${r.singleConcurrency} (${ms(r.single.wallMs)}); ${int(r.fleet.tokenCalls)} token calls`,
+      baseline: `one process of concurrency ${r.singleConcurrency}: ${ms(r.single.wallMs)}; floor ${int(users)} token calls`,
+      target: `fleet ≤ ${TARGET_RATIO} × one process; token calls ≤ ${MAX_CALLS_PER_FLOOR} × floor`,
+      checks: [
+        check('fleet time against one process', `${fixed(r.ratio, 2)} ×`, `≤ ${TARGET_RATIO} ×`, r.ratio <= TARGET_RATIO),
+        check('token calls of the fleet', `${int(r.fleet.tokenCalls)} (${fixed(r.fleet.tokenCalls / users, 2)} × floor)`, `≤ ${MAX_CALLS_PER_FLOOR} × ${int(users)}`, r.fleet.tokenCalls <= MAX_CALLS_PER_FLOOR * users),
+        check('failed getToken calls', `${int(failures)}${failures > 0 ? ` (${[...r.fleet.errors, ...r.single.errors].join(', ')})` : ''}`, '0', failures === 0),
+        check('tokens handed to another user', int(wrongUser), '0', wrongUser === 0),
+      ],
+      metrics: { fleet: r.fleet, single: r.single, ratio: r.ratio, singleConcurrency: r.singleConcurrency, redisVersion: redis.version },
+      setup,
+      notes: [],
+    };
+  } finally {
+    await redis.stop();
+  }
+};
