@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { startArrivalClock, busiestWindow } from '../../__tests__/helpers/arrival-clock.js';
 import { startDelayProxy } from '../../__tests__/helpers/delay-proxy.js';
 import { parseNodes, type RedisSpec } from '../../__tests__/helpers/redis-client.js';
-import { burnCpus } from '../lib/cpu-burners.js';
+import { burnCpus } from '../../__tests__/helpers/cpu-burners.js';
 import { coldStart, type ColdStartResult, type ColdStartSpec } from '../lib/fleet-cold-start.js';
 import { ms } from '../lib/format.js';
 import { checkoutRoot, commitOf, machineLoad } from '../lib/library-under-test.js';

@@ -1,7 +1,7 @@
 /**
- * Child processes that keep the cores busy (a tight loop each), for figures taken on a loaded
- * machine. Each stops by itself after `maxMs` whatever happens to the bench, and `stop()` kills
- * them sooner.
+ * Child processes that keep the cores busy (a tight loop each): for tests whose promise must hold
+ * on a loaded machine, and for bench figures taken on one. Each stops by itself after `maxMs`
+ * whatever happens to the test, and `stop()` kills them sooner.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
