@@ -153,8 +153,8 @@ describe('methods refuse arguments they cannot use, before anything is sent', ()
   beforeEach(async () => {
     await manager?.close();
     const { tokenUrl, clientId, clientSecret } = emulator;
-    manager = new TokenManager({ tokenUrl, clientId, clientSecret, retry: 0 });
-    endpoint = new TokenEndpoint({ tokenUrl, clientId, clientSecret, retry: 0 });
+    manager = new TokenManager({ tokenUrl, clientId, clientSecret, request: { retry: 0 } });
+    endpoint = new TokenEndpoint({ tokenUrl, clientId, clientSecret, request: { retry: 0 } });
     emulator.resetStats();
   });
   afterAll(async () => {

@@ -25,11 +25,9 @@ async function start(emulatorOptions: EmulatorOptions, options: Partial<TokenMan
     tokenUrl: emulator.tokenUrl,
     clientId: emulator.clientId,
     clientSecret: emulator.clientSecret,
-    retry: 0,
-    now: clock.now,
-    timers: clock.timers,
-    random: () => 0,
     ...options,
+    request: { retry: 0, ...options.request },
+    clock: { now: clock.now, timers: clock.timers, random: () => 0, ...options.clock },
   });
   return { clock, emulator, manager };
 }
@@ -101,8 +99,8 @@ describe('a server that requires client authentication on refresh', () => {
     await expectServes(e, m, users);
   });
 
-  it('a refresh that carried the credentials and got invalid_client does cool the client down', async () => {
-    const { emulator: e, manager: m } = await start({}, { refreshWithClientCredentials: true, clientSecret: 'wrong' });
+  it('a request that carried the credentials and got invalid_client does cool the client down', async () => {
+    const { emulator: e, manager: m } = await start({}, { clientSecret: 'wrong' });
     const error = await m.getToken('u1').catch((err: unknown) => err);
     expect(error).toMatchObject({ status: 401, error: 'invalid_client' });
     // The whole client cools down: another user is refused without a request.
@@ -116,15 +114,21 @@ describe('clientAuth: client_secret_basic', () => {
   it('works with a Basic-only server on both grants; the default post method is refused there', async () => {
     const { clock, emulator: e, manager: m } = await start(
       { clientAuthMethods: ['client_secret_basic'], refreshRequiresClientAuth: 'invalid_client' },
-      { clientAuth: 'client_secret_basic', refreshWithClientCredentials: true },
+      { clientAuth: 'client_secret_basic' },
     );
     await m.getToken('u1');
+    // The first refresh goes without credentials, is refused once, and falls back; the manager learns.
     await renewAll(clock, m, ['u1']);
-    expect(e.stats().tokenCalls.byGrant).toEqual({ client_credentials: 1, refresh_token: 1 });
-    expect(e.stats().tokenCalls.byStatus).toEqual(Object.assign(Object.create(null), { '200': 2 }));
+    expect(e.stats().tokenCalls.byGrant).toEqual({ client_credentials: 2, refresh_token: 1 });
+    expect(e.stats().tokenCalls.byStatus).toEqual(Object.assign(Object.create(null), { '200': 2, '400': 1 }));
+    // From then on each refresh carries the credentials, in the Basic header, and is accepted.
+    e.resetStats();
+    await renewAll(clock, m, ['u1']);
+    expect(e.stats().tokenCalls.byGrant).toEqual({ client_credentials: 0, refresh_token: 1 });
+    expect(e.stats().tokenCalls.byStatus).toEqual(Object.assign(Object.create(null), { '200': 1 }));
     await expectServes(e, m, ['u1']);
 
-    const post = new TokenManager({ tokenUrl: e.tokenUrl, clientId: e.clientId, clientSecret: e.clientSecret, retry: 0, now: clock.now });
+    const post = new TokenManager({ tokenUrl: e.tokenUrl, clientId: e.clientId, clientSecret: e.clientSecret, request: { retry: 0 }, clock: { now: clock.now } });
     await expect(post.getToken('u2')).rejects.toMatchObject({ error: 'invalid_client' });
     await post.close();
   });
@@ -175,7 +179,7 @@ describe('answers without expires_in', () => {
 
 describe('401 loop protection', () => {
   it('an API that rejects every token costs a bounded number of renewals, not one per request', async () => {
-    const { clock, emulator: e, manager: m } = await start({}, { cooldown: 1_000, maxCooldown: 8_000 });
+    const { clock, emulator: e, manager: m } = await start({}, { cooldown: { base: 1_000, max: 8_000 } });
     const fetchAs = authFetch(m, { scope: 'u1', allowedOrigins: [e.url] });
     await m.getToken('u1');
     e.setApiFault('401');

@@ -109,21 +109,12 @@ describe('options validation', () => {
     const manager = new TokenManager({
       ...BASE,
       maxScopes: 5,
-      expiryMargin: 0,
-      refreshWindow: 1,
-      refreshJitter: 1,
+      refresh: { margin: 0, window: 1, jitter: 1, grant: 'client_credentials' },
       concurrency: 1000,
-      intervalCap: 1,
-      interval: 1,
-      renewWith: 'client_credentials',
-      cooldown: 0,
-      maxCooldown: 0,
-      timers: { setTimeout: () => 0, clearTimeout: () => {} },
-      random: () => 0.5,
-      now: () => 0,
-      timeout: 1,
-      retry: 0,
-      refreshWithClientCredentials: true,
+      rateLimit: { limit: 1, interval: 1 },
+      cooldown: { base: 0, max: 0 },
+      clock: { timers: { setTimeout: () => 0, clearTimeout: () => {} }, random: () => 0.5, now: () => 0 },
+      request: { timeout: 1, retry: 0 },
     });
     expect(manager.stats().cached).toBe(0);
     await manager.close();

@@ -117,7 +117,7 @@ describe('renewal', () => {
   });
 
   it("with renewWith: 'client_credentials', ignores refresh tokens and asks for the scope again", async () => {
-    h = await startHarness({ renewWith: 'client_credentials' });
+    h = await startHarness({ refresh: { grant: 'client_credentials' } });
     const { server, clock, manager } = h;
     const first = await manager.getToken('user-1');
     expect(first.refreshToken).toBeDefined();

@@ -152,24 +152,23 @@ export interface MatrixTarget {
   clientSecret: string;
   /** More manager options. */
   options?: Partial<TokenManagerOptions>;
+  /** Run on each new manager before its case starts, e.g. to make its refreshes carry the client credentials. */
+  prepare?: (manager: TokenManager) => Promise<void>;
   capture?: Capture;
 }
 
-function managerFor(target: MatrixTarget, c: FaultCase, clock: ManualClock): TokenManager {
+async function managerFor(target: MatrixTarget, c: FaultCase, clock: ManualClock): Promise<TokenManager> {
   const manager = new TokenManager({
     clientId: target.emulator.clientId,
     clientSecret: target.clientSecret,
     tokenUrl: target.tokenUrl,
-    retry: RETRY,
-    timeout: c.mode === 'hang' ? HANG_TIMEOUT_MS : TIMEOUT_MS,
-    now: clock.now,
-    timers: clock.timers,
-    random: () => 0,
-    cooldown: COOLDOWN_MS,
-    maxCooldown: 10_000,
+    request: { retry: RETRY, timeout: c.mode === 'hang' ? HANG_TIMEOUT_MS : TIMEOUT_MS },
+    clock: { now: clock.now, timers: clock.timers, random: () => 0 },
+    cooldown: { base: COOLDOWN_MS, max: 10_000 },
     ...target.options,
   });
   target.capture?.watch(manager);
+  await target.prepare?.(manager);
   return manager;
 }
 
@@ -200,7 +199,7 @@ async function closeAfter(target: MatrixTarget, manager: TokenManager): Promise<
 export async function coldFault(target: MatrixTarget, c: FaultCase): Promise<void> {
   const { emulator, capture } = target;
   const clock = new ManualClock();
-  const manager = managerFor(target, c, clock);
+  const manager = await managerFor(target, c, clock);
   const failures = recorded(manager, 'refreshFailed');
   const scope = `cold-${c.mode}`;
   const calls = () => emulator.stats().tokenCalls.total;
@@ -255,7 +254,7 @@ export async function coldFault(target: MatrixTarget, c: FaultCase): Promise<voi
 export async function warmFault(target: MatrixTarget, c: FaultCase): Promise<void> {
   const { emulator, capture } = target;
   const clock = new ManualClock();
-  const manager = managerFor(target, c, clock);
+  const manager = await managerFor(target, c, clock);
   const scope = `warm-${c.mode}`;
   const calls = () => emulator.stats().tokenCalls;
   try {
