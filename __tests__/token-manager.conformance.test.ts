@@ -84,6 +84,35 @@ describe('a server that requires client authentication on refresh', () => {
     },
   );
 
+  it.each([
+    ['one after another', 1, 8, false],
+    ['all at once, with concurrency 8', 8, 8, true],
+    ['all at once, with concurrency 4', 4, 4, true],
+  ])('what learning costs: 20 renewals %s cost %i refused refreshes, once', async (_what, refused, concurrency, together) => {
+    const { clock, emulator: e, manager: m } = await start({ refreshRequiresClientAuth: 'invalid_client' }, { concurrency });
+    const users = Array.from({ length: 20 }, (_, i) => `u${i}`);
+    const renewAllNow = async (atOnce: boolean) => {
+      clock.advance(100_000); // every token has expired: each getToken renews it
+      if (atOnce) await Promise.all(users.map((user) => m.getToken(user)));
+      else for (const user of users) await m.getToken(user);
+    };
+    await Promise.all(users.map((user) => m.getToken(user)));
+    e.resetStats();
+    // Each refresh sent before the first refusal came back is refused once, and replaced by a
+    // client-credentials request: one at a time, that is one; at once, as many as run at once.
+    await renewAllNow(together);
+    expect(e.stats().tokenCalls).toMatchObject({
+      total: users.length + refused,
+      byGrant: { client_credentials: refused, refresh_token: users.length },
+    });
+    expect(e.stats().tokenCalls.byStatus['400']).toBe(refused);
+    // Learned once, for good: the next round costs one accepted refresh per user.
+    e.resetStats();
+    await renewAllNow(true);
+    expect(e.stats().tokenCalls).toMatchObject({ total: users.length, byGrant: { client_credentials: 0, refresh_token: users.length } });
+    expect(e.stats().tokenCalls.byStatus['400']).toBeUndefined();
+  });
+
   it('with refreshes in flight at once, each is refused at most once, and the event comes once', async () => {
     const { clock, emulator: e, manager: m } = await start({ refreshRequiresClientAuth: 'invalid_client' }, { concurrency: 4 });
     const learned = recordEvents(m, 'refreshAuthentication');
