@@ -85,7 +85,7 @@ export interface TokenRequestStartEvent {
   grant: 'client_credentials' | 'refresh_token';
   /** True when no caller was waiting for it (a refresh ahead of expiry). */
   background: boolean;
-  /** When it was sent, in ms since the epoch, by the manager's clock (`now`). */
+  /** When it was sent, in ms since the epoch, by the manager's clock (`clock.now`). */
   startedAt: number;
 }
 
