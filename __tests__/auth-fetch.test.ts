@@ -21,7 +21,7 @@ beforeEach(async () => {
   tokens = await startTokenServer();
   api = await startApiServer();
   other = await startApiServer();
-  manager = new TokenManager({ clientId: 'client-1', clientSecret: 'secret-1', tokenUrl: tokens.tokenUrl, retry: 0 });
+  manager = new TokenManager({ clientId: 'client-1', clientSecret: 'secret-1', tokenUrl: tokens.tokenUrl, request: { retry: 0 } });
 });
 
 afterEach(async () => {

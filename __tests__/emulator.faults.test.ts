@@ -9,8 +9,7 @@ function endpointFor(emulator: Emulator, timeout = 10_000): TokenEndpoint {
     tokenUrl: emulator.tokenUrl,
     clientId: emulator.clientId,
     clientSecret: emulator.clientSecret,
-    retry: 0,
-    timeout,
+    request: { retry: 0, timeout },
   });
 }
 

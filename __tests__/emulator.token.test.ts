@@ -300,7 +300,7 @@ describe('the emulator token endpoint', () => {
         tokenUrl: emulator.tokenUrl,
         clientId: emulator.clientId,
         clientSecret: emulator.clientSecret,
-        now: () => NOW,
+        clock: { now: () => NOW },
       });
       const token = await endpoint.clientCredentials({ scope: 'user-42' });
       expect(token).toMatchObject({ tokenType: 'bearer', expiresIn: 3600, scope: 'user-42', expiresAt: NOW + 3_600_000 });

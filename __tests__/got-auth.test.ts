@@ -24,7 +24,7 @@ beforeEach(async () => {
   tokens = await startTokenServer();
   api = await startApiServer();
   other = await startApiServer();
-  manager = new TokenManager({ clientId: 'client-1', clientSecret: 'secret-1', tokenUrl: tokens.tokenUrl, retry: 0 });
+  manager = new TokenManager({ clientId: 'client-1', clientSecret: 'secret-1', tokenUrl: tokens.tokenUrl, request: { retry: 0 } });
   client = got.extend(gotAuth(manager, { allowedOrigins: [api.url] }), { prefixUrl: api.url, retry: { limit: 0 } });
 });
 
@@ -315,7 +315,7 @@ describe('pagination and streams', () => {
 
   it('got.paginate.all with a scope function: each page gets a 401 retry of its own', async () => {
     // Without the 401-loop cool-down (page 2's 401 hits the token that replaced page 1's refused one).
-    const eager = new TokenManager({ clientId: 'client-1', clientSecret: 'secret-1', tokenUrl: tokens.tokenUrl, retry: 0, cooldown: 0 });
+    const eager = new TokenManager({ clientId: 'client-1', clientSecret: 'secret-1', tokenUrl: tokens.tokenUrl, request: { retry: 0 }, cooldown: { base: 0 } });
     afterThis.push(() => eager.close());
     const byPath = got.extend(gotAuth(eager, { allowedOrigins: [api.url], scope: (o) => o.url?.pathname.split('/')[2] }), {
       prefixUrl: api.url,
@@ -338,7 +338,7 @@ describe('pagination and streams', () => {
     // Returning `response.request.options` (as got allows) carries the previous page's header and
     // state into the next page; the hooks must treat it as a new request. Without the 401-loop
     // cool-down, as above.
-    const eager = new TokenManager({ clientId: 'client-1', clientSecret: 'secret-1', tokenUrl: tokens.tokenUrl, retry: 0, cooldown: 0 });
+    const eager = new TokenManager({ clientId: 'client-1', clientSecret: 'secret-1', tokenUrl: tokens.tokenUrl, request: { retry: 0 }, cooldown: { base: 0 } });
     afterThis.push(() => eager.close());
     const eagerClient = got.extend(gotAuth(eager, { allowedOrigins: [api.url] }), { prefixUrl: api.url, retry: { limit: 0 } });
     api.script([401, null, 401, null, null]);

@@ -34,11 +34,9 @@ async function setup(options: Partial<TokenManagerOptions> = {}): Promise<Setup>
     clientId: emulator.clientId,
     clientSecret: emulator.clientSecret,
     tokenUrl: emulator.tokenUrl,
-    retry: 0,
-    now: clock.now,
-    timers: clock.timers,
-    random: () => 0,
     ...options,
+    request: { retry: 0, ...options.request },
+    clock: { now: clock.now, timers: clock.timers, random: () => 0, ...options.clock },
   });
   const s = { clock, emulator, manager, otel: startOtel() };
   running.push(s);
@@ -159,7 +157,7 @@ describe('instrument(): metrics', () => {
   });
 
   it('counts a request retried by the endpoint client once, as stats() does', async () => {
-    const s = await setup({ retry: 1 });
+    const s = await setup({ request: { retry: 1 } });
     const { manager, emulator, otel } = s;
     instrument(manager, { meterProvider: otel.meterProvider, tracerProvider: otel.tracerProvider });
     emulator.setFault('500', { count: 1 });

@@ -53,8 +53,8 @@ function manager(options: Partial<ConstructorParameters<typeof TokenManager>[0]>
     tokenUrl: proxy.tokenUrl,
     clientId: emulator.clientId,
     clientSecret: MARKED_CLIENT_SECRET,
-    retry: 0,
     ...options,
+    request: { retry: 0, ...options.request },
   });
   managers.push(tokens);
   logTokenEvents(tokens, log);
@@ -65,9 +65,9 @@ const lines = () => raw.map((line) => JSON.parse(line) as LogLine);
 
 describe('logging the events with pino', () => {
   it('logs issues, refreshes, failures of both grants and evictions, with no token and no secret', async () => {
-    const tokens = manager({ maxScopes: 2, refreshWithClientCredentials: true });
+    const tokens = manager({ maxScopes: 2 });
     const first = await tokens.getToken('user-1');
-    // A refresh: the form carries the (marked) refresh token and the client secret.
+    // A refresh: the form carries the (marked) refresh token; every client-credentials form, the client secret.
     tokens.invalidate('user-1', first);
     await tokens.getToken('user-1');
     // Failures: a 500 for the refresh grant, a reset for a client-credentials request. (Another user:

@@ -39,7 +39,7 @@ afterEach(async () => {
 
 /** A manager for the HTTPS token URL, sending with `client`. */
 function managerWith(client: typeof got): TokenManager {
-  manager = new TokenManager({ tokenUrl, clientId: emulator.clientId, clientSecret: emulator.clientSecret, retry: 0, got: client });
+  manager = new TokenManager({ tokenUrl, clientId: emulator.clientId, clientSecret: emulator.clientSecret, request: { retry: 0, got: client } });
   return manager;
 }
 
@@ -100,8 +100,10 @@ describe('Proxies: an outbound CONNECT proxy through the got option (hpagent)', 
       tokenUrl: `https://localhost:${front.port}${TOKEN_PATH}`,
       clientId: emulator.clientId,
       clientSecret: emulator.clientSecret,
-      retry: 0,
-      got: got.extend({ agent: { https: agent }, https: { certificateAuthority: certificate.cert } }),
+      request: {
+        retry: 0,
+        got: got.extend({ agent: { https: agent }, https: { certificateAuthority: certificate.cert } }),
+      },
     });
     try {
       await expect(manager.getToken('user-1')).rejects.toMatchObject({ code: 'FLUX_TOKEN_REQUEST' });

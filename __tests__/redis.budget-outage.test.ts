@@ -26,7 +26,7 @@ describeWithRedisServer('rateLimit while Redis is down', () => {
     members.add(
       server.url,
       { keyPrefix: 'flux-test:budget-outage:', rateLimit: { limit: LIMIT, interval: INTERVAL_MS } },
-      { clientId: emulator.clientId, clientSecret: emulator.clientSecret, tokenUrl: clock.tokenUrl, retry: 0 },
+      { clientId: emulator.clientId, clientSecret: emulator.clientSecret, tokenUrl: clock.tokenUrl, request: { retry: 0 } },
     );
 
   beforeAll(async () => {

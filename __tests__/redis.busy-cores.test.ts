@@ -46,7 +46,7 @@ describeEachRedis('a fleet that starts cold on busy cores', (target) => {
         clientId: emulator.clientId,
         clientSecret: emulator.clientSecret,
         tokenUrl: emulator.tokenUrl,
-        retry: 0,
+        request: { retry: 0 },
         store: new RedisTokenStore({ redis: redis as Redis, keyPrefix: PREFIX }),
       });
       manager.on('store', (event) => events.push(event));

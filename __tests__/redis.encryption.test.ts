@@ -33,8 +33,8 @@ describeEachRedis('RedisTokenStore: secrets at rest', (target) => {
       clientSecret: emulator.clientSecret,
       tokenUrl: emulator.tokenUrl,
       store,
-      retry: 0,
-      now: () => now,
+      request: { retry: 0 },
+      clock: { now: () => now },
     });
     const events: StoreEvent[] = [];
     manager.on('store', (e) => events.push(e));

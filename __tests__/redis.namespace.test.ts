@@ -27,7 +27,7 @@ describeWithRedis('RedisTokenStore namespaces: client id and token URL', () => {
       clientSecret: emulator.clientSecret,
       tokenUrl: emulator.tokenUrl,
       store,
-      retry: 0,
+      request: { retry: 0 },
     });
     opened.push({ manager, redis });
     return manager;

@@ -36,7 +36,7 @@ describeWithRedisServer('RedisTokenStore when Redis goes away', () => {
       clientSecret: emulator.clientSecret,
       tokenUrl: emulator.tokenUrl,
       store,
-      retry: 0,
+      request: { retry: 0 },
     });
     const events: StoreEvent[] = [];
     manager.on('store', (event) => events.push(event));

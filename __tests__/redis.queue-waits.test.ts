@@ -39,10 +39,8 @@ async function setUp(redis: Redis, store: RedisTokenStore, options: Partial<Toke
     clientId: CLIENT_ID,
     clientSecret: CLIENT_SECRET,
     tokenUrl: server.tokenUrl,
-    retry: 0,
-    now: clock.now,
-    timers: clock.timers,
-    random: () => 0,
+    request: { retry: 0 },
+    clock: { now: clock.now, timers: clock.timers, random: () => 0 },
     store,
     ...options,
   });
@@ -116,10 +114,9 @@ describeWithRedis('a fleet that starts cold', () => {
         clientId: CLIENT_ID,
         clientSecret: CLIENT_SECRET,
         tokenUrl: server.tokenUrl,
-        retry: 0,
+        request: { retry: 0 },
         concurrency: 1,
-        now: clock.now,
-        timers: clock.timers,
+        clock: { now: clock.now, timers: clock.timers },
         store: new RedisTokenStore({ redis, clientId: CLIENT_ID, keyPrefix }),
       });
       let requests = 0;

@@ -34,7 +34,7 @@ describeWithRedis('RedisTokenStore on a slow Redis', () => {
       members.add(
         proxy.url,
         { keyPrefix: PREFIX, ...options },
-        { clientId: emulator.clientId, clientSecret: emulator.clientSecret, tokenUrl: clock.tokenUrl, retry: 0 },
+        { clientId: emulator.clientId, clientSecret: emulator.clientSecret, tokenUrl: clock.tokenUrl, request: { retry: 0 } },
       ),
     );
 

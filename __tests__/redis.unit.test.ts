@@ -268,7 +268,7 @@ describe('RedisTokenStore with no Redis at all', () => {
       clients.push(redis);
       const encryptionKey = randomBytes(32).toString('base64');
       const store = new RedisTokenStore({ redis, clientId: emulator.clientId, encryptionKey });
-      manager = new TokenManager({ clientId: emulator.clientId, clientSecret: emulator.clientSecret, tokenUrl: emulator.tokenUrl, store, retry: 0 });
+      manager = new TokenManager({ clientId: emulator.clientId, clientSecret: emulator.clientSecret, tokenUrl: emulator.tokenUrl, store, request: { retry: 0 } });
       const events: StoreEvent[] = [];
       manager.on('store', (e) => events.push(e));
 

@@ -95,17 +95,17 @@ describe('constructors refuse options of the wrong type or range, naming them', 
   const cases: [string, string, () => unknown][] = [
     ['TokenManager', 'TokenManager options', () => new TokenManager(null as unknown as TokenManagerOptions)],
     ['TokenManager', 'clientSecret', () => newManager({ clientSecret: 42 })],
-    ['TokenManager', 'timeout', () => newManager({ timeout: '5000' })],
-    ['TokenManager', 'retry', () => newManager({ retry: 11 })],
+    ['TokenManager', 'request.timeout', () => newManager({ request: { timeout: '5000' } })],
+    ['TokenManager', 'request.retry', () => newManager({ request: { retry: 11 } })],
     ['TokenManager', 'concurrency', () => newManager({ concurrency: 0 })],
-    ['TokenManager', 'refreshJitter', () => newManager({ refreshJitter: Number.NaN })],
-    ['TokenManager', 'cooldown', () => newManager({ cooldown: Number.POSITIVE_INFINITY })],
-    ['TokenManager', 'now', () => newManager({ now: Date.now() })],
+    ['TokenManager', 'refresh.jitter', () => newManager({ refresh: { jitter: Number.NaN } })],
+    ['TokenManager', 'cooldown.base', () => newManager({ cooldown: { base: Number.POSITIVE_INFINITY } })],
+    ['TokenManager', 'clock.now', () => newManager({ clock: { now: Date.now() } })],
     ['TokenManager', 'client_secret', () => newManager({ client_secret: SECRET })],
     ['TokenEndpoint', 'TokenEndpoint options', () => new TokenEndpoint([] as unknown as TokenEndpointOptions)],
     ['TokenEndpoint', 'clientId', () => newEndpoint({ clientId: '' })],
-    ['TokenEndpoint', 'timeout', () => newEndpoint({ timeout: 600_001 })],
-    ['TokenEndpoint', 'got', () => newEndpoint({ got: 'got' })],
+    ['TokenEndpoint', 'request.timeout', () => newEndpoint({ request: { timeout: 600_001 } })],
+    ['TokenEndpoint', 'request.got', () => newEndpoint({ request: { got: 'got' } })],
     ['gotAuth', 'manager', () => gotAuth(null as unknown as TokenManager)],
     ['gotAuth', 'manager', () => gotAuth(newEndpoint({}) as unknown as TokenManager)],
     ['gotAuth', 'gotAuth options', () => gotAuth(manager, 'user-1' as never)],
@@ -153,8 +153,8 @@ describe('methods refuse arguments they cannot use, before anything is sent', ()
   beforeEach(async () => {
     await manager?.close();
     const { tokenUrl, clientId, clientSecret } = emulator;
-    manager = new TokenManager({ tokenUrl, clientId, clientSecret, retry: 0 });
-    endpoint = new TokenEndpoint({ tokenUrl, clientId, clientSecret, retry: 0 });
+    manager = new TokenManager({ tokenUrl, clientId, clientSecret, request: { retry: 0 } });
+    endpoint = new TokenEndpoint({ tokenUrl, clientId, clientSecret, request: { retry: 0 } });
     emulator.resetStats();
   });
   afterAll(async () => {

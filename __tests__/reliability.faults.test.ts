@@ -57,10 +57,9 @@ describe('an outage longer than one attempt', () => {
       clientId: emulator.clientId,
       clientSecret: emulator.clientSecret,
       tokenUrl: emulator.tokenUrl,
-      retry: 0,
-      now: clock.now,
-      timers: clock.timers,
-      cooldown: COOLDOWN_MS,
+      request: { retry: 0 },
+      clock: { now: clock.now, timers: clock.timers },
+      cooldown: { base: COOLDOWN_MS },
     });
     try {
       emulator.resetStats();
@@ -91,10 +90,8 @@ describe('Retry-After of a background renewal', () => {
       clientId: emulator.clientId,
       clientSecret: emulator.clientSecret,
       tokenUrl: emulator.tokenUrl,
-      retry: 0,
-      now: clock.now,
-      timers: clock.timers,
-      random: () => 0,
+      request: { retry: 0 },
+      clock: { now: clock.now, timers: clock.timers, random: () => 0 },
     });
     try {
       const first = await within(5_000, manager.getToken('retry-after'));

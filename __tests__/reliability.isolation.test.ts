@@ -168,9 +168,8 @@ function manualManager(): TokenManager {
     concurrency: 32,
     // However long a token request queues on a busy CPU, it must not be given up and sent again:
     // with strict rotation a resent refresh token is refused. A hang still fails the phase.
-    timeout: PHASE_TIMEOUT_MS,
-    now: clock.now,
-    timers: clock.timers,
+    request: { timeout: PHASE_TIMEOUT_MS },
+    clock: { now: clock.now, timers: clock.timers },
   });
 }
 

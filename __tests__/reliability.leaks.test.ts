@@ -11,6 +11,7 @@ import got, { HTTPError, RequestError } from 'got';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
 import { authFetch, TokenManager, type Token } from '../lib/index.js';
 import { gotAuth } from '../lib/http/got.js';
+import { learnRefreshAuthentication } from './fixtures/refresh-authentication.js';
 import { Capture, EXPIRES_IN, FAULT_CASES, RETRY_AFTER_SECONDS, coldFault, warmFault, type MatrixTarget } from './helpers/fault-matrix.js';
 import { captureForms, errorForms, leaksIn, recordOutput, valueForms, type Output } from './helpers/leak-scan.js';
 import { MARK, MARKED_CLIENT_SECRET, startMarkerProxy, type MarkerProxy } from './helpers/marker-proxy.js';
@@ -23,7 +24,14 @@ let proxy: MarkerProxy;
 let output: { outputs: Output[]; restore: () => void };
 
 beforeAll(async () => {
-  emulator = await startEmulator({ clientSecret: MARKED_CLIENT_SECRET, expiresIn: EXPIRES_IN, retryAfterSeconds: RETRY_AFTER_SECONDS });
+  // Refreshes sent without the client credentials are refused: each manager learns to send them,
+  // so that the refresh grant carries the client secret too.
+  emulator = await startEmulator({
+    clientSecret: MARKED_CLIENT_SECRET,
+    expiresIn: EXPIRES_IN,
+    retryAfterSeconds: RETRY_AFTER_SECONDS,
+    refreshRequiresClientAuth: 'invalid_client',
+  });
   proxy = await startMarkerProxy(emulator.url);
   output = recordOutput();
 });
@@ -43,7 +51,7 @@ afterAll(async () => {
 
 function targetFor(capture: Capture): MatrixTarget {
   // The refresh grant sends the client secret as well: every secret is on the wire in every case.
-  return { emulator, tokenUrl: proxy.tokenUrl, clientSecret: MARKED_CLIENT_SECRET, options: { refreshWithClientCredentials: true }, capture };
+  return { emulator, tokenUrl: proxy.tokenUrl, clientSecret: MARKED_CLIENT_SECRET, prepare: (manager) => learnRefreshAuthentication(manager), capture };
 }
 
 /** The captured tokens: they must carry the marker, or the scan would prove nothing. */
@@ -95,11 +103,11 @@ describe('no marker in what the HTTP adapters produce', () => {
       clientId: emulator.clientId,
       clientSecret: MARKED_CLIENT_SECRET,
       tokenUrl: proxy.tokenUrl,
-      refreshWithClientCredentials: true,
-      retry: 0,
-      cooldown: 0,
+      request: { retry: 0 },
+      cooldown: { base: 0 },
     });
     capture.watch(manager);
+    await learnRefreshAuthentication(manager);
     const client = got.extend(gotAuth(manager), { retry: { limit: 0 } });
     const fetchAs = (user: string) => authFetch(manager, { scope: user });
     const api = (user: string) => `${proxy.url}/users/${user}/receipts`;

@@ -84,7 +84,7 @@ describe('close() during an in-flight storm', () => {
       clientId: emulator.clientId,
       clientSecret: emulator.clientSecret,
       tokenUrl: emulator.tokenUrl,
-      retry: 0,
+      request: { retry: 0 },
       concurrency: CONCURRENCY,
     });
     try {

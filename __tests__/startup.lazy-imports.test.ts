@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 const seen = () => readFileSync(process.env.FLUX_IMPORT_LOG, 'utf8').split('\\n').filter(Boolean);
 const { TokenEndpoint } = await import('./lib/index.ts');
 const atImport = seen();
-const endpoint = new TokenEndpoint({ clientId: 'id', clientSecret: 'secret', tokenUrl: 'http://127.0.0.1:1/token', retry: 0 });
+const endpoint = new TokenEndpoint({ clientId: 'id', clientSecret: 'secret', tokenUrl: 'http://127.0.0.1:1/token', request: { retry: 0 } });
 const code = await endpoint.clientCredentials().then(() => 'answered', (error) => error.code);
 process.stdout.write(JSON.stringify({ atImport, afterRequest: seen(), code }));
 `;

@@ -37,7 +37,7 @@ describe('timeout', () => {
   it('fails with TokenRequestError reason timeout when an attempt gets no answer within `timeout`', async () => {
     const started = performance.now();
 
-    const error = await endpoint({ tokenUrl: server.url, timeout: 50, retry: 0 })
+    const error = await endpoint({ tokenUrl: server.url, request: { timeout: 50, retry: 0 } })
       .clientCredentials()
       .catch((e: unknown) => e);
 
@@ -54,7 +54,7 @@ describe('timeout', () => {
     useFakeClock();
     jest.spyOn(Math, 'random').mockReturnValue(0); // backoff before the first retry: 250 ms
     const start = Date.now();
-    const outcome = track(endpoint({ tokenUrl: server.url, timeout: 1_000, retry: 1 }).clientCredentials());
+    const outcome = track(endpoint({ tokenUrl: server.url, request: { timeout: 1_000, retry: 1 } }).clientCredentials());
 
     await server.untilReceived(1);
     await tick(999);
@@ -88,7 +88,7 @@ describe('timeout while the body is read', () => {
   it('reports reason timeout, not network, when the body still trickles in at `timeout`', async () => {
     // Real timers: the answer never ends, so the timeout is the only way out, however busy the CPU.
     trickle = await startTricklingServer();
-    const error = await endpoint({ tokenUrl: trickle.url, timeout: 200, retry: 0 })
+    const error = await endpoint({ tokenUrl: trickle.url, request: { timeout: 200, retry: 0 } })
       .clientCredentials()
       .catch((e: unknown) => e);
 
@@ -125,7 +125,7 @@ describe('abort', () => {
       const controller = new AbortController();
       // A timeout far beyond the test's own: only the abort can end this request.
       const outcome = track(
-        endpoint({ tokenUrl: server.url, timeout: 60_000, retry: 2 }).refresh({
+        endpoint({ tokenUrl: server.url, request: { timeout: 60_000, retry: 2 } }).refresh({
           refreshToken: 'rt+abc/def==',
           signal: controller.signal,
         }),
@@ -151,7 +151,7 @@ describe('abort', () => {
       { status: 200, body: tokenBody() },
     ]);
     const controller = new AbortController();
-    const outcome = track(endpoint({ retry: 2 }).clientCredentials({ signal: controller.signal }));
+    const outcome = track(endpoint({ request: { retry: 2 } }).clientCredentials({ signal: controller.signal }));
     await advanceUntil(() => requests.length === 1);
     await tick(1_000);
     expect(outcome.settled).toBe(false);

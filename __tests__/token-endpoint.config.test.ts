@@ -29,6 +29,12 @@ function constructionError(overrides: Record<string, unknown>): ConfigurationErr
   throw new Error(`expected new TokenEndpoint(${inspect(overrides)}) to throw`);
 }
 
+/** `{ request: { timeout: value } }` for `'request.timeout'`; `{ clientId: value }` for `'clientId'`. */
+function atPath(path: string, value: unknown): Record<string, unknown> {
+  const [group, key] = path.split('.');
+  return key === undefined ? { [group!]: value } : { [group!]: { [key]: value } };
+}
+
 describe('defaults', () => {
   it('uses the documented defaults when only the credentials are given', () => {
     const endpoint = new TokenEndpoint(valid);
@@ -39,7 +45,6 @@ describe('defaults', () => {
     expect(DEFAULT_TIMEOUT_MS).toBe(10_000);
     expect(endpoint.retry).toBe(DEFAULT_RETRY);
     expect(DEFAULT_RETRY).toBe(2);
-    expect(endpoint.refreshWithClientCredentials).toBe(false);
   });
 });
 
@@ -52,14 +57,14 @@ describe('bad options', () => {
     ['clientSecret', undefined, /a non-empty string/, /got `undefined`/],
     ['clientSecret', '', /a non-empty string/, /got a value of type string and length 0/],
     ['clientSecret', 1234567, /a non-empty string/, /got a value of type number/],
-    ['timeout', 0, /a finite number from 1 to 600000/, /got `0` \(number\)/],
-    ['timeout', -5, /a finite number from 1/, /got `-5` \(number\)/],
-    ['timeout', 'x', /a finite number from 1/, /got `"x"` \(string\)/],
-    ['timeout', Number.NaN, /a finite number from 1/, /got `NaN` \(number\)/],
-    ['timeout', Number.POSITIVE_INFINITY, /a finite number from 1/, /got `Infinity` \(number\)/],
-    ['retry', -1, /an integer from 0 to 10/, /got `-1` \(number\)/],
-    ['retry', 1.5, /an integer from 0 to 10/, /got `1.5` \(number\)/],
-    ['retry', '2', /an integer from 0 to 10/, /got `"2"` \(string\)/],
+    ['request.timeout', 0, /a finite number from 1 to 600000/, /got `0` \(number\)/],
+    ['request.timeout', -5, /a finite number from 1/, /got `-5` \(number\)/],
+    ['request.timeout', 'x', /a finite number from 1/, /got `"x"` \(string\)/],
+    ['request.timeout', Number.NaN, /a finite number from 1/, /got `NaN` \(number\)/],
+    ['request.timeout', Number.POSITIVE_INFINITY, /a finite number from 1/, /got `Infinity` \(number\)/],
+    ['request.retry', -1, /an integer from 0 to 10/, /got `-1` \(number\)/],
+    ['request.retry', 1.5, /an integer from 0 to 10/, /got `1.5` \(number\)/],
+    ['request.retry', '2', /an integer from 0 to 10/, /got `"2"` \(string\)/],
     ['tokenUrl', 'not a url', /an absolute URL/, /got a string of 9 characters that does not parse as a URL$/],
     ['tokenUrl', 42, /an absolute URL/, /got `42` \(number\)/],
     ['tokenUrl', 'http://example.com/auth/oauth/token', /https:.*loopback/, /got a URL with scheme `http:` on host `example.com`$/],
@@ -68,13 +73,12 @@ describe('bad options', () => {
     // A name under .localhost may not resolve to loopback: the secret would cross a network in clear.
     ['tokenUrl', 'http://auth.localhost/token', /https:.*loopback/, /got a URL with scheme `http:` on host `auth.localhost`/],
     ['tokenUrl', 'ftp://127.0.0.1/token', /https:.*loopback/, /got a URL with scheme `ftp:` on host `127.0.0.1`/],
-    ['refreshWithClientCredentials', 'yes', /a boolean/, /got `"yes"` \(string\)/],
-    ['got', {}, /a function/, /got a value of type object/],
-    ['now', 1700000000000, /a function/, /got `1700000000000` \(number\)/],
+    ['request.got', {}, /a function/, /got a value of type object/],
+    ['clock.now', 1700000000000, /a function/, /got `1700000000000` \(number\)/],
   ];
 
   it.each(cases)('rejects %s = %p with a message naming it, what it expects and what it got', (option, value, expects, got) => {
-    const error = constructionError({ [option]: value });
+    const error = constructionError(atPath(option, value));
 
     expect(error.code).toBe('FLUX_CONFIG_INVALID');
     expect(error.option).toBe(option);
@@ -90,6 +94,39 @@ describe('bad options', () => {
     expect(error.option).toBe('clientScret');
     expect(error.message).toMatch(/Unknown option `clientScret`/);
     expect(error.message).toContain('`clientSecret`');
+  });
+
+  it.each([
+    ['request', 'request.timeot', ['`request.timeout`', '`request.retry`', '`request.got`']],
+    ['clock', 'clock.random', ['`clock.now`']],
+  ])('rejects an unknown option inside `%s`, by its full path, naming the known ones', (group, path, known) => {
+    const error = constructionError(atPath(path, 1));
+
+    expect(error.option).toBe(path);
+    expect(error.message).toContain(`Unknown option \`${path}\` in TokenEndpoint options (known options: ${known.join(', ')})`);
+  });
+
+  it.each([
+    ['request', 1_000],
+    ['clock', Date.now],
+  ])('rejects a `%s` that is not an object, naming its shape', (group, value) => {
+    const error = constructionError({ [group]: value });
+
+    expect(error.option).toBe(group);
+    expect(error.message).toMatch(new RegExp(`^Expected \`${group}\` to be an object \\{ .+ \\} or undefined, got `));
+  });
+
+  it.each([
+    ['timeout', 5_000, '`timeout` was replaced by `request.timeout` in 0.2'],
+    ['retry', 0, '`retry` was replaced by `request.retry` in 0.2'],
+    ['got', () => undefined, '`got` was replaced by `request.got` in 0.2'],
+    ['now', Date.now, '`now` was replaced by `clock.now` in 0.2'],
+    ['refreshWithClientCredentials', true, '`refreshWithClientCredentials` was removed in 0.2: pass `authenticate: true` to `refresh()`'],
+  ])('tells where the 0.1 option `%s` went', (option, value, message) => {
+    const error = constructionError({ [option]: value });
+
+    expect(error.option).toBe(option);
+    expect(error.message).toContain(message);
   });
 
   it.each([
@@ -144,7 +181,8 @@ describe('secret options are never echoed', () => {
     ['a non-string clientSecret', { clientSecret: [CLIENT_SECRET] }],
     ['a clientSecret in an object', { clientSecret: { value: CLIENT_SECRET } }],
     ['a secret under an unknown key', { client_secret: CLIENT_SECRET }],
-    ['a secret under an unknown key beside a bad option', { secret: CLIENT_SECRET, timeout: 0 }],
+    ['a secret under an unknown key beside a bad option', { secret: CLIENT_SECRET, request: { timeout: 0 } }],
+    ['a secret under an unknown key in a group', { request: { secret: CLIENT_SECRET } }],
   ])('%s', (_what, overrides) => {
     const error = constructionError(overrides);
 
@@ -174,7 +212,7 @@ describe('tokenUrl', () => {
   it('sends the grant to the configured loopback tokenUrl', async () => {
     const { requests } = mockTokenEndpoint({ status: 200, body: tokenBody() }, { origin: 'http://127.0.0.1:9', path: '/x' });
 
-    await new TokenEndpoint({ ...valid, tokenUrl: 'http://127.0.0.1:9/x', retry: 0 }).clientCredentials();
+    await new TokenEndpoint({ ...valid, tokenUrl: 'http://127.0.0.1:9/x', request: { retry: 0 } }).clientCredentials();
 
     expect(requests).toHaveLength(1);
     expect(requests[0]!.headers.host).toBe('127.0.0.1:9');

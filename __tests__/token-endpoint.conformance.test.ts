@@ -2,12 +2,10 @@
 // token parameters, a default lifetime, the ten-year cap on a JWS `exp`, and scope binding.
 import { describe, expect, it } from '@jest/globals';
 import { gzipSync } from 'node:zlib';
-import { ConfigurationError, InvalidTokenResponseError, MAX_EXPIRES_IN_SECONDS, TokenEndpoint, type TokenEndpointOptions } from '../lib/index.js';
-import { CLIENT_ID, CLIENT_SECRET, T0, gzipJws, mockTokenEndpoint, tokenBody } from './helpers/nock-token-endpoint.js';
+import { ConfigurationError, InvalidTokenResponseError, MAX_EXPIRES_IN_SECONDS } from '../lib/index.js';
+import { CLIENT_ID, CLIENT_SECRET, T0, gzipJws, mockTokenEndpoint, testEndpoint, tokenBody } from './helpers/nock-token-endpoint.js';
 
-function endpoint(options: Partial<TokenEndpointOptions> = {}): TokenEndpoint {
-  return new TokenEndpoint({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, retry: 0, now: () => T0, ...options });
-}
+const endpoint = testEndpoint;
 
 const ok = { status: 200, body: tokenBody() };
 
@@ -44,9 +42,9 @@ describe('clientAuth', () => {
     ['client_secret_basic', false],
     ['client_secret_post', true],
     ['client_secret_basic', true],
-  ] as const)('refresh with %s and refreshWithClientCredentials %s: credentials in one place or none', async (clientAuth, withCreds) => {
+  ] as const)('refresh with %s and authenticate %s: credentials in one place or none', async (clientAuth, withCreds) => {
     const { requests } = mockTokenEndpoint(ok);
-    await endpoint({ clientAuth, refreshWithClientCredentials: withCreds }).refresh({ refreshToken: 'rt+1/==' });
+    await endpoint({ clientAuth }).refresh({ refreshToken: 'rt+1/==', authenticate: withCreds });
     const { form, headers } = requests[0]!;
     const inForm = 'client_id' in form || 'client_secret' in form;
     const inHeader = headers.authorization !== undefined;
@@ -54,7 +52,7 @@ describe('clientAuth', () => {
     expect(form).toMatchObject({ grant_type: 'refresh_token', refresh_token: 'rt+1/==' });
   });
 
-  it('a refresh with `authenticate: true` carries the credentials whatever refreshWithClientCredentials says', async () => {
+  it('a refresh with `authenticate: true` carries the credentials in the Basic header with client_secret_basic', async () => {
     const { requests } = mockTokenEndpoint(ok);
     await endpoint({ clientAuth: 'client_secret_basic' }).refresh({ refreshToken: 'rt', authenticate: true });
     expect(basicOf(requests[0]!.headers.authorization)).toEqual({ id: CLIENT_ID, secret: CLIENT_SECRET });

@@ -1,14 +1,12 @@
 // What goes over the wire for each grant: the exact form fields, the content type and the
 // User-Agent, as the (nock) token endpoint received them.
 import { describe, expect, it } from '@jest/globals';
-import { InvalidArgumentError, TokenEndpoint, VERSION, type TokenEndpointOptions } from '../lib/index.js';
+import { InvalidArgumentError, VERSION } from '../lib/index.js';
 import { MANAGED } from '../lib/endpoint/token-endpoint-options.js';
 import { SEED_ACCESS_TOKEN, SEED_REFRESH_TOKEN } from './helpers/seed.js';
-import { CLIENT_ID, CLIENT_SECRET, T0, mockTokenEndpoint, tokenBody } from './helpers/nock-token-endpoint.js';
+import { CLIENT_ID, CLIENT_SECRET, T0, mockTokenEndpoint, testEndpoint, tokenBody } from './helpers/nock-token-endpoint.js';
 
-function endpoint(options: Partial<TokenEndpointOptions> = {}): TokenEndpoint {
-  return new TokenEndpoint({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, retry: 0, now: () => T0, ...options });
-}
+const endpoint = testEndpoint;
 
 const seedAnswer = {
   status: 200,
@@ -134,10 +132,10 @@ describe('refresh grant', () => {
     expect(requests[0]!.form.refresh_token).toBe(SEED_REFRESH_TOKEN);
   });
 
-  it('also sends client_id and client_secret when refreshWithClientCredentials is true', async () => {
+  it('also sends client_id and client_secret with `authenticate: true`', async () => {
     const { requests } = mockTokenEndpoint(seedAnswer);
 
-    await endpoint({ refreshWithClientCredentials: true }).refresh({ refreshToken: SEED_REFRESH_TOKEN });
+    await endpoint().refresh({ refreshToken: SEED_REFRESH_TOKEN, authenticate: true });
 
     expect(requests[0]!.form).toEqual({
       grant_type: 'refresh_token',
@@ -147,10 +145,10 @@ describe('refresh grant', () => {
     });
   });
 
-  it('sends no client credentials when refreshWithClientCredentials is explicitly false', async () => {
+  it('sends no client credentials with `authenticate: false`', async () => {
     const { requests } = mockTokenEndpoint(seedAnswer);
 
-    await endpoint({ refreshWithClientCredentials: false }).refresh({ refreshToken: SEED_REFRESH_TOKEN });
+    await endpoint().refresh({ refreshToken: SEED_REFRESH_TOKEN, authenticate: false });
 
     expect(Object.keys(requests[0]!.form).sort()).toEqual(['grant_type', 'refresh_token']);
   });
@@ -194,7 +192,7 @@ describe('what each request reports and refuses', () => {
     const { requests } = mockTokenEndpoint([{ status: 503, body: { error: 'temporarily_unavailable' } }, { ...userAnswer, status: 201 }]);
     const statuses: number[] = [];
 
-    await endpoint({ retry: 1 }).clientCredentials({ scope: 'user-42', [MANAGED]: { onAnswer: (status: number) => statuses.push(status) } } as object);
+    await endpoint({ request: { retry: 1 } }).clientCredentials({ scope: 'user-42', [MANAGED]: { onAnswer: (status: number) => statuses.push(status) } } as object);
 
     expect(requests).toHaveLength(2);
     expect(statuses).toEqual([201]);

@@ -3,7 +3,7 @@
 // JSON.stringify, String(), or any error down the cause chain. Nor do the endpoint and the token.
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { inspect } from 'node:util';
-import { MAX_RESPONSE_BYTES, TokenEndpoint, type TokenEndpointOptions } from '../lib/index.js';
+import { MAX_RESPONSE_BYTES, type TokenEndpointOptions } from '../lib/index.js';
 import {
   CLIENT_ID,
   CLIENT_SECRET,
@@ -12,6 +12,7 @@ import {
   mockTokenEndpoint,
   rejectionUnderFakeTimers,
   startSilentServer,
+  testEndpoint,
   useFakeClock,
   type Answer,
 } from './helpers/nock-token-endpoint.js';
@@ -60,22 +61,13 @@ function leaks(forms: string[]): string[] {
   return [...found];
 }
 
-/** An endpoint that sends every secret it has: the refresh grant with client credentials. */
-function endpoint(options: Partial<TokenEndpointOptions> = {}): TokenEndpoint {
-  return new TokenEndpoint({
-    clientId: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
-    refreshWithClientCredentials: true,
-    retry: 0,
-    now: () => T0,
-    ...options,
-  });
-}
+/** An endpoint for the refresh grant with client credentials (`authenticate: true`): every secret it has is sent. */
+const endpoint = testEndpoint;
 
 async function failure(answer: Answer, options: Partial<TokenEndpointOptions> = {}): Promise<unknown> {
   const { requests } = mockTokenEndpoint(answer);
   const error = await endpoint(options)
-    .refresh({ refreshToken: REFRESH_TOKEN })
+    .refresh({ authenticate: true, refreshToken: REFRESH_TOKEN })
     .then(
       () => new Error('expected a rejection'),
       (e: unknown) => e,
@@ -165,7 +157,7 @@ describe('no secret in any error', () => {
     useFakeClock();
     const { requests } = mockTokenEndpoint({ status: 500, body: { error: 'server_error', error_description: echo } });
 
-    const error = await rejectionUnderFakeTimers(endpoint({ retry: 2, now: () => Date.now() }).refresh({ refreshToken: REFRESH_TOKEN }));
+    const error = await rejectionUnderFakeTimers(endpoint({ request: { retry: 2 }, clock: { now: () => Date.now() } }).refresh({ authenticate: true, refreshToken: REFRESH_TOKEN }));
 
     expect(requests).toHaveLength(3);
     expect(error).toMatchObject({ code: 'FLUX_TOKEN_ENDPOINT', status: 500 });
@@ -187,8 +179,8 @@ describe('no secret in any error', () => {
   it('a timeout', async () => {
     const server = await startSilentServer();
     try {
-      const error = await endpoint({ tokenUrl: server.url, timeout: 50 })
-        .refresh({ refreshToken: REFRESH_TOKEN })
+      const error = await endpoint({ tokenUrl: server.url, request: { timeout: 50 } })
+        .refresh({ authenticate: true, refreshToken: REFRESH_TOKEN })
         .catch((e: unknown) => e);
 
       expect(error).toMatchObject({ code: 'FLUX_TOKEN_REQUEST', reason: 'timeout' });
@@ -202,8 +194,8 @@ describe('no secret in any error', () => {
     const server = await startSilentServer();
     try {
       const controller = new AbortController();
-      const pending = endpoint({ tokenUrl: server.url, timeout: 60_000 })
-        .refresh({ refreshToken: REFRESH_TOKEN, signal: controller.signal })
+      const pending = endpoint({ tokenUrl: server.url, request: { timeout: 60_000 } })
+        .refresh({ authenticate: true, refreshToken: REFRESH_TOKEN, signal: controller.signal })
         .catch((e: unknown) => e);
       await server.untilReceived(1);
       controller.abort();
@@ -229,7 +221,7 @@ describe('no secret in the endpoint or a token', () => {
   it('util.inspect, JSON.stringify and String of a token hold neither the access nor the refresh token', async () => {
     mockTokenEndpoint({ status: 200, body: tokenWith({}) });
 
-    const token = await endpoint().refresh({ refreshToken: 'an-older-refresh-token', scope: 'user-42' });
+    const token = await endpoint().refresh({ authenticate: true, refreshToken: 'an-older-refresh-token', scope: 'user-42' });
 
     // The secrets are there to be read...
     expect(token.accessToken).toBe(ACCESS_TOKEN);

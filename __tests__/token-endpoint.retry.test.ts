@@ -19,7 +19,7 @@ import {
 } from './helpers/nock-token-endpoint.js';
 
 function endpoint(options: Partial<TokenEndpointOptions> = {}): TokenEndpoint {
-  return new TokenEndpoint({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, now: () => Date.now(), ...options });
+  return new TokenEndpoint({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, ...options, clock: { now: () => Date.now(), ...options.clock } });
 }
 
 beforeEach(() => {
@@ -37,7 +37,7 @@ describe('retryable answers', () => {
     async (status) => {
       const { requests } = mockTokenEndpoint({ status, body: { error: 'server_error' } });
 
-      const error = await rejectionUnderFakeTimers(endpoint({ retry: 2 }).clientCredentials({ scope: 'user-42' }));
+      const error = await rejectionUnderFakeTimers(endpoint({ request: { retry: 2 } }).clientCredentials({ scope: 'user-42' }));
 
       expect(requests).toHaveLength(3);
       expect(error).toBeInstanceOf(TokenEndpointError);
@@ -48,7 +48,7 @@ describe('retryable answers', () => {
   it('retries an error page without a JSON body too (503 HTML)', async () => {
     const { requests } = mockTokenEndpoint({ status: 503, body: '<html>Service Unavailable</html>' });
 
-    const error = await rejectionUnderFakeTimers(endpoint({ retry: 2 }).clientCredentials());
+    const error = await rejectionUnderFakeTimers(endpoint({ request: { retry: 2 } }).clientCredentials());
 
     expect(requests).toHaveLength(3);
     expect(error).toMatchObject({ status: 503, error: undefined, retryable: true });
@@ -57,7 +57,7 @@ describe('retryable answers', () => {
   it('retries the default 2 times when retry is not set', async () => {
     const { requests } = mockTokenEndpoint({ status: 500 });
 
-    await rejectionUnderFakeTimers(endpoint({ retry: undefined }).clientCredentials());
+    await rejectionUnderFakeTimers(endpoint({ request: { retry: undefined } }).clientCredentials());
 
     expect(requests).toHaveLength(3);
   });
@@ -65,7 +65,7 @@ describe('retryable answers', () => {
   it('sends exactly one request with retry: 0', async () => {
     const { requests } = mockTokenEndpoint({ status: 503 });
 
-    const error = await rejectionUnderFakeTimers(endpoint({ retry: 0 }).clientCredentials());
+    const error = await rejectionUnderFakeTimers(endpoint({ request: { retry: 0 } }).clientCredentials());
 
     expect(requests).toHaveLength(1);
     expect(error).toMatchObject({ status: 503, retryable: true });
@@ -74,7 +74,7 @@ describe('retryable answers', () => {
   it('resolves when a retry succeeds, with issuedAt the send time of the successful attempt', async () => {
     const { requests } = mockTokenEndpoint([{ status: 503 }, { status: 502 }, { status: 200, body: tokenBody() }]);
 
-    const token = await valueUnderFakeTimers(endpoint({ retry: 2 }).refresh({ refreshToken: SEED_REFRESH_TOKEN }));
+    const token = await valueUnderFakeTimers(endpoint({ request: { retry: 2 } }).refresh({ refreshToken: SEED_REFRESH_TOKEN }));
 
     expect(requests).toHaveLength(3);
     // Every attempt carries the same form, the refresh token intact.
@@ -98,7 +98,7 @@ describe('answers that are never retried', () => {
   ])('sends a request answered %i %s exactly once, and fails not retryable', async (status, oauthError) => {
     const { requests } = mockTokenEndpoint({ status, body: { error: oauthError, error_description: 'refused' } });
 
-    const error = await rejectionUnderFakeTimers(endpoint({ retry: 2 }).clientCredentials());
+    const error = await rejectionUnderFakeTimers(endpoint({ request: { retry: 2 } }).clientCredentials());
 
     expect(requests).toHaveLength(1);
     expect(error).toBeInstanceOf(TokenEndpointError);
@@ -114,7 +114,7 @@ describe('answers that are never retried', () => {
   it('does not retry invalid_grant even when it arrives with a retryable status (503)', async () => {
     const { requests } = mockTokenEndpoint({ status: 503, body: { error: 'invalid_grant' } });
 
-    const error = await rejectionUnderFakeTimers(endpoint({ retry: 2 }).clientCredentials());
+    const error = await rejectionUnderFakeTimers(endpoint({ request: { retry: 2 } }).clientCredentials());
 
     expect(requests).toHaveLength(1);
     expect(error).toMatchObject({ status: 503, error: 'invalid_grant', retryable: false });
@@ -123,7 +123,7 @@ describe('answers that are never retried', () => {
   it('reads the error code of a body that starts with a byte-order mark: a 503 invalid_grant is not retried', async () => {
     const { requests } = mockTokenEndpoint({ status: 503, body: `\uFEFF${JSON.stringify({ error: 'invalid_grant' })}` });
 
-    const error = await rejectionUnderFakeTimers(endpoint({ retry: 2 }).clientCredentials());
+    const error = await rejectionUnderFakeTimers(endpoint({ request: { retry: 2 } }).clientCredentials());
 
     expect(requests).toHaveLength(1);
     expect(error).toMatchObject({ status: 503, retryable: false });
@@ -134,7 +134,7 @@ describe('network errors', () => {
   it('retries ECONNRESET exactly retry times, then fails with TokenRequestError reason network', async () => {
     const { requests } = mockTokenEndpoint({ networkError: 'ECONNRESET' });
 
-    const error = await rejectionUnderFakeTimers(endpoint({ retry: 2 }).clientCredentials());
+    const error = await rejectionUnderFakeTimers(endpoint({ request: { retry: 2 } }).clientCredentials());
 
     expect(requests).toHaveLength(3);
     expect(error).toBeInstanceOf(TokenRequestError);
@@ -145,7 +145,7 @@ describe('network errors', () => {
   it('resolves when the attempt after an ECONNRESET succeeds', async () => {
     const { requests } = mockTokenEndpoint([{ networkError: 'ECONNRESET' }, { status: 200, body: tokenBody() }]);
 
-    const token = await valueUnderFakeTimers(endpoint({ retry: 2 }).clientCredentials());
+    const token = await valueUnderFakeTimers(endpoint({ request: { retry: 2 } }).clientCredentials());
 
     expect(requests).toHaveLength(2);
     expect(token.accessToken).toBe(tokenBody().access_token);
@@ -154,7 +154,7 @@ describe('network errors', () => {
   it('does not retry a network error that is not transient (a TLS certificate error)', async () => {
     const { requests } = mockTokenEndpoint({ networkError: 'CERT_HAS_EXPIRED' });
 
-    const error = await rejectionUnderFakeTimers(endpoint({ retry: 2 }).clientCredentials());
+    const error = await rejectionUnderFakeTimers(endpoint({ request: { retry: 2 } }).clientCredentials());
 
     expect(requests).toHaveLength(1);
     expect(error).toMatchObject({ code: 'FLUX_TOKEN_REQUEST', reason: 'network' });
@@ -166,7 +166,7 @@ describe('backoff between attempts', () => {
     jest.spyOn(Math, 'random').mockReturnValue(0);
     const { requests } = mockTokenEndpoint({ status: 500 });
 
-    await rejectionUnderFakeTimers(endpoint({ retry: 2 }).clientCredentials(), { step: 1 });
+    await rejectionUnderFakeTimers(endpoint({ request: { retry: 2 } }).clientCredentials(), { step: 1 });
 
     expect(requests).toHaveLength(3);
     expect(requests[1]!.at - requests[0]!.at).toBe(250);
@@ -177,7 +177,7 @@ describe('backoff between attempts', () => {
     jest.spyOn(Math, 'random').mockReturnValue(0.999);
     const { requests } = mockTokenEndpoint({ status: 500 });
 
-    await rejectionUnderFakeTimers(endpoint({ retry: 2 }).clientCredentials(), { step: 1 });
+    await rejectionUnderFakeTimers(endpoint({ request: { retry: 2 } }).clientCredentials(), { step: 1 });
 
     expect(requests).toHaveLength(3);
     expect(requests[1]!.at - requests[0]!.at).toBeGreaterThanOrEqual(499);
@@ -197,7 +197,7 @@ describe('backoff fitted to a deadline (retryBy)', () => {
     jest.spyOn(Math, 'random').mockReturnValue(0.999);
     const { requests } = mockTokenEndpoint({ status: 500 });
 
-    await rejectionUnderFakeTimers(endpoint({ retry: 2 }).clientCredentials(by({}, T0 + 600)), { step: 1 });
+    await rejectionUnderFakeTimers(endpoint({ request: { retry: 2 } }).clientCredentials(by({}, T0 + 600)), { step: 1 });
 
     expect(requests).toHaveLength(3);
     expect(requests[1]!.at - requests[0]!.at).toBe(300);
@@ -208,7 +208,7 @@ describe('backoff fitted to a deadline (retryBy)', () => {
     jest.spyOn(Math, 'random').mockReturnValue(0);
     const { requests } = mockTokenEndpoint({ status: 500 });
 
-    await rejectionUnderFakeTimers(endpoint({ retry: 2 }).refresh(by({ refreshToken: SEED_REFRESH_TOKEN }, T0 + 100)), { step: 1 });
+    await rejectionUnderFakeTimers(endpoint({ request: { retry: 2 } }).refresh(by({ refreshToken: SEED_REFRESH_TOKEN }, T0 + 100)), { step: 1 });
 
     expect(requests).toHaveLength(3);
     // Half of the 100 ms left is 50 ms: the floor wins over both it and the 250 ms backoff.
@@ -220,7 +220,7 @@ describe('backoff fitted to a deadline (retryBy)', () => {
   it('still obeys a Retry-After longer than the time left', async () => {
     const { requests } = mockTokenEndpoint([{ status: 429, headers: { 'retry-after': '2' } }, { status: 200, body: tokenBody() }]);
 
-    await valueUnderFakeTimers(endpoint({ retry: 1 }).clientCredentials(by({}, T0 + 600)), { step: 10 });
+    await valueUnderFakeTimers(endpoint({ request: { retry: 1 } }).clientCredentials(by({}, T0 + 600)), { step: 10 });
 
     expect(requests).toHaveLength(2);
     expect(requests[1]!.at - requests[0]!.at).toBeGreaterThanOrEqual(2_000);
@@ -234,7 +234,7 @@ describe('Retry-After', () => {
       { status: 429, headers: { 'retry-after': '7' } },
       { status: 200, body: tokenBody() },
     ]);
-    const outcome = track(endpoint({ retry: 2 }).clientCredentials());
+    const outcome = track(endpoint({ request: { retry: 2 } }).clientCredentials());
     await advanceUntil(() => requests.length === 1);
 
     await tick(6_999);
@@ -256,7 +256,7 @@ describe('Retry-After', () => {
       { status: 200, body: tokenBody() },
     ]);
 
-    await valueUnderFakeTimers(endpoint({ retry: 1 }).clientCredentials(), { step: 10 });
+    await valueUnderFakeTimers(endpoint({ request: { retry: 1 } }).clientCredentials(), { step: 10 });
 
     expect(requests).toHaveLength(2);
     expect(requests[1]!.at).toBeGreaterThanOrEqual(retryAt);
@@ -268,7 +268,7 @@ describe('Retry-After', () => {
       { status: 429, headers: { 'retry-after': '3600' } },
       { status: 200, body: tokenBody() },
     ]);
-    const outcome = track(endpoint({ retry: 2 }).clientCredentials());
+    const outcome = track(endpoint({ request: { retry: 2 } }).clientCredentials());
     await advanceUntil(() => requests.length === 1);
 
     await tick(59_999);
@@ -285,7 +285,7 @@ describe('Retry-After', () => {
   it('reports the Retry-After of the final answer on the error', async () => {
     mockTokenEndpoint({ status: 429, headers: { 'retry-after': '5' } });
 
-    const error = await rejectionUnderFakeTimers(endpoint({ retry: 0 }).clientCredentials());
+    const error = await rejectionUnderFakeTimers(endpoint({ request: { retry: 0 } }).clientCredentials());
 
     expect(error).toMatchObject({ status: 429, retryable: true, retryAfterMs: 5_000 });
   });

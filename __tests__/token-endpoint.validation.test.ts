@@ -18,7 +18,7 @@ import { CLIENT_ID, CLIENT_SECRET, ORIGIN, PATH, T0, gzipJws, mockTokenEndpoint,
 
 /** An endpoint without retries, whose clock reads `clock.now`. */
 function endpoint(clock = { now: T0 }): TokenEndpoint {
-  return new TokenEndpoint({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, retry: 0, now: () => clock.now });
+  return new TokenEndpoint({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, request: { retry: 0 }, clock: { now: () => clock.now } });
 }
 
 async function tokenFrom(answer: Answer): Promise<Token> {
@@ -95,7 +95,7 @@ describe('a valid answer', () => {
           ],
         },
       });
-      const token = await new TokenEndpoint({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, retry: 0, now: () => T0, got: addTokenType }).clientCredentials({ scope: 'user-42' });
+      const token = await new TokenEndpoint({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, request: { retry: 0, got: addTokenType }, clock: { now: () => T0 } }).clientCredentials({ scope: 'user-42' });
       expect(token).toMatchObject({ tokenType: 'bearer', expiresIn: 3600 });
       expect(requests).toHaveLength(1);
     });

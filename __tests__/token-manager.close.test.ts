@@ -114,7 +114,7 @@ describe('close() under a rate limit (intervalCap / interval)', () => {
   it('drops the queued requests and resolves without waiting for the limiter: 1,000 cold users at 50/s', async () => {
     // Fake timers drive p-queue's interval: no fake time passes unless the test advances it.
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
-    h = await startHarness({ concurrency: 50, intervalCap: 50, interval: 1_000 });
+    h = await startHarness({ concurrency: 50, rateLimit: { limit: 50, interval: 1_000 } });
     const { server, manager } = h;
     server.hold();
     const outcomes = Array.from({ length: 1_000 }, (_, i) => manager.getToken(`user-${i}`).catch((e: unknown) => e));
@@ -149,9 +149,8 @@ describe('`await using`', () => {
         clientId: CLIENT_ID,
         clientSecret: CLIENT_SECRET,
         tokenUrl: server.tokenUrl,
-        retry: 0,
-        now: clock.now,
-        timers: clock.timers,
+        request: { retry: 0 },
+        clock: { now: clock.now, timers: clock.timers },
       });
       escaped = manager;
       await manager.getToken('user-1');

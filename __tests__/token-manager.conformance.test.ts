@@ -25,11 +25,9 @@ async function start(emulatorOptions: EmulatorOptions, options: Partial<TokenMan
     tokenUrl: emulator.tokenUrl,
     clientId: emulator.clientId,
     clientSecret: emulator.clientSecret,
-    retry: 0,
-    now: clock.now,
-    timers: clock.timers,
-    random: () => 0,
     ...options,
+    request: { retry: 0, ...options.request },
+    clock: { now: clock.now, timers: clock.timers, random: () => 0, ...options.clock },
   });
   return { clock, emulator, manager };
 }
@@ -86,6 +84,35 @@ describe('a server that requires client authentication on refresh', () => {
     },
   );
 
+  it.each([
+    ['one after another', 1, 8, false],
+    ['all at once, with concurrency 8', 8, 8, true],
+    ['all at once, with concurrency 4', 4, 4, true],
+  ])('what learning costs: 20 renewals %s cost %i refused refreshes, once', async (_what, refused, concurrency, together) => {
+    const { clock, emulator: e, manager: m } = await start({ refreshRequiresClientAuth: 'invalid_client' }, { concurrency });
+    const users = Array.from({ length: 20 }, (_, i) => `u${i}`);
+    const renewAllNow = async (atOnce: boolean) => {
+      clock.advance(100_000); // every token has expired: each getToken renews it
+      if (atOnce) await Promise.all(users.map((user) => m.getToken(user)));
+      else for (const user of users) await m.getToken(user);
+    };
+    await Promise.all(users.map((user) => m.getToken(user)));
+    e.resetStats();
+    // Each refresh sent before the first refusal came back is refused once, and replaced by a
+    // client-credentials request: one at a time, that is one; at once, as many as run at once.
+    await renewAllNow(together);
+    expect(e.stats().tokenCalls).toMatchObject({
+      total: users.length + refused,
+      byGrant: { client_credentials: refused, refresh_token: users.length },
+    });
+    expect(e.stats().tokenCalls.byStatus['400']).toBe(refused);
+    // Learned once, for good: the next round costs one accepted refresh per user.
+    e.resetStats();
+    await renewAllNow(true);
+    expect(e.stats().tokenCalls).toMatchObject({ total: users.length, byGrant: { client_credentials: 0, refresh_token: users.length } });
+    expect(e.stats().tokenCalls.byStatus['400']).toBeUndefined();
+  });
+
   it('with refreshes in flight at once, each is refused at most once, and the event comes once', async () => {
     const { clock, emulator: e, manager: m } = await start({ refreshRequiresClientAuth: 'invalid_client' }, { concurrency: 4 });
     const learned = recordEvents(m, 'refreshAuthentication');
@@ -101,8 +128,8 @@ describe('a server that requires client authentication on refresh', () => {
     await expectServes(e, m, users);
   });
 
-  it('a refresh that carried the credentials and got invalid_client does cool the client down', async () => {
-    const { emulator: e, manager: m } = await start({}, { refreshWithClientCredentials: true, clientSecret: 'wrong' });
+  it('a request that carried the credentials and got invalid_client does cool the client down', async () => {
+    const { emulator: e, manager: m } = await start({}, { clientSecret: 'wrong' });
     const error = await m.getToken('u1').catch((err: unknown) => err);
     expect(error).toMatchObject({ status: 401, error: 'invalid_client' });
     // The whole client cools down: another user is refused without a request.
@@ -116,15 +143,21 @@ describe('clientAuth: client_secret_basic', () => {
   it('works with a Basic-only server on both grants; the default post method is refused there', async () => {
     const { clock, emulator: e, manager: m } = await start(
       { clientAuthMethods: ['client_secret_basic'], refreshRequiresClientAuth: 'invalid_client' },
-      { clientAuth: 'client_secret_basic', refreshWithClientCredentials: true },
+      { clientAuth: 'client_secret_basic' },
     );
     await m.getToken('u1');
+    // The first refresh goes without credentials, is refused once, and falls back; the manager learns.
     await renewAll(clock, m, ['u1']);
-    expect(e.stats().tokenCalls.byGrant).toEqual({ client_credentials: 1, refresh_token: 1 });
-    expect(e.stats().tokenCalls.byStatus).toEqual(Object.assign(Object.create(null), { '200': 2 }));
+    expect(e.stats().tokenCalls.byGrant).toEqual({ client_credentials: 2, refresh_token: 1 });
+    expect(e.stats().tokenCalls.byStatus).toEqual(Object.assign(Object.create(null), { '200': 2, '400': 1 }));
+    // From then on each refresh carries the credentials, in the Basic header, and is accepted.
+    e.resetStats();
+    await renewAll(clock, m, ['u1']);
+    expect(e.stats().tokenCalls.byGrant).toEqual({ client_credentials: 0, refresh_token: 1 });
+    expect(e.stats().tokenCalls.byStatus).toEqual(Object.assign(Object.create(null), { '200': 1 }));
     await expectServes(e, m, ['u1']);
 
-    const post = new TokenManager({ tokenUrl: e.tokenUrl, clientId: e.clientId, clientSecret: e.clientSecret, retry: 0, now: clock.now });
+    const post = new TokenManager({ tokenUrl: e.tokenUrl, clientId: e.clientId, clientSecret: e.clientSecret, request: { retry: 0 }, clock: { now: clock.now } });
     await expect(post.getToken('u2')).rejects.toMatchObject({ error: 'invalid_client' });
     await post.close();
   });
@@ -175,7 +208,7 @@ describe('answers without expires_in', () => {
 
 describe('401 loop protection', () => {
   it('an API that rejects every token costs a bounded number of renewals, not one per request', async () => {
-    const { clock, emulator: e, manager: m } = await start({}, { cooldown: 1_000, maxCooldown: 8_000 });
+    const { clock, emulator: e, manager: m } = await start({}, { cooldown: { base: 1_000, max: 8_000 } });
     const fetchAs = authFetch(m, { scope: 'u1', allowedOrigins: [e.url] });
     await m.getToken('u1');
     e.setApiFault('401');

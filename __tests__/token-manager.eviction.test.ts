@@ -146,10 +146,9 @@ describe('creating and evicting 100,000 scopes', () => {
       clientId: 'client-1',
       clientSecret: 'secret-1',
       tokenUrl: 'http://127.0.0.1:9/auth/oauth/token', // never reached: the fake answers
-      got: fake.got,
-      retry: 0,
+      request: { got: fake.got, retry: 0 },
       maxScopes: 100,
-      timers,
+      clock: { timers },
     });
     let evictions = 0;
     manager.on('evicted', () => evictions++);

@@ -3,6 +3,7 @@ import { TokenEndpointError } from '../lib/shared/errors.js';
 import type { RefreshFailedEvent } from '../lib/manager/manager-events.js';
 import { nextEvent, recordEvents, startHarness, type Harness } from './fixtures/manager-harness.js';
 import { scopeOfTestToken } from './helpers/scripted-token-server.js';
+import { learnRefreshAuthentication } from './fixtures/refresh-authentication.js';
 
 const UNAVAILABLE = { status: 503, body: { error: 'temporarily_unavailable' } };
 /** A refusal the server will repeat: its cool-down holds as it is (no probe). */
@@ -133,8 +134,10 @@ describe('a background refresh that carried the client credentials, refused with
 
   it('cools the whole client down: other scopes in their window serve their token and send nothing', async () => {
     // Only a request that carried the credentials proves anything about them.
-    h = await startHarness({ refreshWithClientCredentials: true });
+    h = await startHarness();
     const { server, clock, manager } = h;
+    await learnRefreshAuthentication(manager, () => server.failNext(1, { status: 400, body: { error: 'invalid_client' } }));
+    const learned = server.requests.length;
     const a = await manager.getToken('user-a');
     const b = await manager.getToken('user-b');
     await manager.getToken('user-a');
@@ -149,11 +152,11 @@ describe('a background refresh that carried the client credentials, refused with
       ['user-a', 'refresh_token', true, 'fallback'],
       ['user-a', 'client_credentials', true, 'retry'],
     ]);
-    expect(server.requests.slice(2).map((r) => r.grant)).toEqual(['refresh_token', 'client_credentials']);
+    expect(server.requests.slice(learned + 2).map((r) => r.grant)).toEqual(['refresh_token', 'client_credentials']);
 
     // user-b is in its window too: it is still served, and no request is started for it.
     for (let i = 0; i < 5; i++) expect(await manager.getToken('user-b')).toBe(b);
-    expect(server.requests).toHaveLength(4);
+    expect(server.requests).toHaveLength(learned + 4);
     expect(manager.stats().coolingDown).toBeGreaterThanOrEqual(1);
   });
 });
@@ -217,7 +220,7 @@ describe('a failed foreground request', () => {
   });
 
   it('grows the cool-down on repeated failures, up to maxCooldown, and resets it after a success', async () => {
-    h = await startHarness({ cooldown: 1_000, maxCooldown: 3_000 });
+    h = await startHarness({ cooldown: { base: 1_000, max: 3_000 } });
     const { server, clock, manager } = h;
     server.failNext(4, REFUSED);
     let outcome: unknown = await manager.getToken('user-1').catch((e: unknown) => e);

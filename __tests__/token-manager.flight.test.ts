@@ -7,7 +7,7 @@ let manager: TokenManager;
 
 beforeEach(async () => {
   server = await startTokenServer();
-  manager = new TokenManager({ clientId: 'client-1', clientSecret: 'secret-1', tokenUrl: server.tokenUrl, retry: 0 });
+  manager = new TokenManager({ clientId: 'client-1', clientSecret: 'secret-1', tokenUrl: server.tokenUrl, request: { retry: 0 } });
 });
 
 afterEach(async () => {

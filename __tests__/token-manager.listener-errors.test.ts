@@ -72,7 +72,7 @@ describe('listeners, each called on its own', () => {
   let manager: TokenManager;
   beforeAll(async () => {
     emulator = await startEmulator();
-    manager = new TokenManager({ clientId: emulator.clientId, clientSecret: emulator.clientSecret, tokenUrl: emulator.tokenUrl, retry: 0 });
+    manager = new TokenManager({ clientId: emulator.clientId, clientSecret: emulator.clientSecret, tokenUrl: emulator.tokenUrl, request: { retry: 0 } });
   });
   afterAll(async () => {
     await manager.close();

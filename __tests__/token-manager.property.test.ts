@@ -79,10 +79,12 @@ async function run(commands: Command[], jitterSeed: number, lifetime: number): P
     clientId: 'client-1',
     clientSecret: 'secret-1',
     tokenUrl: server.tokenUrl,
-    retry: 0,
-    now: clock.now,
-    timers: clock.timers,
-    random: () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31),
+    request: { retry: 0 },
+    clock: {
+      now: clock.now,
+      timers: clock.timers,
+      random: () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31),
+    },
     // One request at a time: the scripted failures then meet the requests in a fixed order.
     concurrency: 1,
   });

@@ -71,7 +71,7 @@ describe('rate limit (intervalCap / interval)', () => {
   it('starts at most intervalCap requests per interval', async () => {
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     server = await startTokenServer({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
-    manager = new TokenManager({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, tokenUrl: server.tokenUrl, retry: 0, intervalCap: 2, interval: 1_000 });
+    manager = new TokenManager({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, tokenUrl: server.tokenUrl, request: { retry: 0 }, rateLimit: { limit: 2, interval: 1_000 } });
     const calls = Array.from({ length: 5 }, (_, i) => manager.getToken(`user-${i}`));
     await server.waitForRequests(2);
     expect(await hasSettled(server.waitForRequests(3), 20)).toBe(false);

@@ -87,7 +87,7 @@ describe('refresh ahead with jest fake timers and the default clock and timers',
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     server = await startTokenServer({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
     // Constructed after the fake clock is installed, so that its default `now` is the fake Date.now.
-    manager = new TokenManager({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, tokenUrl: server.tokenUrl, retry: 0, random: () => 0 });
+    manager = new TokenManager({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, tokenUrl: server.tokenUrl, request: { retry: 0 }, clock: { random: () => 0 } });
 
     let previous: Token | undefined;
     for (let lifetime = 1; lifetime <= 3; lifetime++) {

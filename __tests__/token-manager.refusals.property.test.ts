@@ -9,6 +9,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { startHarness } from './fixtures/manager-harness.js';
+import { learnRefreshAuthentication } from './fixtures/refresh-authentication.js';
 import { scopeOfTestToken } from './helpers/scripted-token-server.js';
 
 const STATUSES = [200, 400, 401, 403] as const;
@@ -33,12 +34,11 @@ describe('refusals of every shape', () => {
   it('never resend a refused refresh token, and leave no user without a token one step after recovery', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
-        const h = await startHarness({
-          cooldown: COOLDOWN_MS,
-          maxCooldown: MAX_COOLDOWN_MS,
-          refreshWithClientCredentials: s.authenticatedRefresh,
-        });
+        const h = await startHarness({ cooldown: { base: COOLDOWN_MS, max: MAX_COOLDOWN_MS } });
         const { server, clock, manager } = h;
+        if (s.authenticatedRefresh) {
+          await learnRefreshAuthentication(manager, () => server.failNext(1, { status: 400, body: { error: 'invalid_client' } }));
+        }
         const users = Array.from({ length: s.users }, (_, i) => `user-${i}`);
         const ask = async () => {
           const one = (u: string) => manager.getToken(u).then(() => undefined, () => undefined);

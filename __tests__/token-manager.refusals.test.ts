@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { startHarness, type Harness } from './fixtures/manager-harness.js';
 import { scopeOfTestToken } from './helpers/scripted-token-server.js';
+import { learnRefreshAuthentication } from './fixtures/refresh-authentication.js';
 
 describe('a refused refresh', () => {
   let h: Harness;
@@ -42,8 +43,10 @@ describe('a refused refresh', () => {
   it.each(['invalid_client', 'unauthorized_client'])(
     'an authenticated refresh answered 401 %s while client credentials work: falls back, and cools down neither the user nor the client',
     async (error) => {
-      h = await startHarness({ refreshWithClientCredentials: true });
+      h = await startHarness();
       const { server, clock, manager } = h;
+      await learnRefreshAuthentication(manager, () => server.failNext(1, { status: 400, body: { error: 'invalid_client' } }));
+      const learned = server.requests.length;
       const first = await manager.getToken('user-1');
       const other = await manager.getToken('user-2');
       // The refresh grant is disabled for this client: every refresh is refused.
@@ -52,7 +55,10 @@ describe('a refused refresh', () => {
       clock.jumpTo(first.expiresAt);
       const second = await manager.getToken('user-1');
       expect(scopeOfTestToken(second.accessToken)).toBe('user-1');
-      expect(server.requests.slice(2).map((r) => r.grant)).toEqual(['refresh_token', 'client_credentials']);
+      expect(server.requests.slice(learned + 2).map((r) => [r.grant, r.form.client_secret !== undefined])).toEqual([
+        ['refresh_token', true],
+        ['client_credentials', true],
+      ]);
       // Another user, at once, with no cool-down in the way.
       expect(manager.stats().coolingDown).toBe(0);
       manager.invalidate('user-2', other);

@@ -116,8 +116,8 @@ describe('renewal', () => {
     expect(server.requests.slice(3).map((r) => r.grant)).toEqual(['client_credentials']);
   });
 
-  it("with renewWith: 'client_credentials', ignores refresh tokens and asks for the scope again", async () => {
-    h = await startHarness({ renewWith: 'client_credentials' });
+  it("with refresh.grant: 'client_credentials', ignores refresh tokens and asks for the scope again", async () => {
+    h = await startHarness({ refresh: { grant: 'client_credentials' } });
     const { server, clock, manager } = h;
     const first = await manager.getToken('user-1');
     expect(first.refreshToken).toBeDefined();

@@ -58,7 +58,7 @@ describe('a token server whose clock is off', () => {
       headers: { date: new Date(serverNow).toUTCString(), 'retry-after': new Date(serverNow + 3_000).toUTCString() },
       body: { error: 'temporarily_unavailable' },
     });
-    const endpoint = new TokenEndpoint({ clientId: 'client-1', clientSecret: 'secret-1', tokenUrl: server.tokenUrl, retry: 0, now: clock.now });
+    const endpoint = new TokenEndpoint({ clientId: 'client-1', clientSecret: 'secret-1', tokenUrl: server.tokenUrl, request: { retry: 0 }, clock: { now: clock.now } });
     await expect(endpoint.clientCredentials({ scope: 'user-1' })).rejects.toMatchObject({ status: 503, retryAfterMs: 3_000 });
   });
 
@@ -79,9 +79,8 @@ describe('against the emulator with its clock off and no expires_in', () => {
       clientId: emulator.clientId,
       clientSecret: emulator.clientSecret,
       tokenUrl: emulator.tokenUrl,
-      retry: 0,
-      now: clock.now,
-      timers: clock.timers,
+      request: { retry: 0 },
+      clock: { now: clock.now, timers: clock.timers },
     });
     try {
       const tokens = await Promise.all(['u1', 'u2', 'u3'].map((u) => manager.getToken(u)));

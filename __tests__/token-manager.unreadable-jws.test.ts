@@ -36,7 +36,7 @@ describe('an access token that looks like a JWS but cannot be read', () => {
   });
 
   it.each(UNREADABLE)('with %s is refused with a typed error and never cached', async (_name, accessToken) => {
-    h = await startHarness({ cooldown: 0 });
+    h = await startHarness({ cooldown: { base: 0 } });
     const { server, manager } = h;
     server.failNext(1, { status: 200, body: { access_token: accessToken, token_type: 'bearer', expires_in: 3600 } });
     await expect(manager.getToken('user-1')).rejects.toMatchObject({ code: 'FLUX_INVALID_TOKEN_RESPONSE', reason: 'unreadable_jws' });

@@ -18,7 +18,7 @@ describe('requireUserBinding', () => {
   });
 
   it('refuses an answer to a user\'s request with no `scope` and an opaque token, and caches nothing', async () => {
-    h = await startHarness({ requireUserBinding: true, cooldown: 0 });
+    h = await startHarness({ requireUserBinding: true, cooldown: { base: 0 } });
     const { server, manager } = h;
     server.failNext(1, opaque);
     await expect(manager.getToken('user-1')).rejects.toMatchObject({ code: 'FLUX_INVALID_TOKEN_RESPONSE', reason: 'unbound_token' });
@@ -27,7 +27,7 @@ describe('requireUserBinding', () => {
   });
 
   it('refuses a readable JWS without `restrictedTo` too, and takes one that shows its user either way', async () => {
-    h = await startHarness({ requireUserBinding: true, cooldown: 0 });
+    h = await startHarness({ requireUserBinding: true, cooldown: { base: 0 } });
     const { server, manager } = h;
     const unbound = gzipJws({ jti: 'a' });
     server.failNext(1, { status: 200, body: { access_token: unbound, token_type: 'bearer', expires_in: 3600 } });

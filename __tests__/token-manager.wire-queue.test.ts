@@ -21,7 +21,7 @@ describe('the wait before a retry holds no slot', () => {
 
   it('a cold caller is served by its own request while 8 requests wait out a Retry-After, and their retries come after it', async () => {
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
-    h = await startHarness({ retry: 1 }); // concurrency 8, the default
+    h = await startHarness({ request: { retry: 1 } }); // concurrency 8, the default
     const { server, manager } = h;
     const users = Array.from({ length: 8 }, (_, i) => `slow-${i}`);
     server.failNext(8, RETRY_LATER);
@@ -43,7 +43,7 @@ describe('the wait before a retry holds no slot', () => {
 
   it('a backoff (no Retry-After) holds no slot either: with one slot, a caller goes between two attempts of another request', async () => {
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
-    h = await startHarness({ retry: 1, concurrency: 1 });
+    h = await startHarness({ request: { retry: 1 }, concurrency: 1 });
     const { server, manager } = h;
     server.failNext(1, { status: 503, body: { error: 'temporarily_unavailable' } });
     const slow = manager.getToken('slow');
@@ -58,9 +58,9 @@ describe('the wait before a retry holds no slot', () => {
     expect(server.requests.map((r) => r.scope)).toEqual(['slow', 'cold', 'slow']);
   });
 
-  it('counts each attempt against intervalCap: a retry is a request the endpoint sees', async () => {
+  it('counts each attempt against rateLimit: a retry is a request the endpoint sees', async () => {
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
-    h = await startHarness({ retry: 1, intervalCap: 2, interval: 60_000 });
+    h = await startHarness({ request: { retry: 1 }, rateLimit: { limit: 2, interval: 60_000 } });
     const { server, manager } = h;
     server.failNext(1, { status: 503, headers: { 'retry-after': '1' }, body: { error: 'temporarily_unavailable' } });
     const first = manager.getToken('a'); // answered 503, retried after 1 s

@@ -19,8 +19,7 @@ function managerOn(store: LruTokenStore | undefined, fake: FakeGot, maxScopes?: 
     clientId: 'client-1',
     clientSecret: 'secret-1',
     tokenUrl: 'http://127.0.0.1:9/auth/oauth/token', // never reached: the fake answers
-    got: fake.got,
-    retry: 0,
+    request: { got: fake.got, retry: 0 },
     ...(store === undefined ? { maxScopes } : { store }),
   });
 }

@@ -31,7 +31,7 @@ let agent: Agent;
 beforeEach(async () => {
   emulator = await startEmulator();
   api = await startApiServer();
-  manager = new TokenManager({ clientId: emulator.clientId, clientSecret: emulator.clientSecret, tokenUrl: emulator.tokenUrl, retry: 0 });
+  manager = new TokenManager({ clientId: emulator.clientId, clientSecret: emulator.clientSecret, tokenUrl: emulator.tokenUrl, request: { retry: 0 } });
   agent = new Agent();
 });
 

@@ -9,6 +9,8 @@ export {
   DEFAULT_RETRY,
   MAX_RESPONSE_BYTES,
   type TokenEndpointOptions,
+  type SendOptions,
+  type EndpointClockOptions,
   type RequestOptions,
   type ClientCredentialsOptions,
   type RefreshOptions,
@@ -22,6 +24,10 @@ export {
   DEFAULT_COOLDOWN_MS,
   DEFAULT_MAX_COOLDOWN_MS,
   type TokenManagerOptions,
+  type ManagerRefreshOptions,
+  type ManagerRateLimitOptions,
+  type CooldownOptions,
+  type ClockOptions,
   type RenewWith,
 } from './manager/manager-options.js';
 export type {

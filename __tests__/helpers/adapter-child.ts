@@ -17,7 +17,7 @@ function env(name: string): string {
 }
 
 const api = env('EMULATOR_URL');
-const manager = new TokenManager({ clientId: env('CLIENT_ID'), clientSecret: env('CLIENT_SECRET'), tokenUrl: env('TOKEN_URL'), retry: 0 });
+const manager = new TokenManager({ clientId: env('CLIENT_ID'), clientSecret: env('CLIENT_SECRET'), tokenUrl: env('TOKEN_URL'), request: { retry: 0 } });
 const client = got.extend(gotAuth(manager), { prefixUrl: api, retry: { limit: 0 } });
 const statuses: number[] = [];
 for (const user of ['user-1', 'user-2', 'user-3']) {

@@ -83,7 +83,7 @@ export function runAdapterContract(driver: AdapterDriver): void {
       emulator = await startEmulator();
       second = await startApiServer();
       third = await startApiServer();
-      manager = new TokenManager({ clientId: emulator.clientId, clientSecret: emulator.clientSecret, tokenUrl: emulator.tokenUrl, retry: 0 });
+      manager = new TokenManager({ clientId: emulator.clientId, clientSecret: emulator.clientSecret, tokenUrl: emulator.tokenUrl, request: { retry: 0 } });
     });
 
     afterEach(async () => {

@@ -16,7 +16,7 @@ import { TokenManager } from '../../lib/manager/token-manager.js';
 import { startEmulator } from '../../lib/emulator/index.js';
 
 const emulator = await startEmulator();
-const manager = new TokenManager({ clientId: emulator.clientId, clientSecret: emulator.clientSecret, tokenUrl: emulator.tokenUrl, retry: 0 });
+const manager = new TokenManager({ clientId: emulator.clientId, clientSecret: emulator.clientSecret, tokenUrl: emulator.tokenUrl, request: { retry: 0 } });
 const expired = 'x'.repeat(1024 * 1024);
 let answered = 0;
 let connections = 0;

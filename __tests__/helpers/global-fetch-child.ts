@@ -16,7 +16,7 @@ function env(name: string): string {
   return value;
 }
 
-const manager = new TokenManager({ clientId: env('CLIENT_ID'), clientSecret: env('CLIENT_SECRET'), tokenUrl: env('TOKEN_URL'), retry: 0 });
+const manager = new TokenManager({ clientId: env('CLIENT_ID'), clientSecret: env('CLIENT_SECRET'), tokenUrl: env('TOKEN_URL'), request: { retry: 0 } });
 const agent = new Agent();
 setGlobalDispatcher(agent.compose(undiciAuth(manager, { scope: 'user-2' })));
 const response = await fetch(`${env('EMULATOR_URL')}/users/user-2/receipts`);

@@ -8,7 +8,7 @@ import { clearInterval as clearRealInterval, setInterval as realInterval } from 
 import { setImmediate as realImmediate, setTimeout as realTimeout } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import nock from 'nock';
-import { DEFAULT_TOKEN_URL } from '../../lib/index.js';
+import { DEFAULT_TOKEN_URL, TokenEndpoint, type TokenEndpointOptions } from '../../lib/index.js';
 
 /** Looks like a live client secret, so that a leak would look like one too. */
 export const CLIENT_ID = 'flux-client-4b1d';
@@ -16,6 +16,20 @@ export const CLIENT_SECRET = 'cs_live_9f8e7d6c5b4a3f2e1d0c';
 
 /** A fixed start for the injected and the fake clock: a whole second, so second arithmetic is exact. */
 export const T0 = 1_700_000_000_000;
+
+/**
+ * The test client's endpoint: no retries and the clock fixed at T0, unless `options` say otherwise
+ * (inside `request` and `clock`, each name given replaces only itself).
+ */
+export function testEndpoint(options: Partial<TokenEndpointOptions> = {}): TokenEndpoint {
+  return new TokenEndpoint({
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    ...options,
+    request: { retry: 0, ...options.request },
+    clock: { now: () => T0, ...options.clock },
+  });
+}
 
 const defaultUrl = new URL(DEFAULT_TOKEN_URL);
 export const ORIGIN = defaultUrl.origin;

@@ -94,7 +94,7 @@ async function measure(): Promise<MemoryReport> {
   // Warm up: load and optimise every code path on a throw-away manager, so that code and lazily
   // built structures are in the "before" reading, not counted per scope.
   {
-    const warm = new TokenManager({ tokenUrl: 'http://127.0.0.1:9/t', clientId: 'bench', clientSecret: 'bench', got: inMemoryGot({ expiresIn: 86_400 }).got, maxScopes: 1_000, concurrency: 64 });
+    const warm = new TokenManager({ tokenUrl: 'http://127.0.0.1:9/t', clientId: 'bench', clientSecret: 'bench', request: { got: inMemoryGot({ expiresIn: 86_400 }).got }, maxScopes: 1_000, concurrency: 64 });
     for (let i = 0; i < 3_000; i += 1_000) await Promise.all(Array.from({ length: 1_000 }, (_, j) => warm.getToken(`warm-${i + j}`)));
     await warm.close();
   }
@@ -105,10 +105,10 @@ async function measure(): Promise<MemoryReport> {
     tokenUrl: 'http://127.0.0.1:9/auth/oauth/token', // never contacted: the in-memory got answers
     clientId: 'bench',
     clientSecret: 'bench',
-    got: source.got,
+    request: { got: source.got },
     maxScopes: scopes,
     concurrency: 64,
-    timers: countingTimers,
+    clock: { timers: countingTimers },
   });
   manager.on('evicted', () => evicted++);
 

@@ -49,7 +49,7 @@ function serve(mode: Mode, expiresIn: number | undefined) {
 
 async function run(name: string, mode: Mode, { users, everyMs, durationMs, expiresIn = 1, options = {}, recoveredAt }: { users: number; everyMs: number; durationMs: number; expiresIn?: number; options?: object; recoveredAt?: number }) {
   const srv = await serve(mode, expiresIn);
-  const m = new TokenManager({ clientId: 'c', clientSecret: 's', tokenUrl: srv.url, expiryMargin: 100, refreshWindow: 200, ...options } as ConstructorParameters<typeof TokenManager>[0]);
+  const m = new TokenManager({ clientId: 'c', clientSecret: 's', tokenUrl: srv.url, ...options, refresh: { margin: 100, window: 200, ...(options as { refresh?: object }).refresh } } as ConstructorParameters<typeof TokenManager>[0]);
   const start = Date.now();
   let calls = 0, failed = 0, failedAfterRecovery = 0, firstSuccess: number | undefined;
   await Promise.all(Array.from({ length: users }, async (_, i) => {
@@ -68,9 +68,9 @@ async function run(name: string, mode: Mode, { users, everyMs, durationMs, expir
 const refresh = (f: Record<string, string>) => f.grant_type === 'refresh_token';
 await run('1. refresh answered 200 invalid_grant', (f) => (refresh(f) ? { status: 200, body: { error: 'invalid_grant' } } : undefined), { users: 5, everyMs: 10, durationMs: 4000 });
 await run('1. refresh answered 403 invalid_grant', (f) => (refresh(f) ? { status: 403, body: { error: 'invalid_grant' } } : undefined), { users: 5, everyMs: 10, durationMs: 4000 });
-await run('2. authenticated refresh answered 401 invalid_client, cc works', (f) => (refresh(f) ? { status: 401, body: { error: 'invalid_client' } } : undefined), { users: 5, everyMs: 10, durationMs: 4000, options: { refreshWithClientCredentials: true } });
+await run('2. refresh answered 401 invalid_client (sent with credentials once learned), cc works', (f) => (refresh(f) ? { status: 401, body: { error: 'invalid_client' } } : undefined), { users: 5, everyMs: 10, durationMs: 4000 });
 await run('3. 1 s of invalid_client, 20 users together', (_f, t) => (t < 1000 ? { status: 401, body: { error: 'invalid_client' } } : undefined), { users: 20, everyMs: 20, durationMs: 6000, expiresIn: 3600 });
-await run('7. tokens of 3 s, 500 from 2 s to 5 s, 10 users at 200/s', (_f, t) => (t >= 2000 && t < 5000 ? { status: 500, body: { error: 'server_error' } } : undefined), { users: 10, everyMs: 50, durationMs: 8000, expiresIn: 3, recoveredAt: 5000, options: { expiryMargin: 300, refreshWindow: 750 } });
+await run('7. tokens of 3 s, 500 from 2 s to 5 s, 10 users at 200/s', (_f, t) => (t >= 2000 && t < 5000 ? { status: 500, body: { error: 'server_error' } } : undefined), { users: 10, everyMs: 50, durationMs: 8000, expiresIn: 3, recoveredAt: 5000, options: { refresh: { margin: 300, window: 750 } } });
 const jws = (claims: object) => [Buffer.from(JSON.stringify({ alg: 'RS256', zip: 'GZIP' })).toString('base64url'), gzipSync(JSON.stringify(claims)).toString('base64url'), 'c2ln'].join('.');
 await run('5. server 1 h behind, JWS iat/exp of 2 s, no expires_in', (f) => {
   const now = Date.now() - 3_600_000;

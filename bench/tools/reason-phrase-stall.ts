@@ -19,7 +19,7 @@ const reason = 'a-'.repeat(8000);
 const server = http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(503, reason); res.end(); }); });
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const port = (server.address() as { port: number }).port;
-const manager = new TokenManager({ tokenUrl: `http://127.0.0.1:${port}/token`, clientId: 'c', clientSecret: 's', retry: 0 });
+const manager = new TokenManager({ tokenUrl: `http://127.0.0.1:${port}/token`, clientId: 'c', clientSecret: 's', request: { retry: 0 } });
 let longest = 0; let last = performance.now();
 const iv = setInterval(() => { const n = performance.now(); longest = Math.max(longest, n - last); last = n; }, 5);
 const t0 = performance.now();

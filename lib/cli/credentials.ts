@@ -24,7 +24,7 @@ export interface ResolvedEndpoint {
 
 /**
  * Placeholder credentials for a refresh call that sends none (as Flux documents the refresh call):
- * the endpoint client needs values, and with `refreshWithClientCredentials` off they are never sent.
+ * the endpoint client needs values, and unless `--with-client-credentials` is given they are never sent.
  */
 const NOT_SENT = 'not-sent';
 

@@ -19,12 +19,10 @@ function asEndpointJson(token: Token): string {
   return JSON.stringify(body, null, 2);
 }
 
-function endpointFrom(flags: EndpointFlags, { required = true, withClientCredentials = false } = {}): TokenEndpoint {
+function endpointFrom(flags: EndpointFlags, { required = true } = {}): TokenEndpoint {
   return new TokenEndpoint({
     ...resolveEndpoint(flags, { required }),
-    refreshWithClientCredentials: withClientCredentials,
-    ...(flags.timeout === undefined ? {} : { timeout: flags.timeout }),
-    retry: flags.retry ?? 0,
+    request: { retry: flags.retry ?? 0, ...(flags.timeout === undefined ? {} : { timeout: flags.timeout }) },
   });
 }
 
@@ -40,9 +38,9 @@ export async function refreshCommand(
   out: (line: string) => void,
 ): Promise<void> {
   const withClientCredentials = flags.withClientCredentials ?? false;
-  const endpoint = endpointFrom(flags, { required: withClientCredentials, withClientCredentials });
+  const endpoint = endpointFrom(flags, { required: withClientCredentials });
   const refreshToken = await resolveRefreshToken(flags.refreshToken);
-  out(asEndpointJson(await endpoint.refresh({ refreshToken })));
+  out(asEndpointJson(await endpoint.refresh({ refreshToken, authenticate: withClientCredentials })));
 }
 
 /**

@@ -138,14 +138,12 @@ export async function runDemo(options: DemoOptions, observers: DemoObservers = {
   const emulator = await startEmulator({ expiresIn: tokenLifetime });
   const tokenGot = timeline === undefined ? observers.tokenGot : watchedGot(observers.tokenGot ?? got, timeline);
   const manager = new TokenManager({
-    ...(tokenGot === undefined ? {} : { got: tokenGot }),
     clientId: emulator.clientId,
     clientSecret: emulator.clientSecret,
     tokenUrl: emulator.tokenUrl,
     // Short tokens have a short refresh window (25% of 5 s); a few more retries let a caller that
     // does wait ride out the outage instead of failing.
-    retry: 4,
-    timeout: 2_000,
+    request: { retry: 4, timeout: 2_000, ...(tokenGot === undefined ? {} : { got: tokenGot }) },
   });
   const detach = timeline?.attach(manager);
   const source = timeline === undefined ? manager : timedSource(manager, timeline);

@@ -5,6 +5,7 @@
  */
 import type { Got } from 'got';
 import type { FluxTokenError } from '../shared/errors.js';
+import { replacedIn, type OptionNames, type ReplacedOptions } from '../shared/option-names.js';
 
 /** Flux's documented token endpoint. */
 export const DEFAULT_TOKEN_URL = 'https://api.test.tryflux.com/auth/oauth/token';
@@ -27,24 +28,6 @@ export interface TokenEndpointOptions {
    * @example tokenUrl: 'http://127.0.0.1:4010/auth/oauth/token'
    */
   tokenUrl?: string | URL;
-  /**
-   * Timeout of each attempt, in ms. A hung endpoint costs at most `timeout × (retry + 1)` plus backoff.
-   * @default 10000
-   */
-  timeout?: number;
-  /**
-   * How many times a failed attempt is retried: network errors, timeouts, 408, 429 and 5xx, with
-   * exponential backoff and jitter, honouring `Retry-After` up to 60 s. OAuth errors such as
-   * `invalid_grant` are never retried.
-   * @default 2
-   */
-  retry?: number;
-  /**
-   * Also send `client_id` and `client_secret` with the refresh grant. Flux's documented refresh call
-   * sends neither, so this is off; turn it on for a server that requires client authentication there.
-   * @default false
-   */
-  refreshWithClientCredentials?: boolean;
   /**
    * How the client authenticates when it sends its credentials: `client_secret_post` puts
    * `client_id` and `client_secret` in the form body (as Flux documents it);
@@ -80,13 +63,49 @@ export interface TokenEndpointOptions {
    */
   requireUserBinding?: boolean;
   /**
+   * How each token request is sent: its timeout, its retries, and the got instance.
+   * @example request: { timeout: 5_000, retry: 1 }
+   */
+  request?: SendOptions;
+  /**
+   * The clock, injected so that tests can drive time.
+   * @example clock: { now: () => fixedNow }
+   */
+  clock?: EndpointClockOptions;
+}
+
+/**
+ * How each token request is sent; see {@link TokenEndpointOptions.request}. A `TokenManager` takes
+ * the same group, with the same names, for the requests it sends.
+ */
+export interface SendOptions {
+  /**
+   * Timeout of each attempt, in ms. A hung endpoint costs at most `timeout × (retry + 1)` plus backoff.
+   * @default 10000
+   */
+  timeout?: number;
+  /**
+   * How many times a failed attempt is retried: network errors, timeouts, 408, 429 and 5xx, with
+   * exponential backoff and jitter, honouring `Retry-After` up to 60 s. OAuth errors such as
+   * `invalid_grant` are never retried.
+   * @default 2
+   */
+  retry?: number;
+  /**
    * The got instance to send with, e.g. one with a proxy agent. It must not set `prefixUrl`. The
    * endpoint sets its own method, body, response type, timeout and retry options per request.
    * @default the `got` default export
    */
   got?: Got;
+}
+
+/**
+ * The endpoint's clock; see {@link TokenEndpointOptions.clock}. A `TokenManager`'s `clock` has the
+ * same `now`, plus the timers and the random numbers that the manager also uses.
+ */
+export interface EndpointClockOptions {
   /**
-   * The clock, in ms since the epoch. Injected so that tests can drive time.
+   * The time, in ms since the epoch: when a token was issued, and how long a `Retry-After` lasts.
    * @default Date.now
    */
   now?: () => number;
@@ -119,7 +138,7 @@ export interface ManagedHooks {
    */
   onAnswer?: (status: number) => void;
   /**
-   * An instant (ms, by this client's `now`) before which the request should have succeeded. While
+   * An instant (ms, by this client's `clock.now`) before which the request should have succeeded. While
    * it is ahead, each backoff between attempts is cut to at most half the time left (not below
    * 100 ms), so that several attempts fit before it. The manager sets it on a renewal in the
    * background: the instant its current token stops being served. A `Retry-After` is still obeyed.
@@ -159,8 +178,11 @@ export interface RefreshOptions extends RequestOptions {
   /** The refresh token to spend. Sent intact, `+`, `/` and `=` included. */
   refreshToken: string;
   /**
-   * Send the client credentials with this refresh request, whatever `refreshWithClientCredentials`
-   * says. The manager sets it once it has learned that the server requires them.
+   * Send the client credentials with this refresh request (RFC 6749 §6). Flux's documented refresh
+   * call sends neither `client_id` nor `client_secret`, so the default is not to; set it for a
+   * server that requires client authentication there. The manager sets it once it has learned
+   * that the server requires them.
+   * @default false
    */
   authenticate?: boolean;
   /**
@@ -172,18 +194,34 @@ export interface RefreshOptions extends RequestOptions {
   scope?: string | null;
 }
 
-/** The option names of {@link TokenEndpointOptions}; the manager passes exactly these on. */
-export const ENDPOINT_OPTION_KEYS: readonly string[] = [
-  'clientId',
-  'clientSecret',
-  'tokenUrl',
-  'timeout',
-  'retry',
-  'refreshWithClientCredentials',
-  'clientAuth',
-  'tokenParams',
-  'defaultExpiresIn',
-  'requireUserBinding',
-  'got',
-  'now',
-];
+/**
+ * The option names of {@link TokenEndpointOptions}, typed against it: the constructor refuses any
+ * other. The manager passes exactly these on.
+ */
+export const ENDPOINT_OPTION_NAMES: OptionNames<TokenEndpointOptions> = {
+  clientId: true,
+  clientSecret: true,
+  tokenUrl: true,
+  clientAuth: true,
+  tokenParams: true,
+  defaultExpiresIn: true,
+  requireUserBinding: true,
+  request: true,
+  clock: true,
+};
+
+/** The names of {@link SendOptions} (`request.timeout`, ...). */
+export const SEND_OPTION_NAMES: OptionNames<SendOptions> = { timeout: true, retry: true, got: true };
+
+/** The names of {@link EndpointClockOptions} (`clock.now`). */
+export const ENDPOINT_CLOCK_NAMES: OptionNames<EndpointClockOptions> = { now: true };
+
+/**
+ * The options of 0.1 that 0.2 moved into a group or removed, each with the sentence a user who
+ * still passes it is told. The manager's own are in manager-options.ts.
+ */
+export const REPLACED_ENDPOINT_OPTIONS: ReplacedOptions = {
+  ...replacedIn('0.2', { timeout: 'request.timeout', retry: 'request.retry', got: 'request.got', now: 'clock.now' }),
+  refreshWithClientCredentials:
+    '`refreshWithClientCredentials` was removed in 0.2: pass `authenticate: true` to `refresh()` to send the client credentials with a refresh',
+};

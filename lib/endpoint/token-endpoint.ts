@@ -15,7 +15,6 @@ import { requireSecureUrl } from '../shared/url.js';
 import {
   invalidRequestOptions,
   invalidScope,
-  rejectUnknownOptions,
   requireBoolean,
   requireFunction,
   requireNumber,
@@ -25,14 +24,18 @@ import {
   orDefault,
 } from '../shared/validate.js';
 import { USER_AGENT } from '../shared/version.js';
+import { readGroup, rejectUnknownNames } from '../shared/option-names.js';
 
 export * from './token-endpoint-options.js';
 import {
   DEFAULT_RETRY,
   DEFAULT_TIMEOUT_MS,
   DEFAULT_TOKEN_URL,
-  ENDPOINT_OPTION_KEYS,
+  ENDPOINT_CLOCK_NAMES,
+  ENDPOINT_OPTION_NAMES,
   MANAGED,
+  REPLACED_ENDPOINT_OPTIONS,
+  SEND_OPTION_NAMES,
   MAX_RESPONSE_BYTES,
   type Admit,
   type ClientAuthMethod,
@@ -70,8 +73,6 @@ export class TokenEndpoint {
   readonly timeout: number;
   /** Retries after the first attempt. */
   readonly retry: number;
-  /** Whether the refresh grant carries the client credentials. */
-  readonly refreshWithClientCredentials: boolean;
   /** The OAuth2 client id (not a secret). */
   readonly clientId: string;
   /** How the client credentials are sent. */
@@ -94,16 +95,14 @@ export class TokenEndpoint {
 
   constructor(options: TokenEndpointOptions) {
     const o = requireOptionsObject('TokenEndpoint options', options);
-    rejectUnknownOptions('TokenEndpoint options', o, ENDPOINT_OPTION_KEYS);
+    rejectUnknownNames('TokenEndpoint options', '', o, ENDPOINT_OPTION_NAMES, REPLACED_ENDPOINT_OPTIONS);
+    const request = readGroup('TokenEndpoint options', 'request', o.request, SEND_OPTION_NAMES);
+    const clock = readGroup('TokenEndpoint options', 'clock', o.clock, ENDPOINT_CLOCK_NAMES);
     this.clientId = requireString('clientId', o.clientId);
     this.#clientSecret = requireString('clientSecret', o.clientSecret, true);
     this.tokenUrl = requireSecureUrl('tokenUrl', orDefault(o.tokenUrl, DEFAULT_TOKEN_URL));
-    this.timeout = requireNumber('timeout', orDefault(o.timeout, DEFAULT_TIMEOUT_MS), { min: 1, max: 10 * 60_000 });
-    this.retry = requireNumber('retry', orDefault(o.retry, DEFAULT_RETRY), { min: 0, max: 10, integer: true });
-    this.refreshWithClientCredentials = requireBoolean(
-      'refreshWithClientCredentials',
-      orDefault(o.refreshWithClientCredentials, false),
-    );
+    this.timeout = requireNumber('request.timeout', orDefault(request.timeout, DEFAULT_TIMEOUT_MS), { min: 1, max: 10 * 60_000 });
+    this.retry = requireNumber('request.retry', orDefault(request.retry, DEFAULT_RETRY), { min: 0, max: 10, integer: true });
     this.clientAuth = requireOneOf<ClientAuthMethod>('clientAuth', orDefault(o.clientAuth, 'client_secret_post'), [
       'client_secret_post',
       'client_secret_basic',
@@ -116,8 +115,8 @@ export class TokenEndpoint {
         : requireNumber('defaultExpiresIn', o.defaultExpiresIn, { min: Number.MIN_VALUE, max: MAX_EXPIRES_IN_SECONDS });
     const formEncode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2);
     this.#basic = `Basic ${Buffer.from(`${formEncode(this.clientId)}:${formEncode(this.#clientSecret)}`).toString('base64')}`;
-    this.#got = o.got === undefined ? undefined : requireFunction<Got>('got', o.got);
-    this.#now = o.now === undefined ? Date.now : requireFunction<() => number>('now', o.now);
+    this.#got = request.got === undefined ? undefined : requireFunction<Got>('request.got', request.got);
+    this.#now = clock.now === undefined ? Date.now : requireFunction<() => number>('clock.now', clock.now);
   }
 
   /**
@@ -147,8 +146,8 @@ export class TokenEndpoint {
 
   /**
    * The refresh grant. Sends `grant_type=refresh_token` and `refresh_token`, plus the client
-   * credentials when `refreshWithClientCredentials` (or this call's `authenticate`) is set. The
-   * answer may rotate the refresh token; the returned {@link Token} carries whichever the server sent.
+   * credentials when this call's `authenticate` is set. The answer may rotate the refresh token;
+   * the returned {@link Token} carries whichever the server sent.
    */
   refresh(options: RefreshOptions): Promise<Token> {
     const invalid = invalidRequestOptions(options ?? {});
@@ -168,7 +167,7 @@ export class TokenEndpoint {
       checkScope: scope !== undefined,
       signal,
       hooks: hooksOf(options),
-      authenticate: authenticate ?? this.refreshWithClientCredentials,
+      authenticate: authenticate ?? false,
       refreshToken,
     });
   }

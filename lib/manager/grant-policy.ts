@@ -65,9 +65,9 @@ export class GrantPolicy {
     this.#deps = deps;
   }
 
-  /** Whether refresh requests carry the client credentials: configured, or learned. */
+  /** Whether refresh requests carry the client credentials: once learned. */
   get refreshAuthenticates(): boolean {
-    return this.#learned || this.#deps.endpoint.refreshWithClientCredentials;
+    return this.#learned;
   }
 
   /**

@@ -52,8 +52,9 @@ export interface RefreshFailedEvent {
  * Payload of `refreshAuthentication`, emitted once: the server refused a refresh request that
  * carried no client credentials in a way that says it wants them (`invalid_client`,
  * `invalid_request` or `unauthorized_client`). That scope fell back to the client-credentials
- * grant, and from now on refresh requests carry the client credentials (as with
- * `refreshWithClientCredentials: true`, which avoids this one-time step).
+ * grant, and from now on refresh requests carry the client credentials. The cost is one refused
+ * refresh for each refresh already sent when the first refusal came back (at most `concurrency`),
+ * once per manager, that is once per process: see docs/other-servers.md.
  */
 export interface RefreshAuthenticationEvent {
   /** The scope whose refresh was refused. */
@@ -84,7 +85,7 @@ export interface TokenRequestStartEvent {
   grant: 'client_credentials' | 'refresh_token';
   /** True when no caller was waiting for it (a refresh ahead of expiry). */
   background: boolean;
-  /** When it was sent, in ms since the epoch, by the manager's clock (`now`). */
+  /** When it was sent, in ms since the epoch, by the manager's clock (`clock.now`). */
   startedAt: number;
 }
 

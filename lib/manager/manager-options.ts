@@ -7,10 +7,26 @@ import { ConfigurationError } from '../shared/errors.js';
 import { DEFAULT_MAX_SCOPES, LruTokenStore } from '../store/lru-store.js';
 import type { TimerApi } from './refresh-scheduler.js';
 import type { TokenEndpointOptions } from '../endpoint/token-endpoint.js';
-import { ENDPOINT_OPTION_KEYS, TokenEndpoint } from '../endpoint/token-endpoint.js';
-import type { TokenStore } from '../store/token-store.js';
 import {
-  rejectUnknownOptions,
+  CLOCK_OPTION_NAMES,
+  COOLDOWN_OPTION_NAMES,
+  RATE_LIMIT_OPTION_NAMES,
+  REFRESH_OPTION_NAMES,
+  type ClockOptions,
+  type CooldownOptions,
+  type ManagerRateLimitOptions,
+  type ManagerRefreshOptions,
+  type RenewWith,
+} from './option-groups.js';
+import {
+  ENDPOINT_OPTION_NAMES,
+  REPLACED_ENDPOINT_OPTIONS,
+  SEND_OPTION_NAMES,
+  TokenEndpoint,
+} from '../endpoint/token-endpoint.js';
+import type { TokenStore } from '../store/token-store.js';
+import { readGroup, rejectUnknownNames, replacedIn, type OptionNames, type ReplacedOptions } from '../shared/option-names.js';
+import {
   requireFunction,
   requireNumber,
   requireOneOf,
@@ -25,10 +41,14 @@ export const DEFAULT_COOLDOWN_MS = 1_000;
 /** Default longest cool-down, in ms. */
 export const DEFAULT_MAX_COOLDOWN_MS = 30_000;
 
-/** How a token that has a refresh token is renewed. */
-export type RenewWith = 'refresh_token' | 'client_credentials';
+export * from './option-groups.js';
 
-/** Options of {@link TokenManager}: the endpoint's, plus the cache's and the queue's. */
+
+/**
+ * Options of {@link TokenManager}: the endpoint's (the credentials, the URL, the answers it
+ * accepts, `request` and `clock`), plus the cache's, the queue's and the refresh policy's. Related
+ * options come in groups (`refresh`, `rateLimit`, `cooldown`, `clock`, `request`).
+ */
 export interface TokenManagerOptions extends TokenEndpointOptions {
   /**
    * How many scopes are cached; the least recently used is evicted beyond that. Ignored when a
@@ -42,86 +62,67 @@ export interface TokenManagerOptions extends TokenEndpointOptions {
    */
   store?: TokenStore;
   /**
-   * A token is no longer handed out when less than this is left of its life, in ms. Capped at 10%
-   * of the token's lifetime, so that short tokens stay usable. Covers clock skew and the time a
-   * request takes to reach the API.
-   * @default 30000
-   */
-  expiryMargin?: number;
-  /**
-   * How long before expiry a token is refreshed in the background, in ms, while callers keep getting
-   * the current one without waiting. Capped at 25% of the token's lifetime. Must exceed
-   * `expiryMargin`.
-   * @default 300000
-   */
-  refreshWindow?: number;
-  /**
-   * Fraction (0 to 1) of the refresh window by which each token's refresh ahead of expiry is
-   * randomly delayed, so that tokens issued together are not refreshed together.
-   * @default 0.1
-   */
-  refreshJitter?: number;
-  /**
    * How many token requests may be in flight at once, for all scopes together. Callers waiting for
    * a token go before background flights.
    * @default 8
    */
   concurrency?: number;
   /**
-   * With `interval`: at most this many token requests start per `interval` ms. Off by default.
-   * @example { intervalCap: 50, interval: 1000 } // at most 50 token requests per second
+   * When a token is renewed, and with which grant.
+   * @example refresh: { window: 120_000, margin: 10_000 } // renew 2 min before expiry, stop serving 10 s before
    */
-  intervalCap?: number;
-  /** The rate limit's period, in ms; see `intervalCap`. */
-  interval?: number;
+  refresh?: ManagerRefreshOptions;
   /**
-   * How a token that carries a refresh token is renewed. With `refresh_token`, the refresh grant
-   * is used and the rotated refresh token kept; if the endpoint refuses it (any non-retryable
-   * RFC 6749 `error` code whatever the HTTP status, a 200 `{"error":"invalid_grant"}` included, or
-   * a bare 4xx), or answers with a token for another scope (`scope_mismatch`), the manager falls
-   * back once to `client_credentials` for that user and never sends that refresh token again. With
-   * `client_credentials`, refresh tokens are ignored.
-   * @default 'refresh_token'
+   * At most `limit` token requests start per `interval` ms, for all scopes together. Off by default.
+   * Both are given, or neither.
+   * @example rateLimit: { limit: 50, interval: 1000 } // at most 50 token requests per second
    */
-  renewWith?: RenewWith;
+  rateLimit?: ManagerRateLimitOptions;
   /**
-   * After a failed request that callers were waiting for, the scope cools down for this long (ms).
-   * After a refusal the server will repeat (`invalid_grant`, `invalid_client`, ...) or a
-   * `Retry-After`, later callers of the scope get the same error meanwhile instead of each hitting
-   * the endpoint again. After a transient failure (5xx, timeout, malformed answer) the cool-down is
-   * half-open: one probe request at a time, which every caller of the scope joins, finds out
-   * whether the endpoint is back, so that no caller who comes after it recovered gets an error.
-   * Refreshes ahead of expiry wait the cool-down out. Doubles on each further failure, up to
-   * `maxCooldown`; failures of requests that overlapped in time count once. An `invalid_client` answer to a request that carried the
-   * client credentials cools the whole client down. The same pace applies to the replacement of a
-   * token the API rejected, when the replacement is itself rejected (401 loop protection).
-   * @default 1000
+   * How long a scope cools down after a failed request that callers were waiting for.
+   * @example cooldown: { base: 500, max: 10_000 }
    */
-  cooldown?: number;
-  /** The longest cool-down, in ms. @default 30000 */
-  maxCooldown?: number;
-  /** Timer functions, injectable for tests. @default the global setTimeout and clearTimeout */
-  timers?: TimerApi;
-  /** Random numbers in [0, 1), for jitter; injectable for tests. @default Math.random */
-  random?: () => number;
+  cooldown?: CooldownOptions;
+  /**
+   * Time and randomness, injected so that tests can drive them: the clock, the timers, and the
+   * random numbers of the refresh jitter. The endpoint reads the same `now`.
+   * @example clock: { now: clock.now, timers: clock.timers, random: () => 0 }
+   */
+  clock?: ClockOptions;
 }
 
-const MANAGER_KEYS = [
-  'maxScopes',
-  'store',
-  'expiryMargin',
-  'refreshWindow',
-  'refreshJitter',
-  'concurrency',
-  'intervalCap',
-  'interval',
-  'renewWith',
-  'cooldown',
-  'maxCooldown',
-  'timers',
-  'random',
-] as const;
 
+const WHERE = 'TokenManager options';
+
+/** Every top-level option name, typed against {@link TokenManagerOptions}. */
+export const MANAGER_OPTION_NAMES: OptionNames<TokenManagerOptions> = {
+  ...ENDPOINT_OPTION_NAMES,
+  maxScopes: true,
+  store: true,
+  concurrency: true,
+  refresh: true,
+  rateLimit: true,
+  cooldown: true,
+  clock: true,
+};
+
+/** The options of 0.1 that 0.2 moved into a group or removed, with the sentence each gets. */
+export const REPLACED_MANAGER_OPTIONS: ReplacedOptions = {
+  ...REPLACED_ENDPOINT_OPTIONS,
+  ...replacedIn('0.2', {
+    refreshWindow: 'refresh.window',
+    refreshJitter: 'refresh.jitter',
+    expiryMargin: 'refresh.margin',
+    renewWith: 'refresh.grant',
+    intervalCap: 'rateLimit.limit',
+    interval: 'rateLimit.interval',
+    maxCooldown: 'cooldown.max',
+    timers: 'clock.timers',
+    random: 'clock.random',
+  }),
+  refreshWithClientCredentials:
+    '`refreshWithClientCredentials` was removed in 0.2: the manager sends the client credentials with every refresh once the server has refused one for want of them (see docs/other-servers.md)',
+};
 
 /** The validated settings a manager runs with. */
 export interface ManagerSettings {
@@ -153,29 +154,36 @@ function requireStore(value: unknown): TokenStore {
 
 /** Validates every option and applies the defaults. Throws {@link ConfigurationError}. */
 export function resolveManagerOptions(options: TokenManagerOptions): ManagerSettings {
-  const o = requireOptionsObject('TokenManager options', options);
-  rejectUnknownOptions('TokenManager options', o, [...ENDPOINT_OPTION_KEYS, ...MANAGER_KEYS]);
+  const o = requireOptionsObject(WHERE, options);
+  rejectUnknownNames(WHERE, '', o, MANAGER_OPTION_NAMES, REPLACED_MANAGER_OPTIONS);
+  const refresh = readGroup(WHERE, 'refresh', o.refresh, REFRESH_OPTION_NAMES);
+  const cooldown = readGroup(WHERE, 'cooldown', o.cooldown, COOLDOWN_OPTION_NAMES, {
+    hint: 'the number `cooldown` of 0.1 was replaced by `cooldown.base` in 0.2',
+  });
+  const clock = readGroup(WHERE, 'clock', o.clock, CLOCK_OPTION_NAMES);
+  // The endpoint checks the values of `request`; its names are checked here, to be reported as the manager's.
+  readGroup(WHERE, 'request', o.request, SEND_OPTION_NAMES);
+  const now = clock.now === undefined ? Date.now : requireFunction<() => number>('clock.now', clock.now);
 
   const endpointOptions: Record<string, unknown> = {};
-  for (const key of ENDPOINT_OPTION_KEYS) if (o[key] !== undefined) endpointOptions[key] = o[key];
+  for (const key of Object.keys(ENDPOINT_OPTION_NAMES)) if (o[key] !== undefined) endpointOptions[key] = o[key];
+  endpointOptions.clock = { now };
   const endpoint = new TokenEndpoint(endpointOptions as unknown as TokenEndpointOptions);
 
-  const expiryMarginMs = requireNumber('expiryMargin', orDefault(o.expiryMargin, DEFAULT_EXPIRY_MARGIN_MS), { min: 0 });
-  const refreshWindowMs = requireNumber('refreshWindow', orDefault(o.refreshWindow, DEFAULT_REFRESH_WINDOW_MS), { min: 0 });
+  const expiryMarginMs = requireNumber('refresh.margin', orDefault(refresh.margin, DEFAULT_EXPIRY_MARGIN_MS), { min: 0 });
+  const refreshWindowMs = requireNumber('refresh.window', orDefault(refresh.window, DEFAULT_REFRESH_WINDOW_MS), { min: 0 });
   if (refreshWindowMs <= expiryMarginMs) {
     throw new ConfigurationError(
-      'refreshWindow',
-      `Expected \`refreshWindow\` (${refreshWindowMs} ms) to be greater than \`expiryMargin\` (${expiryMarginMs} ms), so that a token is renewed before it stops being handed out`,
+      'refresh.window',
+      `Expected \`refresh.window\` (${refreshWindowMs} ms) to be greater than \`refresh.margin\` (${expiryMarginMs} ms), so that a token is renewed before it stops being handed out`,
     );
   }
-  const jitter = requireNumber('refreshJitter', orDefault(o.refreshJitter, DEFAULT_REFRESH_JITTER), { min: 0, max: 1 });
+  const jitter = requireNumber('refresh.jitter', orDefault(refresh.jitter, DEFAULT_REFRESH_JITTER), { min: 0, max: 1 });
+  const renewWith = requireOneOf<RenewWith>('refresh.grant', orDefault(refresh.grant, 'refresh_token'), ['refresh_token', 'client_credentials']);
 
-  if ((o.intervalCap === undefined) !== (o.interval === undefined)) {
-    const missing = o.intervalCap === undefined ? 'intervalCap' : 'interval';
-    throw new ConfigurationError(missing, `Expected \`intervalCap\` and \`interval\` to be given together, got only one of them`);
-  }
-  const cooldownMs = requireNumber('cooldown', orDefault(o.cooldown, DEFAULT_COOLDOWN_MS), { min: 0 });
-  const maxCooldownMs = requireNumber('maxCooldown', orDefault(o.maxCooldown, DEFAULT_MAX_COOLDOWN_MS), { min: cooldownMs });
+  const { intervalCap, interval } = resolveRateLimit(o.rateLimit);
+  const cooldownMs = requireNumber('cooldown.base', orDefault(cooldown.base, DEFAULT_COOLDOWN_MS), { min: 0 });
+  const maxCooldownMs = requireNumber('cooldown.max', orDefault(cooldown.max, DEFAULT_MAX_COOLDOWN_MS), { min: cooldownMs });
 
   let store: TokenStore;
   if (o.store !== undefined) {
@@ -190,10 +198,10 @@ export function resolveManagerOptions(options: TokenManagerOptions): ManagerSett
   }
 
   let timers: TimerApi | undefined;
-  if (o.timers !== undefined) {
-    const t = requireOptionsObject('timers', o.timers);
-    requireFunction('timers.setTimeout', t.setTimeout);
-    requireFunction('timers.clearTimeout', t.clearTimeout);
+  if (clock.timers !== undefined) {
+    const t = requireOptionsObject('clock.timers', clock.timers);
+    requireFunction('clock.timers.setTimeout', t.setTimeout);
+    requireFunction('clock.timers.clearTimeout', t.clearTimeout);
     timers = t as unknown as TimerApi;
   }
 
@@ -202,14 +210,30 @@ export function resolveManagerOptions(options: TokenManagerOptions): ManagerSett
     store,
     policy: { expiryMarginMs, refreshWindowMs, jitter },
     concurrency: requireNumber('concurrency', orDefault(o.concurrency, DEFAULT_CONCURRENCY), { min: 1, max: 1000, integer: true }),
-    intervalCap:
-      o.intervalCap === undefined ? Number.POSITIVE_INFINITY : requireNumber('intervalCap', o.intervalCap, { min: 1, integer: true }),
-    interval: o.interval === undefined ? 0 : requireNumber('interval', o.interval, { min: 1, integer: true }),
-    renewWith: requireOneOf<RenewWith>('renewWith', orDefault(o.renewWith, 'refresh_token'), ['refresh_token', 'client_credentials']),
+    intervalCap,
+    interval,
+    renewWith,
     cooldownMs,
     maxCooldownMs,
-    now: o.now === undefined ? Date.now : (o.now as () => number),
+    now,
     timers,
-    random: o.random === undefined ? Math.random : requireFunction<() => number>('random', o.random),
+    random: clock.random === undefined ? Math.random : requireFunction<() => number>('clock.random', clock.random),
+  };
+}
+
+/** `rateLimit`, both or neither: no limit (an infinite cap) when it is left out. */
+function resolveRateLimit(value: unknown): { intervalCap: number; interval: number } {
+  if (value === undefined) return { intervalCap: Number.POSITIVE_INFINITY, interval: 0 };
+  const rateLimit = readGroup(WHERE, 'rateLimit', value, RATE_LIMIT_OPTION_NAMES, {
+    hint: 'the `intervalCap` and `interval` of 0.1 were replaced by `rateLimit.limit` and `rateLimit.interval` in 0.2',
+  });
+  if ((rateLimit.limit === undefined) !== (rateLimit.interval === undefined)) {
+    const given = rateLimit.limit === undefined ? 'rateLimit.interval' : 'rateLimit.limit';
+    const missing = rateLimit.limit === undefined ? 'rateLimit.limit' : 'rateLimit.interval';
+    throw new ConfigurationError(missing, `Expected \`rateLimit.limit\` and \`rateLimit.interval\` to be given together, got only \`${given}\``);
+  }
+  return {
+    intervalCap: requireNumber('rateLimit.limit', rateLimit.limit, { min: 1, integer: true }),
+    interval: requireNumber('rateLimit.interval', rateLimit.interval, { min: 1, integer: true }),
   };
 }

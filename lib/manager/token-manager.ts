@@ -220,7 +220,7 @@ export class TokenManager extends EventEmitter {
    * Stops the manager: cancels scheduled refreshes, aborts token requests running, rejects waiting
    * callers with {@link TokenManagerClosedError}, drops queued requests unsent, and rejects every
    * later call. Idempotent; resolves once the aborted requests have ended and the store is closed,
-   * without waiting for a rate limit (`intervalCap` / `interval`).
+   * without waiting for a rate limit (`rateLimit`).
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {

@@ -128,7 +128,7 @@ export class WireQueue {
 
   /**
    * Ends every attempt waiting for a slot unsent (with {@link TokenManagerClosedError}), and every
-   * later one: on close, and without waiting out a rate limit (`intervalCap` / `interval`).
+   * later one: on close, and without waiting out a rate limit (`rateLimit`).
    */
   drop(): void {
     this.#dropped = true;

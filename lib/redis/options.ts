@@ -106,7 +106,7 @@ export interface RedisTokenStoreOptions {
    * prefix, client id and token URL): at most `limit` requests in any `interval` ms, counted in
    * Redis with Redis's own clock. Waiting callers go first: background refreshes leave `reserve`
    * requests of each interval to them. While Redis is unavailable, each process keeps to its own
-   * queue limits (`concurrency`, `intervalCap`) and says so in its `degraded` store event.
+   * queue limits (`concurrency`, `rateLimit`) and says so in its `degraded` store event.
    * See docs/fleet.md, "A budget for the whole fleet", to choose the figures.
    * @example rateLimit: { limit: 40, interval: 1000 } // at most 40 token requests per second, fleet-wide
    */
