@@ -96,13 +96,26 @@ export function decodeJws(token: string): DecodedJws {
  */
 export function looksLikeJws(token: string): boolean {
   const parts = token.split('.');
-  if (parts.length !== 3 || parts[0]!.length === 0) return false;
+  if (parts.length !== 3 || parts[0]!.length === 0 || !mayOpenJsonObject(parts[0]!)) return false;
   try {
     const header = JSON.parse(Buffer.from(parts[0]!, 'base64').toString('utf8')) as unknown;
     return typeof header === 'object' && header !== null && typeof (header as { alg?: unknown }).alg === 'string';
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether a base64url segment may hold a JSON object: its first bytes, past any whitespace, are
+ * `{`. Decodes four characters only, so that an opaque token with two dots (`at.x.1`) costs no
+ * JSON parse and no thrown error on every answer.
+ */
+function mayOpenJsonObject(segment: string): boolean {
+  for (const byte of Buffer.from(segment.slice(0, 4), 'base64')) {
+    if (byte === 0x7b) return true;
+    if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) return false;
+  }
+  return true; // only whitespace so far: the full parse decides
 }
 
 /**
