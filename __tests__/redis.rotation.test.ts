@@ -53,8 +53,9 @@ describeEachRedis('strict refresh-token rotation across a fleet', (target) => {
     }
     const { tokenCalls } = emulator.stats();
     expect(tokenCalls.invalidGrant).toBe(0);
-    // Tokens were refreshed all along (about every 1.5 s: 2 s minus the 0.5 s refresh window)...
-    expect(tokenCalls.byGrant.refresh_token).toBeGreaterThanOrEqual(SCOPES.length * 8);
+    // Tokens were refreshed all along: about every 1.5 s (2 s minus the 0.5 s refresh window), so
+    // about 10 times per scope; at least 5 however busy the machine (a busy one refreshes later)...
+    expect(tokenCalls.byGrant.refresh_token).toBeGreaterThanOrEqual(SCOPES.length * 5);
     // ...once for the fleet, not once per process: 4 separate caches would make about 4 × 11 per scope.
     expect(tokenCalls.total).toBeLessThanOrEqual(SCOPES.length * 13);
     expect(tokenCalls.byGrant.client_credentials).toBe(SCOPES.length); // the first token of each scope, only
