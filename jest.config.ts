@@ -23,6 +23,11 @@ const config: JestConfigWithTsJest = {
   },
   setupFilesAfterEnv: ['<rootDir>/__tests__/helpers/setup.ts'],
   testTimeout: 20_000,
+  // Two workers whatever the core count: jest's default (cores - 1) runs the suite serially on a
+  // 2-core machine, where most suites wait on child processes, Redis and loopback servers rather
+  // than on the CPU. Every suite works under its own Redis key prefix and free ports, so two run
+  // side by side safely.
+  maxWorkers: 2,
 };
 
 export default config;
