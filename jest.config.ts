@@ -28,6 +28,9 @@ const config: JestConfigWithTsJest = {
   // than on the CPU. Every suite works under its own Redis key prefix and free ports, so two run
   // side by side safely.
   maxWorkers: 2,
+  // Without a record of last run's durations (a fresh clone), the Redis suites, which wait on real
+  // time, go first rather than last: see the file.
+  testSequencer: '<rootDir>/__tests__/helpers/test-sequencer.mjs',
 };
 
 export default config;
