@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { createDefaultEsmPreset, type JestConfigWithTsJest } from 'ts-jest';
 
 // ESM all the way: got and p-queue are ESM-only. See ../shared/TOOLCHAIN.md for the pitfalls
@@ -23,6 +24,13 @@ const config: JestConfigWithTsJest = {
   },
   setupFilesAfterEnv: ['<rootDir>/__tests__/helpers/setup.ts'],
   testTimeout: 20_000,
+  // At least two workers: jest's default (cores - 1) runs the suite serially on a 2-core machine,
+  // where many suites wait on child processes, Redis and loopback servers rather than on the CPU.
+  // Every suite works under its own Redis key prefix and on free ports, so they run side by side.
+  maxWorkers: Math.max(2, availableParallelism() - 1),
+  // Without a record of last run's durations (a fresh clone), the Redis suites, which wait on real
+  // time, go first rather than last: see the file.
+  testSequencer: '<rootDir>/__tests__/helpers/test-sequencer.mjs',
 };
 
 export default config;
