@@ -18,6 +18,40 @@ export interface LibraryUnderTest {
   readonly root: string;
   /** The checkout and its commit, for the printed figures: `/work/x @ HEAD 1a2b3c4, lib/ of 5d6e7f8`. */
   readonly label: string;
+  /**
+   * Manager options for this library, from options in today's grouped shape (`request: { timeout }`):
+   * a library of 0.1 takes them flat (`timeout`), so that one tool measures both.
+   */
+  options(grouped: Record<string, unknown>): Record<string, unknown>;
+}
+
+/** The option groups of today's `TokenManager`, and the flat 0.1 name of each of their members. */
+const FLAT_NAMES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  request: { timeout: 'timeout', retry: 'retry', got: 'got' },
+  clock: { now: 'now', timers: 'timers', random: 'random' },
+  refresh: { window: 'refreshWindow', jitter: 'refreshJitter', margin: 'expiryMargin', grant: 'renewWith' },
+  rateLimit: { limit: 'intervalCap', interval: 'interval' },
+  cooldown: { base: 'cooldown', max: 'maxCooldown' },
+};
+
+/** Whether `TokenManager` takes grouped options (today's) rather than flat ones (0.1). */
+function takesGroups(TokenManager: typeof Library.TokenManager): boolean {
+  try {
+    new TokenManager({ clientId: 'probe', clientSecret: 'probe', request: {} } as ConstructorParameters<typeof TokenManager>[0]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function flatten(grouped: Record<string, unknown>): Record<string, unknown> {
+  const flat: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(grouped)) {
+    const members = FLAT_NAMES[name];
+    if (members === undefined || typeof value !== 'object' || value === null) flat[name] = value;
+    else for (const [member, v] of Object.entries(value)) flat[members[member] ?? member] = v;
+  }
+  return flat;
 }
 
 /** This checkout's root. */
@@ -47,7 +81,14 @@ export async function loadLibrary(indexPath: string | undefined): Promise<Librar
   const root = checkoutRoot(indexPath);
   const index = (await import(pathToFileURL(resolve(root, 'lib/index.ts')).href)) as typeof Library;
   const redis = (await import(pathToFileURL(resolve(root, 'lib/redis/index.ts')).href)) as typeof RedisEntry;
-  return { TokenManager: index.TokenManager, RedisTokenStore: redis.RedisTokenStore, root, label: `${root} @ ${commitOf(root)}` };
+  const grouped = takesGroups(index.TokenManager);
+  return {
+    TokenManager: index.TokenManager,
+    RedisTokenStore: redis.RedisTokenStore,
+    root,
+    label: `${root} @ ${commitOf(root)}`,
+    options: (o) => (grouped ? o : flatten(o)),
+  };
 }
 
 /** The machine's load average over the last minute, to read real-clock figures by: they vary with it. */

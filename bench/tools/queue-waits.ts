@@ -153,7 +153,7 @@ async function anotherProcessLock(): Promise<void> {
 /** Case 4: 8 users whose requests are retried (slow 503s, time-outs, Retry-After), then a ninth, fast user. */
 async function retries(name: string, slowAnswer: (attempt: number) => Answer | undefined, options: Record<string, unknown> = {}): Promise<void> {
   const server = await startArrivalServer({ script: (a) => (a.user.startsWith('slow-') ? slowAnswer(a.attempt) : undefined) });
-  const manager = new lib.TokenManager({ ...credentials, tokenUrl: server.tokenUrl, ...options });
+  const manager = new lib.TokenManager(lib.options({ ...credentials, tokenUrl: server.tokenUrl, ...options }) as unknown as ConstructorParameters<typeof lib.TokenManager>[0]);
   try {
     const slow = Array.from({ length: 8 }, (_, i) => manager.getToken(`slow-${i}`).catch(() => undefined));
     await sleep(100);
@@ -175,7 +175,7 @@ if (selected(args, '2')) await budget();
 if (selected(args, '3')) await anotherProcessLock();
 if (selected(args, '4')) {
   await retries('4. retries: 8 users answered 503 after 10 s (each attempt), then a ninth user answered at once', () => ({ delayMs: 10_000, status: 503, body: { error: 'temporarily_unavailable' } }));
-  await retries('4. retries: 8 users never answered (timeout 2 s), then a ninth user', () => ({ hang: true }), { timeout: 2_000 });
+  await retries('4. retries: 8 users never answered (timeout 2 s), then a ninth user', () => ({ hang: true }), { request: { timeout: 2_000 } });
   await retries('4. retries: 8 users answered 503 + Retry-After: 5 twice, then a token; a ninth user', (attempt) => (attempt <= 2 ? { status: 503, headers: { 'retry-after': '5' }, body: { error: 'temporarily_unavailable' } } : undefined));
 }
 console.log(machineLoad());

@@ -23,7 +23,8 @@ import type { RateLimitSettings } from './options.js';
 import { UNAVAILABLE, type RedisLink, type Unavailable } from './redis-link.js';
 import { HEARTBEAT, SETTLE_BUDGET, TAKE_BUDGET } from './scripts.js';
 
-const noop = () => {};
+/** How many attempts of one kind a process has at Redis at once; see {@link FleetBudget.take}. */
+const MAX_ATTEMPTS_IN_FLIGHT = 8;
 
 /**
  * When Redis's wait counts a slot whose request is still out (it may be settled, and so free,
@@ -78,8 +79,8 @@ export class FleetBudget {
   #closed = false;
   /** The link's outage count when Redis last counted for this process. */
   #outagesSeen: number;
-  /** Per kind of attempt (see {@link take}): the attempt in progress, which the next one waits for. */
-  readonly #turns = new Map<string, Promise<void>>();
+  /** Per kind of attempt (see {@link take}): how many are at Redis, and the ones waiting for a turn. */
+  readonly #gates = new Map<string, { running: number; waiting: (() => void)[] }>();
   /** Per kind of attempt: until when Redis said no attempt of that kind fits. */
   readonly #notBefore = new Map<string, number>();
 
@@ -148,33 +149,36 @@ export class FleetBudget {
    * One attempt at `cost` requests from the budget at `key`. A background refresh may only fill the
    * window up to `limit - reserve`; a renewal a caller waits for may fill it up to `limit`.
    *
-   * Attempts of one kind (background, or for a caller; and of one cost) go to Redis one at a time,
-   * and once Redis said "no room for another N ms", the others of that kind get the same answer
-   * without asking: in a cold start, thousands of renewals of a process may wait for budget at
-   * once, and they would otherwise all ask Redis again whenever a slot frees.
+   * At most {@link MAX_ATTEMPTS_IN_FLIGHT} attempts of one kind (background, or for a caller; and
+   * of one cost) are at Redis at once, and once Redis said "no room for another N ms", the others
+   * of that kind get the same answer without asking: in a cold start, thousands of renewals of a
+   * process may wait for budget at once, and they would otherwise all ask Redis again whenever a
+   * slot frees. A few at once, not one: on a slow Redis, one at a time would bound the process to
+   * one grant per round trip.
    */
-  take(key: string, cost: number, background: boolean): Promise<BudgetAttempt | Unavailable> {
+  async take(key: string, cost: number, background: boolean): Promise<BudgetAttempt | Unavailable> {
     const kind = `${background ? 'background' : 'caller'}:${cost}:${key}`;
-    const turn = (this.#turns.get(kind) ?? Promise.resolve()).then(() => {
+    const gate = this.#gates.get(kind) ?? { running: 0, waiting: [] };
+    this.#gates.set(kind, gate);
+    if (gate.running >= MAX_ATTEMPTS_IN_FLIGHT) await new Promise<void>((resolve) => gate.waiting.push(resolve));
+    else gate.running++;
+    try {
       const notBefore = this.#notBefore.get(kind) ?? 0;
       const now = Date.now();
       if (now < notBefore) return { waitMs: notBefore - now };
-      return this.#takeOnce(key, cost, background).then((attempt) => {
-        // A wait longer than `interval` counts a slot whose request is still out: it may free sooner.
-        if (attempt !== UNAVAILABLE && 'waitMs' in attempt) {
-          const exact = attempt.waitMs <= this.#settings.intervalMs;
-          this.#notBefore.set(kind, Date.now() + (exact ? attempt.waitMs : Math.min(attempt.waitMs, UNSETTLED_RECHECK_MS)));
-        }
-        else this.#notBefore.delete(kind);
-        return attempt;
-      });
-    });
-    const settled = turn.then(noop, noop);
-    this.#turns.set(kind, settled);
-    void settled.then(() => {
-      if (this.#turns.get(kind) === settled) this.#turns.delete(kind);
-    });
-    return turn;
+      const attempt = await this.#takeOnce(key, cost, background);
+      // A wait longer than `interval` counts a slot whose request is still out: it may free sooner.
+      if (attempt !== UNAVAILABLE && 'waitMs' in attempt) {
+        const exact = attempt.waitMs <= this.#settings.intervalMs;
+        this.#notBefore.set(kind, Date.now() + (exact ? attempt.waitMs : Math.min(attempt.waitMs, UNSETTLED_RECHECK_MS)));
+      } else this.#notBefore.delete(kind);
+      return attempt;
+    } finally {
+      // The turn passes to the next waiting attempt, if any; else the gate has one fewer running.
+      const next = gate.waiting.shift();
+      if (next !== undefined) next();
+      else if (--gate.running === 0) this.#gates.delete(kind);
+    }
   }
 
   async #takeOnce(key: string, cost: number, background: boolean): Promise<BudgetAttempt | Unavailable> {
