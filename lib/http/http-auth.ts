@@ -16,9 +16,11 @@ import { describe, invalidScope, rejectUnknownOptions, requireOptionsObject, req
 
 /**
  * The part of a {@link TokenManager} the adapters use. Any object with these members works, so a
- * wrapper (metrics, a test double) can stand in for the manager.
+ * wrapper (metrics, a test double) can stand in for the manager. `cachedToken` is optional: with
+ * it, a request with a cached token goes out without waiting for a promise; without it, every
+ * request waits for `getToken`.
  */
-export type TokenSource = Pick<TokenManager, 'getToken' | 'invalidate' | 'tokenUrl'>;
+export type TokenSource = Pick<TokenManager, 'getToken' | 'invalidate' | 'tokenUrl'> & Partial<Pick<TokenManager, 'cachedToken'>>;
 
 /**
  * Which user a request is made for: a fixed user id, `null` for the client-wide token, or a
@@ -78,6 +80,7 @@ export function resolveHttpAuth<R>(
     source === null ||
     typeof source.getToken !== 'function' ||
     typeof source.invalidate !== 'function' ||
+    (source.cachedToken !== undefined && typeof source.cachedToken !== 'function') ||
     !(source.tokenUrl instanceof URL)
   ) {
     throw new ConfigurationError(

@@ -16,7 +16,7 @@
 import type { Dispatcher } from 'undici';
 import { bearer, renewAfter401, requestScope, resolveHttpAuth, type HttpAuthOptions, type TokenSource } from './http-auth.js';
 import { originOf } from './origins.js';
-import { AttemptHandler, LinkedController } from './undici-handler.js';
+import { AbortLink, AttemptHandler, rawCaller } from './undici-handler.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { describe } from '../shared/validate.js';
 import type { Token } from '../endpoint/token.js';
@@ -79,11 +79,6 @@ function unknownOrigin(given: unknown): ConfigurationError {
   );
 }
 
-/** A controller for a request that failed before any attempt started. */
-function idleController(): Dispatcher.DispatchController {
-  return new LinkedController();
-}
-
 /**
  * An interceptor for `Dispatcher.compose` (undici 7) that sends a token from `manager` on
  * requests to allowed origins, and retries once with a fresh token after a 401.
@@ -124,26 +119,29 @@ export function undiciAuth(manager: TokenSource, options?: UndiciAuthOptions): D
       const pairs = headerPairs(opts.headers);
       if (pairs.some(([name]) => name.toLowerCase() === 'authorization')) return dispatch(opts, handler);
       const origin = opts.origin === undefined ? undefined : originOf(opts.origin);
+      const link = new AbortLink();
+      const caller = rawCaller(handler, link);
+      const fail = (error: unknown) => caller.onError?.(error as Error);
       let scope: string | undefined;
+      let cached: Token | undefined;
       try {
         // A Pool or Client dispatches without `origin`, and an interceptor cannot see the
         // dispatcher's own: refuse rather than send a request for a user without a token.
         if (origin === undefined) throw unknownOrigin(opts.origin);
         if (!origins.admit(origin)) return dispatch(opts, handler);
         scope = requestScope(settings, undefined, opts);
+        cached = source.cachedToken?.(scope);
       } catch (error) {
-        queueMicrotask(() => handler.onResponseError?.(idleController(), error as Error));
+        queueMicrotask(() => fail(error));
         return true;
       }
 
-      const linked = new LinkedController();
       const started = { value: false };
       const given = (opts as { signal?: unknown }).signal; // undici.request's `signal`, when it is an AbortSignal
       const signal = given instanceof AbortSignal ? given : undefined;
-      const fail = (error: unknown) => handler.onResponseError?.(linked, error as Error);
-      const send = (token: Token, retried: boolean): void => {
+      const send = (token: Token, retried: boolean): boolean => {
         const headers = withAuthorization(opts.headers, pairs, bearer(token));
-        const attempt = new AttemptHandler(handler, linked, started, {
+        const attempt = new AttemptHandler(caller, link, started, {
           on401(answered) {
             if (retried || (answered !== undefined && answered !== origin)) return 'pass';
             if (!replayable(opts.body)) {
@@ -156,14 +154,16 @@ export function undiciAuth(manager: TokenSource, options?: UndiciAuthOptions): D
           gaveUp: () => source.invalidate(scope, token),
           async retry() {
             const fresh = await renewAfter401(source, scope, token, signal);
-            if (fresh === undefined || linked.aborted) return false;
+            if (fresh === undefined || link.aborted) return false;
             send(fresh, true);
             return true;
           },
           fail,
         });
-        dispatch({ ...opts, headers }, attempt);
+        return dispatch({ ...opts, headers }, attempt);
       };
+      // A cached token goes out in this tick; otherwise the request waits for the token.
+      if (cached !== undefined) return send(cached, false);
       source.getToken(scope, signal === undefined ? undefined : { signal }).then((token) => {
         try {
           send(token, false);
