@@ -192,51 +192,57 @@ interface Held {
  */
 export const MAX_HELD_401_BYTES = 64 * 1024;
 
-/** What the attempt handler asks of the adapter. */
-export interface AttemptHooks {
+/** One request as each of its attempts sees it: the caller, the abort link, and the adapter's decisions. */
+export interface AttemptHooks<T> {
+  /** The caller's handler, as the raw API. */
+  readonly caller: RawCaller;
+  readonly link: AbortLink;
+  /** Whether the caller has seen onConnect (from this attempt or an earlier one). */
+  started: boolean;
   /**
-   * Called on a 401, with the origin of the hop that answered when a redirect interceptor below
-   * says it, before anything reaches the caller. Returns `'hold'` to hold the 401 back until its
-   * end (then `retry` decides), `'pass'` to hand it on at once.
+   * Called on a 401 to the attempt that sent `token` (`retried`: the attempt is the retry), with
+   * the origin of the hop that answered when a redirect interceptor below says it, before anything
+   * reaches the caller. Returns `'hold'` to hold the 401 back until its end (then `retry` decides),
+   * `'pass'` to hand it on at once.
    */
-  on401(origin: string | undefined): 'hold' | 'pass';
+  on401(token: T, retried: boolean, origin: string | undefined): 'hold' | 'pass';
   /**
    * Called at the end of a held 401. Resolves true when a new attempt was started (the held 401
    * is then dropped), false to hand the held 401 on.
    */
-  retry(): Promise<boolean>;
+  retry(token: T): Promise<boolean>;
   /** Called when a held 401 is handed on without a retry because its body is too large. */
-  gaveUp(): void;
+  gaveUp(token: T): void;
   /** Fails the request with `error`, as undici would report a failed request. */
   fail(error: unknown): void;
 }
 
 /**
- * Handles one attempt. The first attempt's `onConnect` is the only one the caller sees; a held
- * 401 never reaches the caller unless it is handed back.
+ * Handles one attempt, the one that sends `token`. The first attempt's `onConnect` is the only one
+ * the caller sees; a held 401 never reaches the caller unless it is handed back.
  */
-export class AttemptHandler implements Handler {
+export class AttemptHandler<T> implements Handler {
+  readonly #request: AttemptHooks<T>;
   readonly #caller: RawCaller;
-  readonly #link: AbortLink;
-  readonly #hooks: AttemptHooks;
-  /** Whether the caller has seen onConnect (from this attempt or an earlier one). */
-  readonly #started: { value: boolean };
+  readonly #token: T;
+  readonly #retried: boolean;
   #context: { history?: readonly URL[] } | undefined;
   #held: Held | undefined;
 
-  constructor(caller: RawCaller, link: AbortLink, started: { value: boolean }, hooks: AttemptHooks) {
-    this.#caller = caller;
-    this.#link = link;
-    this.#started = started;
-    this.#hooks = hooks;
+  constructor(request: AttemptHooks<T>, token: T, retried: boolean) {
+    this.#request = request;
+    this.#caller = request.caller;
+    this.#token = token;
+    this.#retried = retried;
   }
 
   onConnect(abort: Abort, context?: unknown): void {
-    this.#link.attach(abort);
+    const request = this.#request;
+    request.link.attach(abort);
     this.#context = context as { history?: readonly URL[] } | undefined;
-    if (this.#started.value) return;
-    this.#started.value = true;
-    this.#caller.onConnect?.(this.#link.abort, context);
+    if (request.started) return;
+    request.started = true;
+    this.#caller.onConnect?.(request.link.abort, context);
   }
 
   onResponseStarted(): void {
@@ -250,7 +256,7 @@ export class AttemptHandler implements Handler {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage: string): boolean {
     // With undici's redirect interceptor below this one, the last entry of `history` is the URL
     // of the hop that answered.
-    if (statusCode === 401 && this.#hooks.on401(this.#context?.history?.at(-1)?.origin) === 'hold') {
+    if (statusCode === 401 && this.#request.on401(this.#token, this.#retried, this.#context?.history?.at(-1)?.origin) === 'hold') {
       this.#held = { statusCode, rawHeaders, resume, statusMessage, chunks: [], bytes: 0 };
       return true;
     }
@@ -265,7 +271,7 @@ export class AttemptHandler implements Handler {
     if (held.bytes <= MAX_HELD_401_BYTES) return true;
     // Too large to hold: hand the 401 on as it comes, with no retry.
     this.#held = undefined;
-    this.#hooks.gaveUp();
+    this.#request.gaveUp(this.#token);
     return this.#handOn(held);
   }
 
@@ -275,13 +281,13 @@ export class AttemptHandler implements Handler {
       this.#caller.onComplete?.(trailers);
       return;
     }
-    this.#hooks.retry().then(
+    this.#request.retry(this.#token).then(
       (retried) => {
         if (retried) return;
         this.#handOn(held);
         this.#caller.onComplete?.(trailers);
       },
-      (error: unknown) => this.#hooks.fail(error),
+      (error: unknown) => this.#request.fail(error),
     );
   }
 

@@ -16,7 +16,7 @@
 import type { Dispatcher } from 'undici';
 import { bearer, renewAfter401, requestScope, resolveHttpAuth, type HttpAuthOptions, type TokenSource } from './http-auth.js';
 import { originOf } from './origins.js';
-import { AbortLink, AttemptHandler, rawCaller } from './undici-handler.js';
+import { AbortLink, AttemptHandler, rawCaller, type AttemptHooks, type RawCaller } from './undici-handler.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { describe } from '../shared/validate.js';
 import type { Token } from '../endpoint/token.js';
@@ -79,6 +79,85 @@ function unknownOrigin(given: unknown): ConfigurationError {
   );
 }
 
+/** Where an interceptor's requests go, and where their tokens come from. */
+interface Route {
+  readonly dispatch: Dispatcher.Dispatch;
+  readonly source: TokenSource;
+}
+
+/**
+ * One request through `undiciAuth`, from its first attempt to its retry: what the attempts ask of
+ * the adapter (see AttemptHooks). One object per request, so that the hot path makes no closures.
+ */
+class AuthorizedRequest implements AttemptHooks<Token> {
+  readonly caller: RawCaller;
+  readonly link = new AbortLink();
+  started = false;
+  readonly #route: Route;
+  readonly #opts: Dispatcher.DispatchOptions;
+  readonly #pairs: [string, string | string[]][];
+  readonly #origin: string;
+  readonly #scope: string | undefined;
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(route: Route, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, pairs: [string, string | string[]][], origin: string, scope: string | undefined) {
+    this.#route = route;
+    this.#opts = opts;
+    this.caller = rawCaller(handler, this.link);
+    this.#pairs = pairs;
+    this.#origin = origin;
+    this.#scope = scope;
+    const given = (opts as { signal?: unknown }).signal; // undici.request's `signal`, when it is an AbortSignal
+    this.#signal = given instanceof AbortSignal ? given : undefined;
+  }
+
+  /** Dispatches one attempt with `token`. */
+  send(token: Token, retried: boolean): boolean {
+    const headers = withAuthorization(this.#opts.headers, this.#pairs, bearer(token));
+    return this.#route.dispatch({ ...this.#opts, headers }, new AttemptHandler(this, token, retried));
+  }
+
+  /** Waits for a token (none was cached), then sends the first attempt. */
+  sendWhenReady(): void {
+    const signal = this.#signal;
+    this.#route.source.getToken(this.#scope, signal === undefined ? undefined : { signal }).then(
+      (token) => {
+        try {
+          this.send(token, false);
+        } catch (error) {
+          this.fail(error);
+        }
+      },
+      (error: unknown) => this.fail(error),
+    );
+  }
+
+  on401(token: Token, retried: boolean, answered: string | undefined): 'hold' | 'pass' {
+    if (retried || (answered !== undefined && answered !== this.#origin)) return 'pass';
+    if (!replayable(this.#opts.body)) {
+      this.#route.source.invalidate(this.#scope, token);
+      return 'pass';
+    }
+    return 'hold';
+  }
+
+  async retry(token: Token): Promise<boolean> {
+    const fresh = await renewAfter401(this.#route.source, this.#scope, token, this.#signal);
+    if (fresh === undefined || this.link.aborted) return false;
+    this.send(fresh, true);
+    return true;
+  }
+
+  // A 401 too large to hold goes back as a stream body's does: no retry, the token invalidated.
+  gaveUp(token: Token): void {
+    this.#route.source.invalidate(this.#scope, token);
+  }
+
+  fail(error: unknown): void {
+    this.caller.onError?.(error as Error);
+  }
+}
+
 /**
  * An interceptor for `Dispatcher.compose` (undici 7) that sends a token from `manager` on
  * requests to allowed origins, and retries once with a fresh token after a 401.
@@ -114,14 +193,12 @@ export function undiciAuth(manager: TokenSource, options?: UndiciAuthOptions): D
   const { settings } = resolveHttpAuth<Dispatcher.DispatchOptions>('undiciAuth', manager, options);
   const { source, origins } = settings;
 
-  return (dispatch) =>
-    function dispatchWithAuth(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+  return (dispatch) => {
+    const route: Route = { dispatch, source };
+    return function dispatchWithAuth(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
       const pairs = headerPairs(opts.headers);
       if (pairs.some(([name]) => name.toLowerCase() === 'authorization')) return dispatch(opts, handler);
       const origin = opts.origin === undefined ? undefined : originOf(opts.origin);
-      const link = new AbortLink();
-      const caller = rawCaller(handler, link);
-      const fail = (error: unknown) => caller.onError?.(error as Error);
       let scope: string | undefined;
       let cached: Token | undefined;
       try {
@@ -132,45 +209,14 @@ export function undiciAuth(manager: TokenSource, options?: UndiciAuthOptions): D
         scope = requestScope(settings, undefined, opts);
         cached = source.cachedToken?.(scope);
       } catch (error) {
-        queueMicrotask(() => fail(error));
+        queueMicrotask(() => rawCaller(handler, new AbortLink()).onError?.(error as Error));
         return true;
       }
-
-      const started = { value: false };
-      const given = (opts as { signal?: unknown }).signal; // undici.request's `signal`, when it is an AbortSignal
-      const signal = given instanceof AbortSignal ? given : undefined;
-      const send = (token: Token, retried: boolean): boolean => {
-        const headers = withAuthorization(opts.headers, pairs, bearer(token));
-        const attempt = new AttemptHandler(caller, link, started, {
-          on401(answered) {
-            if (retried || (answered !== undefined && answered !== origin)) return 'pass';
-            if (!replayable(opts.body)) {
-              source.invalidate(scope, token);
-              return 'pass';
-            }
-            return 'hold';
-          },
-          // A 401 too large to hold goes back as a stream body's does: no retry, the token invalidated.
-          gaveUp: () => source.invalidate(scope, token),
-          async retry() {
-            const fresh = await renewAfter401(source, scope, token, signal);
-            if (fresh === undefined || link.aborted) return false;
-            send(fresh, true);
-            return true;
-          },
-          fail,
-        });
-        return dispatch({ ...opts, headers }, attempt);
-      };
+      const request = new AuthorizedRequest(route, opts, handler, pairs, origin, scope);
       // A cached token goes out in this tick; otherwise the request waits for the token.
-      if (cached !== undefined) return send(cached, false);
-      source.getToken(scope, signal === undefined ? undefined : { signal }).then((token) => {
-        try {
-          send(token, false);
-        } catch (error) {
-          fail(error);
-        }
-      }, fail);
+      if (cached !== undefined) return request.send(cached, false);
+      request.sendWhenReady();
       return true;
     };
+  };
 }
