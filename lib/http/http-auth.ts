@@ -127,9 +127,20 @@ export function requestScope<R>(settings: HttpAuthSettings<R>, own: unknown, req
   return checkedScope(chosen);
 }
 
+/**
+ * Each token's header value, made once: a Flux access token is about a kilobyte, and a new string
+ * per request (which undici then copies flat to validate it) is garbage the static header does not
+ * make. Checked against the token's `accessToken`, for a token source whose tokens are mutable.
+ */
+const headerValues = new WeakMap<Token, { accessToken: string; value: string }>();
+
 /** The `Authorization` header value for a token. */
 export function bearer(token: Token): string {
-  return `Bearer ${token.accessToken}`;
+  const known = headerValues.get(token);
+  if (known !== undefined && known.accessToken === token.accessToken) return known.value;
+  const value = `Bearer ${token.accessToken}`;
+  headerValues.set(token, { accessToken: token.accessToken, value });
+  return value;
 }
 
 /**

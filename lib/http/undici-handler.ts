@@ -40,12 +40,14 @@ export class AbortLink {
   #reason: Error | undefined;
 
   /** What the caller calls to abort the request, whichever attempt is under way. */
-  readonly abort: Abort = (reason) => {
+  readonly abort: Abort = this.#abort.bind(this);
+
+  #abort(reason?: Error): void {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#reason = reason;
     this.#current?.(reason);
-  };
+  }
 
   /** Makes `abort` (a new attempt's) the one to forward to. */
   attach(abort: Abort): void {

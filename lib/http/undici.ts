@@ -192,13 +192,15 @@ class AuthorizedRequest implements AttemptHooks<Token> {
 export function undiciAuth(manager: TokenSource, options?: UndiciAuthOptions): Dispatcher.DispatcherComposeInterceptor {
   const { settings } = resolveHttpAuth<Dispatcher.DispatchOptions>('undiciAuth', manager, options);
   const { source, origins } = settings;
+  const known: ReadonlySet<string> = new Set(origins.origins);
 
   return (dispatch) => {
     const route: Route = { dispatch, source };
     return function dispatchWithAuth(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
       const pairs = headerPairs(opts.headers);
       if (pairs.some(([name]) => name.toLowerCase() === 'authorization')) return dispatch(opts, handler);
-      const origin = opts.origin === undefined ? undefined : originOf(opts.origin);
+      // undici hands the origin as `url.origin`: an allowed one as it is needs no parse.
+      const origin = typeof opts.origin === 'string' && known.has(opts.origin) ? opts.origin : opts.origin === undefined ? undefined : originOf(opts.origin);
       let scope: string | undefined;
       let cached: Token | undefined;
       try {
