@@ -85,6 +85,16 @@ interface Route {
   readonly source: TokenSource;
 }
 
+/** What the interceptor found out about a request before it asked for a token. */
+interface Decided {
+  /** The request's headers as name/value pairs (none of them `authorization`). */
+  readonly pairs: [string, string | string[]][];
+  /** The request's origin, an allowed one. */
+  readonly origin: string;
+  /** The user (undefined: the client-wide token). */
+  readonly scope: string | undefined;
+}
+
 /**
  * One request through `undiciAuth`, from its first attempt to its retry: what the attempts ask of
  * the adapter (see AttemptHooks). One object per request, so that the hot path makes no closures.
@@ -100,13 +110,13 @@ class AuthorizedRequest implements AttemptHooks<Token> {
   readonly #scope: string | undefined;
   readonly #signal: AbortSignal | undefined;
 
-  constructor(route: Route, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, pairs: [string, string | string[]][], origin: string, scope: string | undefined) {
+  constructor(route: Route, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, decided: Decided) {
     this.#route = route;
     this.#opts = opts;
     this.caller = rawCaller(handler, this.link);
-    this.#pairs = pairs;
-    this.#origin = origin;
-    this.#scope = scope;
+    this.#pairs = decided.pairs;
+    this.#origin = decided.origin;
+    this.#scope = decided.scope;
     const given = (opts as { signal?: unknown }).signal; // undici.request's `signal`, when it is an AbortSignal
     this.#signal = given instanceof AbortSignal ? given : undefined;
   }
@@ -214,7 +224,7 @@ export function undiciAuth(manager: TokenSource, options?: UndiciAuthOptions): D
         queueMicrotask(() => rawCaller(handler, new AbortLink()).onError?.(error as Error));
         return true;
       }
-      const request = new AuthorizedRequest(route, opts, handler, pairs, origin, scope);
+      const request = new AuthorizedRequest(route, opts, handler, { pairs, origin, scope });
       // A cached token goes out in this tick; otherwise the request waits for the token.
       if (cached !== undefined) return request.send(cached, false);
       request.sendWhenReady();
