@@ -17,8 +17,8 @@ import { describe, invalidScope, rejectUnknownOptions, requireOptionsObject, req
 /**
  * The part of a {@link TokenManager} the adapters use. Any object with these members works, so a
  * wrapper (metrics, a test double) can stand in for the manager. `cachedToken` is optional: with
- * it, a request with a cached token goes out without waiting for a promise; without it, every
- * request waits for `getToken`.
+ * it, `undiciAuth` dispatches a request with a cached token in the same tick; without it, every
+ * request waits for `getToken`. (The got, fetch and axios adapters wait in async hooks anyway.)
  */
 export type TokenSource = Pick<TokenManager, 'getToken' | 'invalidate' | 'tokenUrl'> & Partial<Pick<TokenManager, 'cachedToken'>>;
 
