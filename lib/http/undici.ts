@@ -16,7 +16,8 @@
 import type { Dispatcher } from 'undici';
 import { bearer, renewAfter401, requestScope, resolveHttpAuth, type HttpAuthOptions, type TokenSource } from './http-auth.js';
 import { originOf } from './origins.js';
-import { AbortLink, AttemptHandler, rawCaller, type AttemptHooks, type RawCaller } from './undici-handler.js';
+import { AbortLink, rawCaller, type RawCaller } from './undici-caller.js';
+import { AttemptHandler, type AttemptHooks } from './undici-handler.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { describe } from '../shared/validate.js';
 import type { Token } from '../endpoint/token.js';
