@@ -10,8 +10,8 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { Agent, Pool, fetch as undiciFetch, request, type Dispatcher } from 'undici';
-import { undiciAuth } from '../lib/http/undici.js';
+import { Agent, Pool, fetch as undiciFetch, interceptors, request, type Dispatcher } from 'undici';
+import { undiciAuth, type TokenSource } from '../lib/http/undici.js';
 import { ConfigurationError, ForeignOriginError } from '../lib/shared/errors.js';
 import { MAX_HELD_401_BYTES } from '../lib/http/undici-handler.js';
 import { authFetch } from '../lib/http/fetch.js';
@@ -206,9 +206,81 @@ describe('undiciAuth', () => {
     }
   });
 
+  /** `manager` behind a wrapper that counts its calls; without `cachedToken` when `withCache` is false. */
+  function countedSource(withCache: boolean): { source: TokenSource; calls: { getToken: number; cachedToken: number } } {
+    const calls = { getToken: 0, cachedToken: 0 };
+    const source: TokenSource = {
+      tokenUrl: manager.tokenUrl,
+      invalidate: (scope, rejected) => manager.invalidate(scope, rejected),
+      getToken: (scope, options) => {
+        calls.getToken++;
+        return manager.getToken(scope, options);
+      },
+      ...(withCache
+        ? {
+            cachedToken: (scope?: string) => {
+              calls.cachedToken++;
+              return manager.cachedToken(scope);
+            },
+          }
+        : {}),
+    };
+    return { source, calls };
+  }
+
+  it.each([
+    ['with cachedToken, a cached token is sent without getToken', true, { getToken: 1, cachedToken: 4 }],
+    ['without cachedToken (a source of its own), every request waits for getToken', false, { getToken: 4, cachedToken: 0 }],
+  ])('%s', async (_, withCache, expected) => {
+    const { source, calls } = countedSource(withCache);
+    const dispatcher = agent.compose(undiciAuth(source, { scope: 'user-1', allowedOrigins: [api.url] }));
+    for (let i = 0; i < 4; i++) {
+      const response = await request(`${api.url}/public/x`, { dispatcher });
+      await response.body.text();
+      expect(response.statusCode).toBe(200);
+    }
+
+    expect(calls).toEqual(expected);
+    const sent = api.requests.map((r) => tokenOf(r.authorization));
+    expect(sent).toHaveLength(4);
+    expect(new Set(sent)).toEqual(new Set([(await manager.getToken('user-1')).accessToken]));
+    expect(emulator.stats().tokenCalls.total).toBe(1);
+  });
+
+  it('a 401 to a request sent with a cached token is retried once with a fresh one', async () => {
+    const { source, calls } = countedSource(true);
+    const dispatcher = agent.compose(undiciAuth(source, { scope: 'user-1', allowedOrigins: [api.url] }));
+    await (await request(`${api.url}/public/x`, { dispatcher })).body.text();
+    api.failNext(1);
+    const response = await request(`${api.url}/public/x`, { dispatcher });
+    await response.body.text();
+
+    expect(response.statusCode).toBe(200);
+    expect(api.requests.map((r) => r.status)).toEqual([200, 401, 200]);
+    expect(tokenOf(api.requests[1]!.authorization)).toBe(tokenOf(api.requests[0]!.authorization));
+    expect(tokenOf(api.requests[2]!.authorization)).not.toBe(tokenOf(api.requests[1]!.authorization));
+    expect(calls).toEqual({ getToken: 2, cachedToken: 2 });
+    expect(emulator.stats().tokenCalls.byGrant).toEqual({ client_credentials: 1, refresh_token: 1 });
+  });
+
+  it("an interceptor composed after undiciAuth (undici's retry, which has only the newer handler API) gets the response, headers and body, after a held 401 too", async () => {
+    const dispatcher = agent.compose(undiciAuth(manager, { scope: 'user-1', allowedOrigins: [api.url] }), interceptors.retry({ maxRetries: 0 }));
+    for (const fail of [0, 1]) {
+      api.failNext(fail);
+      const response = await request(`${api.url}/public/x`, { dispatcher });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toBe('application/json');
+      expect(await response.body.json()).toEqual(expect.any(Object));
+    }
+
+    expect(api.requests.map((r) => r.status)).toEqual([200, 401, 200]);
+    expect(api.requests.every((r) => tokenOf(r.authorization) !== undefined)).toBe(true);
+  });
+
   it('validates its options when called, naming the option', () => {
     const invalid: [unknown, unknown, string][] = [
       [{}, undefined, 'manager'],
+      [{ getToken: () => undefined, invalidate: () => false, tokenUrl: manager.tokenUrl, cachedToken: 'yes' }, undefined, 'manager'],
       [manager, { scope: 42 }, 'scope'],
       [manager, { allowedOrigins: ['https://api.example.com/v1'] }, 'allowedOrigins[0]'],
       [manager, { onForeignOrigin: 'drop' }, 'onForeignOrigin'],

@@ -16,9 +16,11 @@ import { describe, invalidScope, rejectUnknownOptions, requireOptionsObject, req
 
 /**
  * The part of a {@link TokenManager} the adapters use. Any object with these members works, so a
- * wrapper (metrics, a test double) can stand in for the manager.
+ * wrapper (metrics, a test double) can stand in for the manager. `cachedToken` is optional: with
+ * it, `undiciAuth` dispatches a request with a cached token in the same tick; without it, every
+ * request waits for `getToken`. (The got, fetch and axios adapters wait in async hooks anyway.)
  */
-export type TokenSource = Pick<TokenManager, 'getToken' | 'invalidate' | 'tokenUrl'>;
+export type TokenSource = Pick<TokenManager, 'getToken' | 'invalidate' | 'tokenUrl'> & Partial<Pick<TokenManager, 'cachedToken'>>;
 
 /**
  * Which user a request is made for: a fixed user id, `null` for the client-wide token, or a
@@ -78,6 +80,7 @@ export function resolveHttpAuth<R>(
     source === null ||
     typeof source.getToken !== 'function' ||
     typeof source.invalidate !== 'function' ||
+    (source.cachedToken !== undefined && typeof source.cachedToken !== 'function') ||
     !(source.tokenUrl instanceof URL)
   ) {
     throw new ConfigurationError(
@@ -124,9 +127,20 @@ export function requestScope<R>(settings: HttpAuthSettings<R>, own: unknown, req
   return checkedScope(chosen);
 }
 
+/**
+ * Each token's header value, made once: a Flux access token is about a kilobyte, and a new string
+ * per request (which undici then copies flat to validate it) is garbage the static header does not
+ * make. Checked against the token's `accessToken`, for a token source whose tokens are mutable.
+ */
+const headerValues = new WeakMap<Token, { accessToken: string; value: string }>();
+
 /** The `Authorization` header value for a token. */
 export function bearer(token: Token): string {
-  return `Bearer ${token.accessToken}`;
+  const known = headerValues.get(token);
+  if (known !== undefined && known.accessToken === token.accessToken) return known.value;
+  const value = `Bearer ${token.accessToken}`;
+  headerValues.set(token, { accessToken: token.accessToken, value });
+  return value;
 }
 
 /**

@@ -93,6 +93,8 @@ export class OriginPolicy {
   /** Whether a token may be sent to `url`. URLs without an origin never get one. */
   allows(url: string | URL | undefined): boolean {
     if (url === undefined) return false;
+    // An allowed origin, as an adapter that has already parsed the URL passes it, needs no parse.
+    if (typeof url === 'string' && this.#allowed.has(url)) return true;
     const origin = originOf(url);
     return origin !== undefined && this.#allowed.has(origin);
   }

@@ -1,74 +1,27 @@
 /**
  * The dispatch handler behind `undiciAuth` (see undici.ts): it stands between undici and the
  * caller's handler for one request, holds back a 401 that will be retried, and makes the attempts
- * look like one request to the caller: one `onRequestStart`, one controller, one response.
+ * look like one request to the caller: one `onConnect`, one abort function, one response.
+ *
+ * It speaks undici's raw handler API (`onConnect`, `onHeaders` with raw headers, `onData`,
+ * `onComplete`, `onError`), which undici 7's Agent, Pool and Client call natively and which
+ * `undici.request`, `stream`, `pipeline` and `fetch` implement: between those two, undici
+ * converts nothing, and the headers are never parsed into an object on the way. A caller that only
+ * implements the newer API (`onRequestStart`, `onResponseStart`...), such as an interceptor
+ * composed after `undiciAuth`, gets it through undici-caller.ts, which converts as undici would.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import type { Abort, AbortLink, RawCaller, RawHeaders } from './undici-caller.js';
 
-type Controller = Dispatcher.DispatchController;
 type Handler = Dispatcher.DispatchHandler;
-
-/**
- * The one controller the caller sees, across attempts: it forwards to the controller of the
- * attempt under way, and replays an abort or a pause on the next one.
- */
-export class LinkedController implements Controller {
-  /** The controller of the attempt under way; undefined before the first one starts. */
-  #current: Controller | undefined;
-  #aborted = false;
-  #reason: Error | null = null;
-  #paused = false;
-
-  /** Makes `controller` (a new attempt's) the one to forward to. */
-  link(controller: Controller): void {
-    this.#current = controller;
-    if (this.#aborted) controller.abort(this.#reason ?? new Error('aborted'));
-    else if (this.#paused) controller.pause();
-  }
-
-  get aborted(): boolean {
-    return this.#aborted || this.#current?.aborted === true;
-  }
-
-  get paused(): boolean {
-    return this.#paused;
-  }
-
-  get reason(): Error | null {
-    return this.#reason ?? this.#current?.reason ?? null;
-  }
-
-  get rawHeaders(): Controller['rawHeaders'] {
-    return this.#current?.rawHeaders;
-  }
-
-  get rawTrailers(): Controller['rawTrailers'] {
-    return this.#current?.rawTrailers;
-  }
-
-  abort(reason: Error): void {
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#current?.abort(reason);
-  }
-
-  pause(): void {
-    this.#paused = true;
-    this.#current?.pause();
-  }
-
-  resume(): void {
-    this.#paused = false;
-    this.#current?.resume();
-  }
-}
 
 /** A 401 held back while the adapter decides whether to retry; handed on as it came if not. */
 interface Held {
   statusCode: number;
-  headers: IncomingHttpHeaders;
-  statusMessage: string | undefined;
+  rawHeaders: Buffer[];
+  resume: () => void;
+  statusMessage: string;
   chunks: Buffer[];
   bytes: number;
 }
@@ -80,102 +33,113 @@ interface Held {
  */
 export const MAX_HELD_401_BYTES = 64 * 1024;
 
-/** What the attempt handler asks of the adapter. */
-export interface AttemptHooks {
+/** One request as each of its attempts sees it: the caller, the abort link, and the adapter's decisions. */
+export interface AttemptHooks<T> {
+  /** The caller's handler, as the raw API. */
+  readonly caller: RawCaller;
+  readonly link: AbortLink;
+  /** Whether the caller has seen onConnect (from this attempt or an earlier one). */
+  started: boolean;
   /**
-   * Called on a 401, with the origin of the hop that answered when a redirect interceptor below
-   * says it, before anything reaches the caller. Returns `'hold'` to hold the 401 back until its
-   * end (then `retry` decides), `'pass'` to hand it on at once.
+   * Called on a 401 to the attempt that sent `token` (`retried`: the attempt is the retry), with
+   * the origin of the hop that answered when a redirect interceptor below says it, before anything
+   * reaches the caller. Returns `'hold'` to hold the 401 back until its end (then `retry` decides),
+   * `'pass'` to hand it on at once.
    */
-  on401(origin: string | undefined): 'hold' | 'pass';
+  on401(token: T, retried: boolean, origin: string | undefined): 'hold' | 'pass';
   /**
    * Called at the end of a held 401. Resolves true when a new attempt was started (the held 401
    * is then dropped), false to hand the held 401 on.
    */
-  retry(): Promise<boolean>;
+  retry(token: T): Promise<boolean>;
   /** Called when a held 401 is handed on without a retry because its body is too large. */
-  gaveUp(): void;
+  gaveUp(token: T): void;
   /** Fails the request with `error`, as undici would report a failed request. */
   fail(error: unknown): void;
 }
 
 /**
- * Handles one attempt. The first attempt's `onRequestStart` is the only one the caller sees; a
- * held 401 never reaches the caller unless it is handed back.
+ * Handles one attempt, the one that sends `token`. The first attempt's `onConnect` is the only one
+ * the caller sees; a held 401 never reaches the caller unless it is handed back.
  */
-export class AttemptHandler implements Handler {
-  readonly #caller: Handler;
-  readonly #linked: LinkedController;
-  readonly #hooks: AttemptHooks;
-  /** Whether the caller has seen onRequestStart (from this attempt or an earlier one). */
-  readonly #started: { value: boolean };
+export class AttemptHandler<T> implements Handler {
+  readonly #request: AttemptHooks<T>;
+  readonly #caller: RawCaller;
+  readonly #token: T;
+  readonly #retried: boolean;
   #context: { history?: readonly URL[] } | undefined;
   #held: Held | undefined;
 
-  constructor(caller: Handler, linked: LinkedController, started: { value: boolean }, hooks: AttemptHooks) {
-    this.#caller = caller;
-    this.#linked = linked;
-    this.#started = started;
-    this.#hooks = hooks;
+  constructor(request: AttemptHooks<T>, token: T, retried: boolean) {
+    this.#request = request;
+    this.#caller = request.caller;
+    this.#token = token;
+    this.#retried = retried;
   }
 
-  onRequestStart(controller: Controller, context: unknown): void {
-    this.#linked.link(controller);
+  onConnect(abort: Abort, context?: unknown): void {
+    const request = this.#request;
+    request.link.attach(abort);
     this.#context = context as { history?: readonly URL[] } | undefined;
-    if (this.#started.value) return;
-    this.#started.value = true;
-    this.#caller.onRequestStart?.(this.#linked, context);
+    if (request.started) return;
+    request.started = true;
+    this.#caller.onConnect?.(request.link.abort, context);
   }
 
-  onRequestUpgrade(_controller: Controller, statusCode: number, headers: IncomingHttpHeaders, socket: Parameters<NonNullable<Handler['onRequestUpgrade']>>[3]): void {
-    this.#caller.onRequestUpgrade?.(this.#linked, statusCode, headers, socket);
+  onResponseStarted(): void {
+    this.#caller.onResponseStarted?.();
   }
 
-  onResponseStart(_controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  onUpgrade(statusCode: number, rawHeaders: RawHeaders, socket: Duplex): void {
+    this.#caller.onUpgrade?.(statusCode, rawHeaders, socket);
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage: string): boolean {
     // With undici's redirect interceptor below this one, the last entry of `history` is the URL
     // of the hop that answered.
-    const answered = this.#context?.history?.at(-1)?.origin;
-    if (statusCode === 401 && this.#hooks.on401(answered) === 'hold') {
-      this.#held = { statusCode, headers, statusMessage, chunks: [], bytes: 0 };
-      return;
+    if (statusCode === 401 && this.#request.on401(this.#token, this.#retried, this.#context?.history?.at(-1)?.origin) === 'hold') {
+      this.#held = { statusCode, rawHeaders, resume, statusMessage, chunks: [], bytes: 0 };
+      return true;
     }
-    this.#caller.onResponseStart?.(this.#linked, statusCode, headers, statusMessage);
+    return this.#caller.onHeaders?.(statusCode, rawHeaders, resume, statusMessage) !== false;
   }
 
-  onResponseData(_controller: Controller, chunk: Buffer): void {
+  onData(chunk: Buffer): boolean {
     const held = this.#held;
-    if (held === undefined) {
-      this.#caller.onResponseData?.(this.#linked, chunk);
-      return;
-    }
+    if (held === undefined) return this.#caller.onData?.(chunk) !== false;
     held.chunks.push(chunk);
     held.bytes += chunk.length;
-    if (held.bytes <= MAX_HELD_401_BYTES) return;
+    if (held.bytes <= MAX_HELD_401_BYTES) return true;
     // Too large to hold: hand the 401 on as it comes, with no retry.
     this.#held = undefined;
-    this.#hooks.gaveUp();
-    this.#caller.onResponseStart?.(this.#linked, held.statusCode, held.headers, held.statusMessage);
-    for (const part of held.chunks) this.#caller.onResponseData?.(this.#linked, part);
+    this.#request.gaveUp(this.#token);
+    return this.#handOn(held);
   }
 
-  onResponseEnd(_controller: Controller, trailers: IncomingHttpHeaders): void {
+  onComplete(trailers: string[] | null): void {
     const held = this.#held;
     if (held === undefined) {
-      this.#caller.onResponseEnd?.(this.#linked, trailers);
+      this.#caller.onComplete?.(trailers);
       return;
     }
-    this.#hooks.retry().then(
+    this.#request.retry(this.#token).then(
       (retried) => {
         if (retried) return;
-        this.#caller.onResponseStart?.(this.#linked, held.statusCode, held.headers, held.statusMessage);
-        for (const chunk of held.chunks) this.#caller.onResponseData?.(this.#linked, chunk);
-        this.#caller.onResponseEnd?.(this.#linked, trailers);
+        this.#handOn(held);
+        this.#caller.onComplete?.(trailers);
       },
-      (error: unknown) => this.#hooks.fail(error),
+      (error: unknown) => this.#request.fail(error),
     );
   }
 
-  onResponseError(_controller: Controller, error: Error): void {
-    this.#caller.onResponseError?.(this.#linked, error);
+  onError(error: Error): void {
+    this.#caller.onError?.(error);
+  }
+
+  /** Hands a held 401 on to the caller; false when the caller asked to pause. */
+  #handOn(held: Held): boolean {
+    let flowing = this.#caller.onHeaders?.(held.statusCode, held.rawHeaders, held.resume, held.statusMessage) !== false;
+    for (const chunk of held.chunks) flowing = this.#caller.onData?.(chunk) !== false && flowing;
+    return flowing;
   }
 }

@@ -16,7 +16,8 @@
 import type { Dispatcher } from 'undici';
 import { bearer, renewAfter401, requestScope, resolveHttpAuth, type HttpAuthOptions, type TokenSource } from './http-auth.js';
 import { originOf } from './origins.js';
-import { AttemptHandler, LinkedController } from './undici-handler.js';
+import { AbortLink, rawCaller, type RawCaller } from './undici-caller.js';
+import { AttemptHandler, type AttemptHooks } from './undici-handler.js';
 import { ConfigurationError } from '../shared/errors.js';
 import { describe } from '../shared/validate.js';
 import type { Token } from '../endpoint/token.js';
@@ -79,9 +80,93 @@ function unknownOrigin(given: unknown): ConfigurationError {
   );
 }
 
-/** A controller for a request that failed before any attempt started. */
-function idleController(): Dispatcher.DispatchController {
-  return new LinkedController();
+/** Where an interceptor's requests go, and where their tokens come from. */
+interface Route {
+  readonly dispatch: Dispatcher.Dispatch;
+  readonly source: TokenSource;
+}
+
+/** What the interceptor found out about a request before it asked for a token. */
+interface Decided {
+  /** The request's headers as name/value pairs (none of them `authorization`). */
+  readonly pairs: [string, string | string[]][];
+  /** The request's origin, an allowed one. */
+  readonly origin: string;
+  /** The user (undefined: the client-wide token). */
+  readonly scope: string | undefined;
+}
+
+/**
+ * One request through `undiciAuth`, from its first attempt to its retry: what the attempts ask of
+ * the adapter (see AttemptHooks). One object per request, so that the hot path makes no closures.
+ */
+class AuthorizedRequest implements AttemptHooks<Token> {
+  readonly caller: RawCaller;
+  readonly link = new AbortLink();
+  started = false;
+  readonly #route: Route;
+  readonly #opts: Dispatcher.DispatchOptions;
+  readonly #pairs: [string, string | string[]][];
+  readonly #origin: string;
+  readonly #scope: string | undefined;
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(route: Route, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, decided: Decided) {
+    this.#route = route;
+    this.#opts = opts;
+    this.caller = rawCaller(handler, this.link);
+    this.#pairs = decided.pairs;
+    this.#origin = decided.origin;
+    this.#scope = decided.scope;
+    const given = (opts as { signal?: unknown }).signal; // undici.request's `signal`, when it is an AbortSignal
+    this.#signal = given instanceof AbortSignal ? given : undefined;
+  }
+
+  /** Dispatches one attempt with `token`. */
+  send(token: Token, retried: boolean): boolean {
+    const headers = withAuthorization(this.#opts.headers, this.#pairs, bearer(token));
+    return this.#route.dispatch({ ...this.#opts, headers }, new AttemptHandler(this, token, retried));
+  }
+
+  /** Waits for a token (none was cached), then sends the first attempt. */
+  sendWhenReady(): void {
+    const signal = this.#signal;
+    this.#route.source.getToken(this.#scope, signal === undefined ? undefined : { signal }).then(
+      (token) => {
+        try {
+          this.send(token, false);
+        } catch (error) {
+          this.fail(error);
+        }
+      },
+      (error: unknown) => this.fail(error),
+    );
+  }
+
+  on401(token: Token, retried: boolean, answered: string | undefined): 'hold' | 'pass' {
+    if (retried || (answered !== undefined && answered !== this.#origin)) return 'pass';
+    if (!replayable(this.#opts.body)) {
+      this.#route.source.invalidate(this.#scope, token);
+      return 'pass';
+    }
+    return 'hold';
+  }
+
+  async retry(token: Token): Promise<boolean> {
+    const fresh = await renewAfter401(this.#route.source, this.#scope, token, this.#signal);
+    if (fresh === undefined || this.link.aborted) return false;
+    this.send(fresh, true);
+    return true;
+  }
+
+  // A 401 too large to hold goes back as a stream body's does: no retry, the token invalidated.
+  gaveUp(token: Token): void {
+    this.#route.source.invalidate(this.#scope, token);
+  }
+
+  fail(error: unknown): void {
+    this.caller.onError?.(error as Error);
+  }
 }
 
 /**
@@ -118,59 +203,33 @@ function idleController(): Dispatcher.DispatchController {
 export function undiciAuth(manager: TokenSource, options?: UndiciAuthOptions): Dispatcher.DispatcherComposeInterceptor {
   const { settings } = resolveHttpAuth<Dispatcher.DispatchOptions>('undiciAuth', manager, options);
   const { source, origins } = settings;
+  const known: ReadonlySet<string> = new Set(origins.origins);
 
-  return (dispatch) =>
-    function dispatchWithAuth(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+  return (dispatch) => {
+    const route: Route = { dispatch, source };
+    return function dispatchWithAuth(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
       const pairs = headerPairs(opts.headers);
       if (pairs.some(([name]) => name.toLowerCase() === 'authorization')) return dispatch(opts, handler);
-      const origin = opts.origin === undefined ? undefined : originOf(opts.origin);
+      // undici hands the origin as `url.origin`: an allowed one as it is needs no parse.
+      const origin = typeof opts.origin === 'string' && known.has(opts.origin) ? opts.origin : opts.origin === undefined ? undefined : originOf(opts.origin);
       let scope: string | undefined;
+      let cached: Token | undefined;
       try {
         // A Pool or Client dispatches without `origin`, and an interceptor cannot see the
         // dispatcher's own: refuse rather than send a request for a user without a token.
         if (origin === undefined) throw unknownOrigin(opts.origin);
         if (!origins.admit(origin)) return dispatch(opts, handler);
         scope = requestScope(settings, undefined, opts);
+        cached = source.cachedToken?.(scope);
       } catch (error) {
-        queueMicrotask(() => handler.onResponseError?.(idleController(), error as Error));
+        queueMicrotask(() => rawCaller(handler, new AbortLink()).onError?.(error as Error));
         return true;
       }
-
-      const linked = new LinkedController();
-      const started = { value: false };
-      const given = (opts as { signal?: unknown }).signal; // undici.request's `signal`, when it is an AbortSignal
-      const signal = given instanceof AbortSignal ? given : undefined;
-      const fail = (error: unknown) => handler.onResponseError?.(linked, error as Error);
-      const send = (token: Token, retried: boolean): void => {
-        const headers = withAuthorization(opts.headers, pairs, bearer(token));
-        const attempt = new AttemptHandler(handler, linked, started, {
-          on401(answered) {
-            if (retried || (answered !== undefined && answered !== origin)) return 'pass';
-            if (!replayable(opts.body)) {
-              source.invalidate(scope, token);
-              return 'pass';
-            }
-            return 'hold';
-          },
-          // A 401 too large to hold goes back as a stream body's does: no retry, the token invalidated.
-          gaveUp: () => source.invalidate(scope, token),
-          async retry() {
-            const fresh = await renewAfter401(source, scope, token, signal);
-            if (fresh === undefined || linked.aborted) return false;
-            send(fresh, true);
-            return true;
-          },
-          fail,
-        });
-        dispatch({ ...opts, headers }, attempt);
-      };
-      source.getToken(scope, signal === undefined ? undefined : { signal }).then((token) => {
-        try {
-          send(token, false);
-        } catch (error) {
-          fail(error);
-        }
-      }, fail);
+      const request = new AuthorizedRequest(route, opts, handler, { pairs, origin, scope });
+      // A cached token goes out in this tick; otherwise the request waits for the token.
+      if (cached !== undefined) return request.send(cached, false);
+      request.sendWhenReady();
       return true;
     };
+  };
 }

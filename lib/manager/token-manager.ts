@@ -148,28 +148,24 @@ export class TokenManager extends EventEmitter {
    * {@link AbortError} when `signal` fires, and with {@link TokenManagerClosedError} after close.
    */
   getToken(scope?: string, options?: GetTokenOptions): Promise<Token> {
-    if (this.#closing !== undefined) return Promise.reject(new TokenManagerClosedError());
-    const badScope = invalidScope(scope);
-    if (badScope !== undefined) return Promise.reject(badScope);
-    if (options !== undefined) {
-      const invalid = invalidRequestOptions(options);
-      if (invalid !== undefined) return Promise.reject(invalid);
-    }
+    const refused = this.#closing !== undefined ? new TokenManagerClosedError() : (invalidScope(scope) ?? (options === undefined ? undefined : invalidRequestOptions(options)));
+    if (refused !== undefined) return Promise.reject(refused);
     const key = scope ?? CLIENT_WIDE_KEY;
-    const record = this.#records.current(key);
-    if (record !== undefined) {
-      const now = this.#now();
-      if (now < record.usableUntil && !record.rejected) {
-        record.used = true;
-        this.#stats.hits++;
-        if (now >= record.dueAt && !this.#flights.has(key) && this.#cooldowns.active(key, now) === undefined) {
-          this.#flights.start(key, true);
-        }
-        return Promise.resolve(record.token);
-      }
-    }
+    const cached = this.#fromCache(key);
+    if (cached !== undefined) return Promise.resolve(cached);
     this.#stats[this.#flights.has(key) ? 'joined' : 'misses']++;
     return this.#waitForToken(key, options?.signal);
+  }
+
+  /**
+   * What `getToken(scope)` would answer at once (a hit: counted, and it starts the refresh ahead of
+   * expiry), else undefined, with nothing requested: so an HTTP adapter sends a request with a cached
+   * token in the same tick, without a promise. Throws what `getToken` rejects with after close or for a bad scope.
+   */
+  cachedToken(scope?: string): Token | undefined {
+    const refused = this.#closing !== undefined ? new TokenManagerClosedError() : invalidScope(scope);
+    if (refused !== undefined) throw refused;
+    return this.#fromCache(scope ?? CLIENT_WIDE_KEY);
   }
 
   /**
@@ -250,6 +246,17 @@ export class TokenManager extends EventEmitter {
   /** What `JSON.stringify(manager)` gives: the same redacted view, as data. */
   toJSON(): Record<string, unknown> {
     return { tokenUrl: redactUrl(this.tokenUrl), clientId: this.#endpoint.clientId, closed: this.closed, stats: this.stats() };
+  }
+
+  /** The hot path of getToken and cachedToken: a usable cached token, counted as a hit, else undefined. */
+  #fromCache(key: string): Token | undefined {
+    const record = this.#records.current(key);
+    const now = this.#now();
+    if (record === undefined || now >= record.usableUntil || record.rejected) return undefined;
+    record.used = true;
+    this.#stats.hits++;
+    if (now >= record.dueAt && !this.#flights.has(key) && this.#cooldowns.active(key, now) === undefined) this.#flights.start(key, true);
+    return record.token;
   }
 
   // ── misses ────────────────────────────────────────────────────────────────────────────────
