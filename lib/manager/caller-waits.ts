@@ -7,6 +7,12 @@
 import { AbortError } from '../shared/errors.js';
 import type { Token } from '../endpoint/token.js';
 
+/** Options of one `getToken` call. */
+export interface GetTokenOptions {
+  /** Stops this caller's wait (with an AbortError). The shared flight goes on for the others. */
+  signal?: AbortSignal;
+}
+
 const noop = () => {};
 
 /** Every wait in progress of one manager, so that each can end on its caller's signal or on close. */

@@ -10,7 +10,7 @@
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { inspect } from 'node:util';
-import { CallerWaits } from './caller-waits.js';
+import { CallerWaits, type GetTokenOptions } from './caller-waits.js';
 import { Cooldowns, mayProbe, RejectionGuard } from './cooldown.js';
 import { newCounters, statsOf, type Counters } from './counters.js';
 import { AbortError, redactUrl, TokenManagerClosedError } from '../shared/errors.js';
@@ -29,11 +29,7 @@ import type { TokenEndpoint } from '../endpoint/token-endpoint.js';
 import type { TokenStore } from '../store/token-store.js';
 import { invalidRequestOptions, invalidScope } from '../shared/validate.js';
 
-/** Options of one `getToken` call. */
-export interface GetTokenOptions {
-  /** Stops this caller's wait (with an AbortError). The shared flight goes on for the others. */
-  signal?: AbortSignal;
-}
+export type { GetTokenOptions } from './caller-waits.js';
 
 // Typed events: the class below merges with this interface.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
@@ -148,7 +144,7 @@ export class TokenManager extends EventEmitter {
    * {@link AbortError} when `signal` fires, and with {@link TokenManagerClosedError} after close.
    */
   getToken(scope?: string, options?: GetTokenOptions): Promise<Token> {
-    const refused = this.#closing !== undefined ? new TokenManagerClosedError() : (invalidScope(scope) ?? (options === undefined ? undefined : invalidRequestOptions(options)));
+    const refused = this.#refusal(scope) ?? (options === undefined ? undefined : invalidRequestOptions(options));
     if (refused !== undefined) return Promise.reject(refused);
     const key = scope ?? CLIENT_WIDE_KEY;
     const cached = this.#fromCache(key);
@@ -163,7 +159,7 @@ export class TokenManager extends EventEmitter {
    * token in the same tick, without a promise. Throws what `getToken` rejects with after close or for a bad scope.
    */
   cachedToken(scope?: string): Token | undefined {
-    const refused = this.#closing !== undefined ? new TokenManagerClosedError() : invalidScope(scope);
+    const refused = this.#refusal(scope);
     if (refused !== undefined) throw refused;
     return this.#fromCache(scope ?? CLIENT_WIDE_KEY);
   }
@@ -181,9 +177,8 @@ export class TokenManager extends EventEmitter {
    * After `close()`, throws {@link TokenManagerClosedError}, as `getToken` rejects with it.
    */
   invalidate(scope: string | undefined, rejected: Token | string): boolean {
-    if (this.#closing !== undefined) throw new TokenManagerClosedError();
-    const badScope = invalidScope(scope);
-    if (badScope !== undefined) throw badScope;
+    const refused = this.#refusal(scope);
+    if (refused !== undefined) throw refused;
     const key = scope ?? CLIENT_WIDE_KEY;
     const record = this.#records.current(key);
     if (record === undefined) return false;
@@ -257,6 +252,11 @@ export class TokenManager extends EventEmitter {
     this.#stats.hits++;
     if (now >= record.dueAt && !this.#flights.has(key) && this.#cooldowns.active(key, now) === undefined) this.#flights.start(key, true);
     return record.token;
+  }
+
+  /** Why a call for `scope` is refused: the manager is closed, or the scope is not well-formed. */
+  #refusal(scope: string | undefined): Error | undefined {
+    return this.#closing !== undefined ? new TokenManagerClosedError() : invalidScope(scope);
   }
 
   // ── misses ────────────────────────────────────────────────────────────────────────────────
