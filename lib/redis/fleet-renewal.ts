@@ -105,8 +105,10 @@ export class FleetRenewal {
           grant = attempt.grant;
         }
         // A slot of this process's queue for the request the holder sends: a process takes no more
-        // locks than it can send requests for, so a cold fleet shares the work.
-        const freeSlot = await renewal.reserve?.();
+        // locks than it can send requests for, so a cold fleet shares the work. Only on the first
+        // try: a process that already waits for a holder tries the lock again without one (it is
+        // rarely free by then), and should it get it, its request queues as any other.
+        const freeSlot = lockWaitSince === undefined ? await renewal.reserve?.() : undefined;
         let fence: string | undefined | Unavailable;
         try {
           fence = await lock.acquire(keys, names.channel);
