@@ -112,24 +112,41 @@ describe('WireQueue', () => {
     expect(sent).toEqual([]);
   });
 
-  it('reserves a slot for the next attempt: it counts against concurrency, that attempt runs in it, and freeing it unused lets the next in', async () => {
+  it('holds at most `concurrency` reservations, callers first; one ends when its attempt starts, or unused, once', async () => {
     const queue = new WireQueue({ concurrency: 1, intervalCap: Number.POSITIVE_INFINITY, interval: 0 });
+    type R = { background: boolean; reserved?: (() => void) | undefined };
+    const holder: R = { background: false };
     const order: string[] = [];
-    const holder = { background: false } as { background: boolean; reserved?: (() => void) | undefined };
     await queue.reserve(holder);
-    const other = queue.admit({ background: false }, async () => void order.push('other'));
+    const background: R = { background: true };
+    const caller: R = { background: false };
+    void queue.reserve(background).then(() => order.push('background'));
+    void queue.reserve(caller).then(() => order.push('caller'));
     await new Promise((resolve) => setImmediate(resolve));
-    expect(order).toEqual([]); // the one slot is reserved
-    await queue.admit(holder, async () => void order.push('holder')); // runs at once, in the reserved slot
-    await other;
-    expect(order).toEqual(['holder', 'other']);
+    expect(order).toEqual([]); // the one reservation is held
 
-    const unused = await queue.reserve(holder);
-    const next = queue.admit({ background: false }, async () => void order.push('next'));
-    unused();
-    unused(); // once only
-    await next;
-    expect(order).toEqual(['holder', 'other', 'next']);
+    // The holder's attempt starts: its reservation ends, and the caller's renewal gets the next.
+    let release!: () => void;
+    const sent = queue.admit(holder, () => new Promise<void>((resolve) => (release = resolve)));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual(['caller']);
     expect(holder.reserved).toBeUndefined();
+
+    // Ended unused (a lock another process holds): the background renewal's turn; twice is once.
+    caller.reserved!();
+    caller.reserved?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual(['caller', 'background']);
+    release();
+    await sent;
+  });
+
+  it('ends waiting reservations on drop', async () => {
+    const queue = new WireQueue({ concurrency: 1, intervalCap: Number.POSITIVE_INFINITY, interval: 0 });
+    await queue.reserve({ background: false });
+    const waiting = queue.reserve({ background: true });
+    queue.drop();
+    await expect(waiting).rejects.toBeInstanceOf(TokenManagerClosedError);
+    await expect(queue.reserve({ background: false })).rejects.toBeInstanceOf(TokenManagerClosedError);
   });
 });

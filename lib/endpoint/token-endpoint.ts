@@ -4,6 +4,7 @@
  * no state between calls: caching, single flight and refresh timing are the manager's job.
  */
 import type { Got, OptionsOfTextResponseBody, RequestError, Response } from 'got';
+import { whenAborted } from '../shared/abort.js';
 import { AbortError, InvalidArgumentError, InvalidTokenResponseError, type FluxTokenError } from '../shared/errors.js';
 import { errorAnswer, safeContentType, translateRequestError, type FailureContext } from './answer-errors.js';
 import { parseRetryAfter, retryDelay } from './retry-policy.js';
@@ -244,8 +245,7 @@ export class TokenEndpoint {
         request.cancel();
       }
     });
-    const onAbort = () => request.cancel();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const forget = whenAborted(signal, () => request.cancel());
     try {
       const response = await request;
       return { sentAt, response, answered: response, tooLarge };
@@ -253,7 +253,7 @@ export class TokenEndpoint {
       const failed = error as RequestError;
       return { sentAt, error: failed, answered: failed.response, tooLarge };
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      forget();
     }
   }
 
@@ -341,14 +341,14 @@ function hooksOf(options: object): ManagedHooks {
  */
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortError(signal?.reason));
-    };
+    let forget = () => {};
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      forget();
       resolve();
     }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    forget = whenAborted(signal, () => {
+      clearTimeout(timer);
+      reject(new AbortError(signal?.reason));
+    });
   });
 }

@@ -80,7 +80,7 @@ export class Flights {
     return this.#wire.admit(flight, send);
   }
 
-  /** Reserves a slot of the queue for `flight`'s next attempt (see {@link WireQueue.reserve}). */
+  /** A reservation for `flight`'s next attempt (see {@link WireQueue.reserve}). */
   reserve(flight: Flight): Promise<() => void> {
     return this.#wire.reserve(flight);
   }

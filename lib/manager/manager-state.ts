@@ -53,7 +53,7 @@ export interface Flight {
   promise: Promise<Token>;
   /** The queue's id of this flight's attempt waiting for a slot, if one is (see wire-queue.ts). */
   queued?: string | undefined;
-  /** Frees the slot reserved for this flight's next attempt, if one is (see wire-queue.ts). */
+  /** Ends the reservation held for this flight's next attempt, if one is (see wire-queue.ts). */
   reserved?: (() => void) | undefined;
   /** The record of the token this flight supersedes, set when its renewal runs: it may be rejected meanwhile. */
   superseded: ManagedRecord | undefined;

@@ -39,7 +39,7 @@ export interface RenewerDeps {
   closed: () => boolean;
   /** Ends a flight as soon as its outcome is known (see `Flights.forget`). */
   forget: (key: string, flight: Flight) => void;
-  /** Reserves a slot of the queue for the flight's next token request (see `Renewal.reserve`). */
+  /** A reservation for the flight's next token request (see `Renewal.reserve`). */
   reserve: (flight: Flight) => Promise<() => void>;
   emit: <E extends keyof TokenManagerEvents>(event: E, payload: TokenManagerEvents[E]) => void;
 }
@@ -87,7 +87,7 @@ export class Renewer {
           flight.reserved?.(); // reserved for a request that was not needed
           return this.#cache(key, token, current, source === 'store' ? 'store' : flight.grant, flight);
         } catch (error) {
-          flight.reserved?.(); // a slot reserved for a request that will not be sent
+          flight.reserved?.(); // reserved for a request that will not be sent
           // A store is expected to degrade by itself; if it fails before the endpoint was asked,
           // this process still renews on its own, so that getToken never fails because of the store.
           if (error instanceof FluxTokenError || fetched) throw error;

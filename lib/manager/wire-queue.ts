@@ -22,8 +22,15 @@ export interface Admitted {
   readonly background: boolean;
   /** The queue's id of its attempt waiting for a slot, if one is; kept by the queue. */
   queued?: string | undefined;
-  /** Frees the slot reserved for its next attempt (see {@link WireQueue.reserve}); kept by the queue. */
+  /** Ends the reservation held for its next attempt (see {@link WireQueue.reserve}); kept by the queue. */
   reserved?: (() => void) | undefined;
+}
+
+/** A renewal waiting for a reservation (see {@link WireQueue.reserve}). */
+interface ReservationWaiter {
+  readonly renewal: Admitted;
+  grant(): void;
+  reject(error: Error): void;
 }
 
 /** The settings of a {@link WireQueue}. */
@@ -39,10 +46,17 @@ export class WireQueue {
   readonly #queue: PQueue;
   /** How each attempt waiting for a slot is ended unsent, on {@link drop}. */
   readonly #waiting = new Set<(error: Error) => void>();
+  readonly #concurrency: number;
+  /** Reservations granted and not yet ended (see {@link reserve}): at most `concurrency`. */
+  #reservations = 0;
+  /** Renewals waiting for a reservation, callers' apart from background ones (which go after). */
+  readonly #callerReservations: ReservationWaiter[] = [];
+  readonly #backgroundReservations: ReservationWaiter[] = [];
   #dropped = false;
   #seq = 0;
 
   constructor({ concurrency, intervalCap, interval }: WireQueueOptions) {
+    this.#concurrency = concurrency;
     this.#queue = new PQueue({ concurrency, ...(Number.isFinite(intervalCap) ? { intervalCap, interval } : {}) });
   }
 
@@ -53,39 +67,50 @@ export class WireQueue {
 
   /**
    * Runs `send` (one attempt of `renewal`) once a slot is free, with the priority the renewal has
-   * then, and holds the slot until it settles. Rejects with {@link TokenManagerClosedError},
-   * unsent, after {@link drop}.
+   * then, and holds the slot until it settles. A reservation of the renewal (see {@link reserve})
+   * ends as the attempt starts. Rejects with {@link TokenManagerClosedError}, unsent, after
+   * {@link drop}.
    */
   admit<T>(renewal: Admitted, send: () => Promise<T>): Promise<T> {
     const reserved = renewal.reserved;
-    if (reserved !== undefined) {
-      renewal.reserved = undefined;
-      return send().finally(reserved);
-    }
-    return this.#run(renewal, send);
+    if (reserved === undefined) return this.#run(renewal, send);
+    renewal.reserved = undefined;
+    const sent = this.#run(renewal, () => {
+      reserved();
+      return send();
+    });
+    sent.catch(reserved); // dropped unsent: the reservation ends too
+    return sent;
   }
 
   /**
-   * Waits for a slot with the priority `renewal` has, and holds it until the renewal's next
-   * {@link admit} has run in it, or the returned function is called (which frees it unused, once).
-   * Rejects with {@link TokenManagerClosedError} after {@link drop}.
+   * Waits for one of the queue's reservations (as many as its `concurrency`; callers' renewals
+   * first) and holds it until the renewal's next attempt starts on the wire, or until the returned
+   * function is called (once; it frees it unused). A shared store takes one before a lock whose
+   * holder will send a request: so a process holds no more locks than `concurrency` waiting for the
+   * wire, and a lock it fails to get frees its reservation at once, so that trying the locks that
+   * other processes hold never waits for the wire. Rejects with {@link TokenManagerClosedError}
+   * after {@link drop}.
    */
-  async reserve(renewal: Admitted): Promise<() => void> {
-    let free!: () => void;
-    const held = new Promise<void>((resolve) => (free = resolve));
+  reserve(renewal: Admitted): Promise<() => void> {
+    if (this.#dropped) return Promise.reject(new TokenManagerClosedError());
+    return new Promise<() => void>((resolve, reject) => {
+      const waiter: ReservationWaiter = { renewal, grant: () => resolve(this.#grant(renewal)), reject };
+      if (this.#reservations < this.#concurrency) waiter.grant();
+      else (renewal.background ? this.#backgroundReservations : this.#callerReservations).push(waiter);
+    });
+  }
+
+  #grant(renewal: Admitted): () => void {
+    this.#reservations++;
     let freed = false;
     const release = () => {
       if (freed) return;
       freed = true;
       if (renewal.reserved === release) renewal.reserved = undefined;
-      free();
+      this.#reservations--;
+      (this.#callerReservations.shift() ?? this.#backgroundReservations.shift())?.grant();
     };
-    let granted!: () => void;
-    const grant = new Promise<void>((resolve) => (granted = resolve));
-    // The slot is held from the moment the queue grants it until `release`.
-    const holding = this.#run(renewal, () => (granted(), held));
-    holding.catch(noop);
-    await Promise.race([grant, holding]);
     renewal.reserved = release;
     return release;
   }
@@ -118,6 +143,8 @@ export class WireQueue {
 
   /** A caller now waits for `renewal`: its attempt waiting for a slot moves ahead of background ones. */
   raise(renewal: Admitted): void {
+    const waiting = this.#backgroundReservations.findIndex((w) => w.renewal === renewal);
+    if (waiting !== -1) this.#callerReservations.push(...this.#backgroundReservations.splice(waiting, 1));
     if (renewal.queued === undefined) return;
     try {
       this.#queue.setPriority(renewal.queued, FOREGROUND);
@@ -136,6 +163,7 @@ export class WireQueue {
     const error = new TokenManagerClosedError();
     for (const reject of this.#waiting) reject(error);
     this.#waiting.clear();
+    for (const waiter of this.#callerReservations.splice(0).concat(this.#backgroundReservations.splice(0))) waiter.reject(error);
   }
 
   /** Resolves once no attempt is on the wire. */

@@ -4,6 +4,7 @@
  * again, fetch, write, release; as a waiter, wait for the holder's announcement. Redis trouble never
  * fails a renewal: the process then renews alone.
  */
+import { whenAborted } from '../shared/abort.js';
 import { AbortError } from '../shared/errors.js';
 import type { Token } from '../endpoint/token.js';
 import type { Renewal, RenewalResult } from '../store/token-store.js';
@@ -82,7 +83,7 @@ export class FleetRenewal {
       const thisPollMs = pollMs;
       const wait = writes.next(keys.entry, thisPollMs);
       pollMs = pollIntervalMs;
-      signal?.addEventListener('abort', wait.cancel, { once: true });
+      const forget = whenAborted(signal, wait.cancel);
       /** Budget taken in this turn and not yet handed on: given back when the turn ends. */
       let grant: BudgetGrant | undefined;
       try {
@@ -104,10 +105,10 @@ export class FleetRenewal {
           }
           grant = attempt.grant;
         }
-        // A slot of this process's queue for the request the holder sends: a process takes no more
-        // locks than it can send requests for, so a cold fleet shares the work. Only on the first
-        // try: a process that already waits for a holder tries the lock again without one (it is
-        // rarely free by then), and should it get it, its request queues as any other.
+        // A reservation for the request the holder sends: a process holds no more locks than it can
+        // soon send requests for, so a cold fleet shares the work. Only on the first try: a process
+        // that already waits for a holder tries the lock again without one (it is rarely free by
+        // then), and should it get it, its request queues as any other.
         const freeSlot = lockWaitSince === undefined ? await renewal.reserve?.() : undefined;
         let fence: string | undefined | Unavailable;
         try {
@@ -142,7 +143,7 @@ export class FleetRenewal {
         pollMs = Math.min(2 * thisPollMs, maxLockPollMs);
       } finally {
         wait.cancel();
-        signal?.removeEventListener('abort', wait.cancel);
+        forget();
         if (grant !== undefined) void budget?.giveBack(names.budget, grant);
       }
     }
@@ -155,11 +156,11 @@ export class FleetRenewal {
   async #waitForBudget({ writes, keys }: Scope, waitMs: number, signal: AbortSignal | undefined): Promise<void> {
     const exact = waitMs <= (this.#p.budget?.intervalMs ?? 0);
     const wait = writes.next(keys.entry, exact ? waitMs : Math.min(waitMs, this.#p.pollIntervalMs));
-    signal?.addEventListener('abort', wait.cancel, { once: true });
+    const forget = whenAborted(signal, wait.cancel);
     try {
       await wait.promise;
     } finally {
-      signal?.removeEventListener('abort', wait.cancel);
+      forget();
     }
   }
 
@@ -175,7 +176,7 @@ export class FleetRenewal {
     renewal: Renewal,
     usable: (token: Token | undefined) => token is Token,
     grant: BudgetGrant | undefined,
-    /** Frees the queue's slot reserved for the request, if it is not sent. */
+    /** Ends the reservation for the request, if it is not sent. */
     freeSlot: (() => void) | undefined,
   ): Promise<RenewalResult> {
     const stopKeepAlive = this.#p.lock.keepAlive(keys, fence);

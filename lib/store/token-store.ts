@@ -65,13 +65,13 @@ export interface Renewal {
    */
   signal?: AbortSignal;
   /**
-   * Waits for a slot of the manager's queue and holds it for this renewal's next token request,
-   * which then uses it (rather than queueing again) and frees it when it ends. Call it just before
-   * taking a lock whose holder sends that request, so that a process takes no more locks than it
-   * can send requests for, and the fleet's processes share the work: without it, the process that
-   * asks first takes every lock, and the others wait for its queue. Resolves with a function that
-   * frees the slot unused (when the lock was not taken, or the request turned out not to be
-   * needed); calling it after the request used the slot does nothing.
+   * Waits for one of the manager's reservations (as many as its `concurrency`) and holds it until
+   * this renewal's next token request starts on the wire. Call it just before taking a lock whose
+   * holder sends that request, so that a process holds no more locks than it can soon send requests
+   * for, and the fleet's processes share the work: without it, the process that asks first takes
+   * every lock, and the others wait for its queue. Resolves with a function that ends the
+   * reservation unused (the lock was not taken, or the request turned out not to be needed);
+   * calling it after the request started does nothing.
    */
   reserve?(): Promise<() => void>;
 }
