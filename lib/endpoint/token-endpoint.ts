@@ -3,8 +3,8 @@
  * It sends a grant, reads the answer strictly, and turns every failure into a typed error. It keeps
  * no state between calls: caching, single flight and refresh timing are the manager's job.
  */
-import type { Got, OptionsOfTextResponseBody, RequestError, Response } from 'got';
-import { whenAborted } from '../shared/abort.js';
+import type { Got, RequestError, Response } from 'got';
+import { pause, sendAttempt, type Attempt, type Wire } from './attempt.js';
 import { AbortError, InvalidArgumentError, InvalidTokenResponseError, type FluxTokenError } from '../shared/errors.js';
 import { errorAnswer, safeContentType, translateRequestError, type FailureContext } from './answer-errors.js';
 import { parseRetryAfter, retryDelay } from './retry-policy.js';
@@ -93,6 +93,8 @@ export class TokenEndpoint {
   readonly #basic: string;
   /** The server's clock, learned from the `Date` header of its answers. */
   readonly #serverClock = new ServerClock();
+  /** Where and how long each attempt goes. */
+  readonly #wire: Wire;
 
   constructor(options: TokenEndpointOptions) {
     const o = requireOptionsObject('TokenEndpoint options', options);
@@ -118,6 +120,7 @@ export class TokenEndpoint {
     this.#basic = `Basic ${Buffer.from(`${formEncode(this.clientId)}:${formEncode(this.#clientSecret)}`).toString('base64')}`;
     this.#got = request.got === undefined ? undefined : requireFunction<Got>('request.got', request.got);
     this.#now = clock.now === undefined ? Date.now : requireFunction<() => number>('clock.now', clock.now);
+    this.#wire = { url: this.tokenUrl, timeoutMs: this.timeout, now: this.#now };
   }
 
   /**
@@ -188,7 +191,7 @@ export class TokenEndpoint {
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw new AbortError(signal.reason);
       const step = await admit(async (): Promise<Step> => {
-        const outcome = await this.#attempt(got, this.#signed(form, hooks.authenticate?.() ?? authenticate), signal);
+        const outcome = await sendAttempt(got, this.#wire, this.#signed(form, hooks.authenticate?.() ?? authenticate), signal);
         const next = this.#judge(outcome, attempt, request, context);
         if ('error' in next && !(next.error instanceof AbortError)) hooks.onFailure?.(next.error);
         return next;
@@ -222,39 +225,6 @@ export class TokenEndpoint {
     if (!authenticate) return { form, headers };
     if (this.clientAuth === 'client_secret_basic') return { form, headers: { ...headers, authorization: this.#basic } };
     return { form: { ...form, client_id: this.clientId, client_secret: this.#clientSecret }, headers };
-  }
-
-  /** One attempt on the wire: its response, or the error got rejected it with. Never rejects. */
-  async #attempt(got: Got, { form, headers }: { form: Record<string, string>; headers: Record<string, string> }, signal: AbortSignal | undefined): Promise<Attempt> {
-    const sentAt = this.#now();
-    let tooLarge = false;
-    const request = got(this.tokenUrl, {
-      method: 'POST',
-      form,
-      headers,
-      responseType: 'text',
-      throwHttpErrors: true,
-      followRedirect: false,
-      timeout: { request: this.timeout },
-      // The loop in #send retries, so that the wait between attempts happens outside the queue.
-      retry: { limit: 0 },
-    } satisfies OptionsOfTextResponseBody);
-    request.on('downloadProgress', ({ transferred, total }) => {
-      if (!tooLarge && (transferred > MAX_RESPONSE_BYTES || (total ?? 0) > MAX_RESPONSE_BYTES)) {
-        tooLarge = true;
-        request.cancel();
-      }
-    });
-    const forget = whenAborted(signal, () => request.cancel());
-    try {
-      const response = await request;
-      return { sentAt, response, answered: response, tooLarge };
-    } catch (error) {
-      const failed = error as RequestError;
-      return { sentAt, error: failed, answered: failed.response, tooLarge };
-    } finally {
-      forget();
-    }
   }
 
   /** The wait before the next attempt after `error` (the `attempt`-th failed), or 0 to stop. */
@@ -322,33 +292,9 @@ interface GrantRequest {
   refreshToken?: string;
 }
 
-/** What one attempt came to: a response got accepted, or the error it rejected with. */
-type Attempt = { sentAt: number; answered: Response<string> | Response | undefined; tooLarge: boolean } & (
-  | { response: Response<string>; error?: undefined }
-  | { response?: undefined; error: RequestError }
-);
-
 /** The next step of a request after one attempt. */
 type Step = { token: Token } | { error: FluxTokenError } | { retryIn: number };
 
 function hooksOf(options: object): ManagedHooks {
   return (options as WithManagedHooks)[MANAGED] ?? {};
-}
-
-/**
- * Waits `ms` between two attempts, on the global timers (which jest's fake timers replace), and
- * rejects with {@link AbortError} as soon as `signal` aborts.
- */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let forget = () => {};
-    const timer = setTimeout(() => {
-      forget();
-      resolve();
-    }, ms);
-    forget = whenAborted(signal, () => {
-      clearTimeout(timer);
-      reject(new AbortError(signal?.reason));
-    });
-  });
 }
