@@ -60,11 +60,6 @@ export class WireQueue {
     this.#queue = new PQueue({ concurrency, ...(Number.isFinite(intervalCap) ? { intervalCap, interval } : {}) });
   }
 
-  /** How many attempts are on the wire now. */
-  get running(): number {
-    return this.#queue.pending;
-  }
-
   /**
    * Runs `send` (one attempt of `renewal`) once a slot is free, with the priority the renewal has
    * then, and holds the slot until it settles. A reservation of the renewal (see {@link reserve})
