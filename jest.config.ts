@@ -23,6 +23,8 @@ const config: JestConfigWithTsJest = {
     ...(ioredisMajor === '6' ? { '^ioredis$': 'ioredis6' } : {}),
   },
   setupFilesAfterEnv: ['<rootDir>/__tests__/helpers/setup.ts'],
+  // The TypeScript that tests start as child processes, transpiled once per run: see the file.
+  globalSetup: '<rootDir>/__tests__/helpers/compiled-children.mjs',
   testTimeout: 20_000,
   // At least two workers: jest's default (cores - 1) runs the suite serially on a 2-core machine,
   // where many suites wait on child processes, Redis and loopback servers rather than on the CPU.

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
+import { tsNodeArgs } from './helpers/tsx-child.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The run takes about 4 s; it is killed, and the test fails, if it is still going after this. */
@@ -25,7 +26,7 @@ function runCli(args: string[]): Promise<Run> {
   return new Promise<Run>((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'lib/cli/main.ts', ...args],
+      [...tsNodeArgs('lib/cli/main.ts'), ...args],
       { cwd: ROOT, env, timeout: RUN_DEADLINE_MS, killSignal: 'SIGKILL' },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;

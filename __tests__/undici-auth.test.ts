@@ -18,6 +18,7 @@ import { authFetch } from '../lib/http/fetch.js';
 import { TokenManager } from '../lib/manager/token-manager.js';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
 import { startApiServer, type ApiServer } from './helpers/api-server.js';
+import { tsNodeArgs } from './helpers/tsx-child.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -85,7 +86,7 @@ describe('undiciAuth', () => {
   it("Node's global fetch through setGlobalDispatcher sends the user's token, and retries a 401 once", async () => {
     emulator.setApiFault('401', { count: 1 });
     const { NODE_OPTIONS: _jestOnly, ...inherited } = process.env;
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', CHILD], {
+    const { stdout } = await run(process.execPath, tsNodeArgs(CHILD), {
       cwd: ROOT,
       timeout: 15_000,
       env: { ...inherited, EMULATOR_URL: emulator.url, TOKEN_URL: emulator.tokenUrl, CLIENT_ID: emulator.clientId, CLIENT_SECRET: emulator.clientSecret },

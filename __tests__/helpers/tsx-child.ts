@@ -1,10 +1,12 @@
 /**
- * A TypeScript file of this repository run as a child process (`node --import tsx <file> ...args`),
- * the way the CLI tests, the shutdown test and the process-exit tests need one: jest's NODE_OPTIONS
+ * A TypeScript file of this repository run as a child process (its transpiled copy under jest, else
+ * `node --import tsx <file> ...args`: see tsNodeArgs), the way the CLI tests, the shutdown test and the process-exit tests need one: jest's NODE_OPTIONS
  * left out of its environment, its output collected, and killed with SIGKILL if it is still running
  * at a deadline (the run then reports `killed: true`, and its test fails on that).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository's root: the children's working directory, so that `tsx` and lib/ resolve. */
@@ -51,9 +53,25 @@ export function childEnv(): NodeJS.ProcessEnv {
   return inherited;
 }
 
-/** Starts `file` (relative to the repository, or absolute) under tsx. */
+/**
+ * The `node` arguments that run `file` (a TypeScript file of this repository, relative to it or
+ * absolute): in jest, its transpiled copy in the mirror that the global setup built
+ * (helpers/compiled-children.mjs), started as plain `node`; elsewhere, or for a file the mirror does
+ * not hold, the source under tsx.
+ */
+export function tsNodeArgs(file: string): string[] {
+  const mirror = process.env.FLUX_TEST_CHILDREN;
+  const path = relative(ROOT, resolve(ROOT, file));
+  if (mirror !== undefined && path.endsWith('.ts') && !path.startsWith('..')) {
+    const compiled = join(mirror, `${path.slice(0, -'.ts'.length)}.js`);
+    if (existsSync(compiled)) return [compiled];
+  }
+  return ['--import', 'tsx', file];
+}
+
+/** Starts `file` (relative to the repository, or absolute): see {@link tsNodeArgs}. */
 export function startTsxChild(file: string, options: ChildOptions): StartedChild {
-  return startNodeChild(['--import', 'tsx', file, ...(options.args ?? [])], { ...options, args: [] });
+  return startNodeChild([...tsNodeArgs(file), ...(options.args ?? [])], { ...options, args: [] });
 }
 
 /**
