@@ -26,10 +26,12 @@ const config: JestConfigWithTsJest = {
   // The TypeScript that tests start as child processes, transpiled once per run: see the file.
   globalSetup: '<rootDir>/__tests__/helpers/compiled-children.mjs',
   testTimeout: 20_000,
-  // At least two workers: jest's default (cores - 1) runs the suite serially on a 2-core machine,
-  // where many suites wait on child processes, Redis and loopback servers rather than on the CPU.
-  // Every suite works under its own Redis key prefix and on free ports, so they run side by side.
-  maxWorkers: Math.max(2, availableParallelism() - 1),
+  // A worker per core, and at least three: jest's default (cores - 1) runs the suite serially on a
+  // 2-core machine, where many suites wait on child processes, Redis, loopback servers and real
+  // time (token lifetimes, delayed replies) rather than on the CPU, so a third worker fills those
+  // waits. Every suite works under its own Redis key prefix and on free ports, so they run side by
+  // side; the suites that count requests under CPU load drive time with fake clocks or bounds.
+  maxWorkers: Math.max(3, availableParallelism()),
   // Without a record of last run's durations (a fresh clone), the Redis suites, which wait on real
   // time, go first rather than last: see the file.
   testSequencer: '<rootDir>/__tests__/helpers/test-sequencer.mjs',
