@@ -5,9 +5,11 @@
  * scenario and the bench tools that measure the fleet under a slow Redis or busy cores.
  */
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { startFleet, stopFleet, type FleetWorker } from '../../__tests__/fixtures/fleet-driver.js';
 import type { FleetWorkerConfig, GetReply } from '../../__tests__/fixtures/fleet-protocol.js';
 import { DEFAULT_CONCURRENCY } from '../../lib/manager/manager-options.js';
+import { commandCounts, countsSince, type CommandCounts } from './command-stats.js';
 import { startRemoteEmulator, type RemoteEmulator } from './remote-emulator.js';
 import { nowMs } from './timing.js';
 
@@ -32,6 +34,8 @@ export interface ColdStartSpec {
   root?: string;
   /** Bound on the cold `get` of every worker. */
   timeoutMs: number;
+  /** A client of the workers' Redis: the commands of the timed part are counted on it. */
+  counter?: Redis;
 }
 
 export interface ColdStartResult {
@@ -45,6 +49,8 @@ export interface ColdStartResult {
   errors: string[];
   /** Store news (degraded, recovered, rejected) the workers reported. */
   news: number;
+  /** Commands Redis ran from the first `get` to the last reply (with `counter`), by name. */
+  redisCommands?: CommandCounts;
 }
 
 /** Starts the fleet (not timed), times the cold `get` of every user on every worker, stops the fleet. */
@@ -59,9 +65,11 @@ export async function coldStart(spec: ColdStartSpec): Promise<ColdStartResult> {
     );
     const users = Array.from({ length: spec.users }, (_, i) => `${spec.label}-user-${i}`);
     const before = await endpoint.tokenCalls();
+    const commandsBefore = spec.counter === undefined ? undefined : await commandCounts(spec.counter);
     const started = nowMs();
     const replies: GetReply[] = await Promise.all(fleet.map((w) => w.get(users, spec.timeoutMs)));
     const wallMs = nowMs() - started;
+    const redisCommands = spec.counter === undefined || commandsBefore === undefined ? undefined : countsSince(commandsBefore, await commandCounts(spec.counter));
     const results = replies.flatMap((r) => r.results);
     const failed = results.filter((r) => !r.ok);
     return {
@@ -71,6 +79,7 @@ export async function coldStart(spec: ColdStartSpec): Promise<ColdStartResult> {
       wrongUser: results.filter((r) => r.ok && r.owner !== r.scope).length,
       errors: [...new Set(failed.map((r) => r.error ?? 'unknown'))],
       news: fleet.reduce((n, w) => n + w.news.length, 0),
+      ...(redisCommands === undefined ? {} : { redisCommands }),
     };
   } finally {
     await stopFleet(fleet);
@@ -99,16 +108,19 @@ export interface FleetAgainstOne {
  */
 export async function fleetAgainstOne(o: { processes: number; users: number; latencyMs: number; redisUrl: string; root?: string; timeoutMs: number }): Promise<FleetAgainstOne> {
   const emulator = await startRemoteEmulator({ expiresIn: 3_600, latency: o.latencyMs });
+  const counter = new Redis(o.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  counter.on('error', () => {});
   try {
     const endpoint = emulatorEndpoint(emulator);
     const run = randomUUID().slice(0, 8);
-    const common = { users: o.users, endpoint, timeoutMs: o.timeoutMs, ...(o.root === undefined ? {} : { root: o.root }) };
+    const common = { users: o.users, endpoint, timeoutMs: o.timeoutMs, counter, ...(o.root === undefined ? {} : { root: o.root }) };
     const store = { store: 'redis', redis: { url: o.redisUrl } } as const;
     const fleet = await coldStart({ ...common, processes: o.processes, label: 'fleet', worker: { ...store, keyPrefix: `flux-bench:cold:${run}:fleet:` } });
     const singleConcurrency = o.processes * DEFAULT_CONCURRENCY;
     const single = await coldStart({ ...common, processes: 1, label: 'single', worker: { ...store, keyPrefix: `flux-bench:cold:${run}:single:`, concurrency: singleConcurrency } });
     return { fleet, single, ratio: fleet.wallMs / single.wallMs, singleConcurrency };
   } finally {
+    counter.disconnect();
     await emulator.close();
   }
 }

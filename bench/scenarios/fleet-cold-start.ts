@@ -6,10 +6,16 @@
  * lock holds no slot of the queue, the fleet is about as fast as the one big process: the ratio of
  * the two times is the figure (target ≤ 1.5). The token calls have a floor of U, one per user
  * (target ≤ 1.2 × U, as in fleet-scale: a process that gives up waiting fetches a user again).
+ * The Redis commands of the fleet's cold start are counted too: each process reads each user, so
+ * they grow with N × U, and on a machine with fewer cores than N they are what the fleet waits for.
+ * So the same comparison runs again with one process per core (N = the machine's cores), as a
+ * fleet of machines would have: there the sharing is measured without the CPU being the bound.
  *
  * Without redis-server on PATH, the scenario is SKIPPED (with how to install it), not failed.
  */
-import { fleetAgainstOne } from '../lib/fleet-cold-start.js';
+import { availableParallelism } from 'node:os';
+import { totalOf } from '../lib/command-stats.js';
+import { fleetAgainstOne, type FleetAgainstOne } from '../lib/fleet-cold-start.js';
 import { fixed, int, ms } from '../lib/format.js';
 import { INSTALL_HINT, startRedisServer } from '../lib/redis-server.js';
 import { check, skippedResult, type Scenario } from '../lib/result.js';
@@ -38,12 +44,19 @@ export const fleetColdStart: Scenario = async ({ quick, log }) => {
   const redis = started.server;
   log(`redis-server ${redis.version} on 127.0.0.1:${redis.port}, persistence off`);
   try {
-    const r = await fleetAgainstOne({ processes: PROCESSES, users, latencyMs: LATENCY_MS, redisUrl: redis.url, timeoutMs: COLD_GET_TIMEOUT_MS });
-    log(`${PROCESSES} processes × ${int(users)} shared cold users: all served in ${ms(r.fleet.wallMs)}, ${int(r.fleet.tokenCalls)} token calls (floor ${int(users)})`);
-    log(`1 process (concurrency ${r.singleConcurrency}) × ${int(users)} cold users: all served in ${ms(r.single.wallMs)}, ${int(r.single.tokenCalls)} token calls`);
-    log(`ratio ${fixed(r.ratio, 2)} (target ≤ ${TARGET_RATIO})`);
-    const failures = r.fleet.failures + r.single.failures;
-    const wrongUser = r.fleet.wrongUser + r.single.wrongUser;
+    const compare = async (processes: number): Promise<FleetAgainstOne> => {
+      const r = await fleetAgainstOne({ processes, users, latencyMs: LATENCY_MS, redisUrl: redis.url, timeoutMs: COLD_GET_TIMEOUT_MS });
+      const commands = totalOf(r.fleet.redisCommands ?? {});
+      log(`${processes} processes × ${int(users)} shared cold users: all served in ${ms(r.fleet.wallMs)}, ${int(r.fleet.tokenCalls)} token calls (floor ${int(users)}), ${int(commands)} Redis commands (${fixed(commands / (processes * users), 2)} per user per process)`);
+      log(`1 process (concurrency ${r.singleConcurrency}) × ${int(users)} cold users: all served in ${ms(r.single.wallMs)}, ${int(r.single.tokenCalls)} token calls, ${int(totalOf(r.single.redisCommands ?? {}))} Redis commands`);
+      log(`ratio ${fixed(r.ratio, 2)} (target ≤ ${TARGET_RATIO})`);
+      return r;
+    };
+    const r = await compare(PROCESSES);
+    const cores = Math.max(2, availableParallelism());
+    const perCore = cores < PROCESSES ? await compare(cores) : undefined;
+    const failures = r.fleet.failures + r.single.failures + (perCore === undefined ? 0 : perCore.fleet.failures + perCore.single.failures);
+    const wrongUser = r.fleet.wrongUser + r.single.wrongUser + (perCore === undefined ? 0 : perCore.fleet.wrongUser + perCore.single.wrongUser);
     return {
       title: 'fleet cold start',
       figure: `${PROCESSES} processes × ${int(users)} shared cold users in ${ms(r.fleet.wallMs)}, ${fixed(r.ratio, 2)} × one process of concurrency ${r.singleConcurrency} (${ms(r.single.wallMs)}); ${int(r.fleet.tokenCalls)} token calls`,
@@ -51,11 +64,14 @@ export const fleetColdStart: Scenario = async ({ quick, log }) => {
       target: `fleet ≤ ${TARGET_RATIO} × one process; token calls ≤ ${MAX_CALLS_PER_FLOOR} × floor`,
       checks: [
         check('fleet time against one process', `${fixed(r.ratio, 2)} ×`, `≤ ${TARGET_RATIO} ×`, r.ratio <= TARGET_RATIO),
+        ...(perCore === undefined
+          ? []
+          : [check(`the same with one process per core (${cores} × ${perCore.singleConcurrency / cores})`, `${fixed(perCore.ratio, 2)} × (${ms(perCore.fleet.wallMs)} vs ${ms(perCore.single.wallMs)})`, `≤ ${TARGET_RATIO} ×`, perCore.ratio <= TARGET_RATIO)]),
         check('token calls of the fleet', `${int(r.fleet.tokenCalls)} (${fixed(r.fleet.tokenCalls / users, 2)} × floor)`, `≤ ${MAX_CALLS_PER_FLOOR} × ${int(users)}`, r.fleet.tokenCalls <= MAX_CALLS_PER_FLOOR * users),
         check('failed getToken calls', `${int(failures)}${failures > 0 ? ` (${[...r.fleet.errors, ...r.single.errors].join(', ')})` : ''}`, '0', failures === 0),
         check('tokens handed to another user', int(wrongUser), '0', wrongUser === 0),
       ],
-      metrics: { fleet: r.fleet, single: r.single, ratio: r.ratio, singleConcurrency: r.singleConcurrency, redisVersion: redis.version },
+      metrics: { fleet: r.fleet, single: r.single, ratio: r.ratio, singleConcurrency: r.singleConcurrency, redisVersion: redis.version, ...(perCore === undefined ? {} : { perCore: { processes: cores, ...perCore } }) },
       setup,
       notes: [],
     };

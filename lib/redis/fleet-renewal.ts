@@ -25,8 +25,9 @@ const MAX_WAIT_LOCK_TTLS = 2;
 
 /**
  * While a process waits for another one's lock, the holder's announcement wakes it at once; the
- * poll is only a fallback (a lost message, a holder that died). So each poll waits twice as long as
- * the one before, up to this (or a quarter of `lockTtl`, if shorter): a cold start in which each
+ * poll is only a fallback (a lost message, a holder that died). A wait that is sure to hear the
+ * announcement (see WriteWait.hearFromNow) polls after this long (or a quarter of `lockTtl`, if
+ * shorter); any other starts at `pollInterval` and doubles up to it: a cold start in which each
  * process waits for thousands of others' scopes at once must not poll Redis thousands of times
  * every `pollInterval`.
  */
@@ -81,7 +82,7 @@ export class FleetRenewal {
       if (signal?.aborted) throw new AbortError(signal.reason);
       // Listen before reading, so that a write between the read and the wait wakes this one.
       const thisPollMs = pollMs;
-      const wait = writes.next(keys.entry, thisPollMs);
+      const wait = writes.next(keys.entry);
       pollMs = pollIntervalMs;
       const forget = whenAborted(signal, wait.cancel);
       /** Budget taken in this turn and not yet handed on: given back when the turn ends. */
@@ -90,7 +91,7 @@ export class FleetRenewal {
         const read = await entries.read(keys);
         if (read === UNAVAILABLE && !waitForRedis()) return await this.#alone(renewal);
         if (read === UNAVAILABLE) {
-          await wait.promise;
+          await wait.until(thisPollMs);
           continue;
         }
         if (usable(read.token)) return this.#fromStore(read.token);
@@ -111,6 +112,8 @@ export class FleetRenewal {
         // then), and should it get it, its request queues as any other.
         const freeSlot = lockWaitSince === undefined ? await renewal.reserve?.() : undefined;
         let fence: string | undefined | Unavailable;
+        // A lock found held is released later, and that is announced: heard if subscribed by now.
+        wait.hearFromNow();
         try {
           fence = await lock.acquire(keys, names.channel);
         } finally {
@@ -124,7 +127,7 @@ export class FleetRenewal {
         if (fence === UNAVAILABLE) {
           grant = undefined;
           if (handOn !== undefined) await budget?.giveBack(names.budget, handOn);
-          await wait.promise;
+          await wait.until(thisPollMs);
           continue;
         }
         if (fence !== undefined) {
@@ -139,7 +142,7 @@ export class FleetRenewal {
         // Not this process's turn: the budget goes back while it waits for the holder.
         grant = undefined;
         if (handOn !== undefined) await budget?.giveBack(names.budget, handOn);
-        await wait.promise;
+        await wait.until(thisPollMs, maxLockPollMs);
         pollMs = Math.min(2 * thisPollMs, maxLockPollMs);
       } finally {
         wait.cancel();
@@ -155,10 +158,10 @@ export class FleetRenewal {
    */
   async #waitForBudget({ writes, keys }: Scope, waitMs: number, signal: AbortSignal | undefined): Promise<void> {
     const exact = waitMs <= (this.#p.budget?.intervalMs ?? 0);
-    const wait = writes.next(keys.entry, exact ? waitMs : Math.min(waitMs, this.#p.pollIntervalMs));
+    const wait = writes.next(keys.entry);
     const forget = whenAborted(signal, wait.cancel);
     try {
-      await wait.promise;
+      await wait.until(exact ? waitMs : Math.min(waitMs, this.#p.pollIntervalMs));
     } finally {
       forget();
     }
