@@ -60,7 +60,7 @@ export interface Emulator {
  */
 export async function startEmulator(options?: EmulatorOptions): Promise<Emulator> {
   const resolved = resolveEmulatorOptions(options);
-  const issuer = await Issuer.create(resolved.clientId);
+  const issuer = await Issuer.create(resolved.clientId, resolved.signingKey);
 
   /** Pending `wait` timers and their resolvers: close() settles them all at once. */
   const waits = new Map<NodeJS.Timeout, (elapsed: boolean) => void>();

@@ -4,7 +4,7 @@
  * a key pair made when the emulator starts. Tokens are checked by their signature rather than
  * looked up, so the emulator keeps no per-token state and its memory does not grow with use.
  */
-import { generateKeyPair, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPair, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { decodeJws } from '../endpoint/jws.js';
@@ -56,8 +56,12 @@ export class Issuer {
     this.#audience = audience;
   }
 
-  /** Makes a fresh RSA key pair (asynchronously: it takes ~100 ms of CPU). */
-  static async create(audience: string): Promise<Issuer> {
+  /**
+   * An issuer that signs with `signingKey`, or with a fresh RSA key pair (made asynchronously: it
+   * takes 100 to 300 ms of CPU).
+   */
+  static async create(audience: string, signingKey?: KeyObject): Promise<Issuer> {
+    if (signingKey !== undefined) return new Issuer(signingKey, createPublicKey(signingKey), audience);
     const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: MODULUS_LENGTH });
     return new Issuer(privateKey, publicKey, audience);
   }
