@@ -16,6 +16,7 @@ import { TokenManager } from '../lib/manager/token-manager.js';
 import { startEmulator, type Emulator } from '../lib/emulator/index.js';
 import { startApiServer, type ApiServer } from './helpers/api-server.js';
 import { runTsxChild } from './helpers/tsx-child.js';
+import { testSigningKey } from './helpers/signing-key.js';
 
 const STREAM_401_CHILD = fileURLToPath(new URL('./helpers/axios-stream-401-child.ts', import.meta.url));
 /** The child is killed, and its test fails, if the retry has not completed by then. */
@@ -26,7 +27,7 @@ let api: ApiServer;
 let manager: TokenManager;
 
 beforeEach(async () => {
-  emulator = await startEmulator();
+  emulator = await startEmulator({ signingKey: testSigningKey() });
   api = await startApiServer();
   manager = new TokenManager({ clientId: emulator.clientId, clientSecret: emulator.clientSecret, tokenUrl: emulator.tokenUrl, request: { retry: 0 } });
 });

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { decodeJws } from '../lib/index.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../lib/emulator/index.js';
 import { clientCredentials } from './helpers/emulator-http.js';
+import { testSigningKey } from './helpers/signing-key.js';
 
 let emulator: Emulator | undefined;
 afterEach(async () => {
@@ -12,7 +13,7 @@ afterEach(async () => {
 });
 
 async function start(options: EmulatorOptions): Promise<Emulator> {
-  emulator = await startEmulator(options);
+  emulator = await startEmulator({ signingKey: testSigningKey(), ...options });
   return emulator;
 }
 

@@ -11,6 +11,7 @@ import type { TokenManagerOptions } from '../lib/manager/manager-options.js';
 import { ManualClock } from './fixtures/manual-clock.js';
 import { nextEvent, recordEvents } from './fixtures/manager-harness.js';
 import { spanText, startOtel, type OtelKit } from './helpers/otel.js';
+import { testSigningKey } from './helpers/signing-key.js';
 
 /** Each token request lasts this long by the manager's clock (see `setup`). */
 const REQUEST_MS = 120;
@@ -29,7 +30,7 @@ let running: Setup[] = [];
 /** The emulator and a manager on one manual clock, and the real SDK with in-memory exporters. */
 async function setup(options: Partial<TokenManagerOptions> = {}): Promise<Setup> {
   const clock = new ManualClock();
-  const emulator = await startEmulator({ now: clock.now });
+  const emulator = await startEmulator({ now: clock.now, signingKey: testSigningKey() });
   const manager = new TokenManager({
     clientId: emulator.clientId,
     clientSecret: emulator.clientSecret,

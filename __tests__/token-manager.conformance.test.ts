@@ -8,6 +8,7 @@ import { authFetch, TokenManager, type TokenManagerOptions } from '../lib/index.
 import type { RefreshAuthenticationEvent, RefreshFailedEvent } from '../lib/manager/manager-events.js';
 import { recordEvents, whenIdle } from './fixtures/manager-harness.js';
 import { ManualClock } from './fixtures/manual-clock.js';
+import { testSigningKey } from './helpers/signing-key.js';
 
 let emulator: Emulator | undefined;
 let manager: TokenManager | undefined;
@@ -20,7 +21,7 @@ afterEach(async () => {
 
 async function start(emulatorOptions: EmulatorOptions, options: Partial<TokenManagerOptions> = {}) {
   const clock = new ManualClock();
-  emulator = await startEmulator({ expiresIn: 100, now: clock.now, ...emulatorOptions });
+  emulator = await startEmulator({ expiresIn: 100, now: clock.now, signingKey: testSigningKey(), ...emulatorOptions });
   manager = new TokenManager({
     tokenUrl: emulator.tokenUrl,
     clientId: emulator.clientId,
