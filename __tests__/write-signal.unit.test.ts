@@ -15,6 +15,7 @@ const HEARD_MS = 1_000;
 /** A subscriber whose SUBSCRIBE the test answers, and a client whose duplicate() it is. */
 class FakeSubscriber extends EventEmitter {
   status = 'ready';
+  isCluster = false;
   subscribes = 0;
   #answer: (() => void) | undefined;
   subscribe(): Promise<number> {
@@ -31,8 +32,9 @@ class FakeSubscriber extends EventEmitter {
   }
 }
 
-function fakeClient(): { redis: Redis; subscriber: FakeSubscriber } {
+function fakeClient({ cluster = false } = {}): { redis: Redis; subscriber: FakeSubscriber } {
   const subscriber = new FakeSubscriber();
+  subscriber.isCluster = cluster;
   const client = Object.assign(new EventEmitter(), { duplicate: () => subscriber });
   return { redis: client as unknown as Redis, subscriber };
 }
@@ -168,6 +170,37 @@ describe('WriteSignal', () => {
     expect(afterWaiting.settled()).toBe(true);
   });
 
+  it('until() called twice gives the same wait, with the first bound', async () => {
+    await subscribed();
+    const wait = signal.next('entry-1');
+    const first = tracked(wait.until(POLL_MS));
+    const second = tracked(wait.until(HEARD_MS));
+    await jest.advanceTimersByTimeAsync(POLL_MS);
+    expect([first.settled(), second.settled()]).toEqual([true, true]);
+  });
+
+  it('an announcement on another channel, or of another entry, wakes nothing', async () => {
+    await subscribed();
+    const waiting = tracked(signal.next('entry-1').until(HEARD_MS));
+    subscriber.emit('message', 'other:changes', 'entry-1');
+    subscriber.emit('message', CHANNEL, 'entry-2');
+    await flush();
+    expect(waiting.settled()).toBe(false);
+  });
+
+  it('on a Redis Cluster the subscription never counts as live: every wait polls after ms', async () => {
+    await signal.close();
+    const fake = fakeClient({ cluster: true });
+    subscriber = fake.subscriber;
+    signal = new WriteSignal(fake.redis, CHANNEL);
+    await subscribed();
+    const wait = signal.next('entry-1');
+    wait.hearFromNow();
+    const waiting = tracked(wait.until(POLL_MS, HEARD_MS));
+    await jest.advanceTimersByTimeAsync(POLL_MS);
+    expect(waiting.settled()).toBe(true);
+  });
+
   it('close() ends every wait, awaited or not', async () => {
     await subscribed();
     const awaited = tracked(signal.next('entry-1').until(HEARD_MS));
@@ -175,6 +208,7 @@ describe('WriteSignal', () => {
     await signal.close();
     await flush();
     expect(awaited.settled()).toBe(true);
+    expect(subscriber.status).toBe('end'); // the subscriber connection is disconnected
     const later = tracked(notYet.until(HEARD_MS));
     await flush();
     expect(later.settled()).toBe(true);

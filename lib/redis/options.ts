@@ -95,8 +95,8 @@ export interface RedisTokenStoreOptions {
    */
   outageTimeout?: number;
   /**
-   * While another process renews a token and pub/sub cannot be relied on (not yet subscribed, or
-   * its connection lost), how soon this one first looks at Redis again, in ms; each later look
+   * While another process renews a token and pub/sub cannot be relied on (not yet subscribed, its
+   * connection lost, or a Redis Cluster client, whose subscription may move unseen), how soon this one first looks at Redis again, in ms; each later look
    * waits twice as long, up to 1 s (or `lockTtl / 4`). With a live subscription, the holder's
    * announcement wakes it, and the poll (after that bound) only notices a holder that died.
    * @default 100

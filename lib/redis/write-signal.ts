@@ -17,7 +17,7 @@ export interface WriteWait {
    * Resolves on the announcement (at once if it came already), or `ms` from now, whichever is
    * first; `ms` is `heardMs` instead when the subscription has been live since the wait began (or
    * since `hearFromNow()`), so that the announcement cannot be missed and polling would only cost
-   * Redis work.
+   * Redis work. Called once per wait: a second call returns the first one's promise.
    */
   until(ms: number, heardMs?: number): Promise<void>;
   /**
@@ -65,6 +65,7 @@ export class WriteSignal {
     let timer: NodeJS.Timeout | undefined;
     let woken = false;
     let resolveWait: (() => void) | undefined;
+    let waiting: Promise<void> | undefined;
     const wake = (() => {
       if (woken) return;
       woken = true;
@@ -86,10 +87,12 @@ export class WriteSignal {
       until: (ms, heardMs = ms) => {
         if (woken) return Promise.resolve();
         wake.awaiting = true;
-        return new Promise<void>((resolve) => {
+        // Once per wait: a second call gets the same promise, with the first call's bound.
+        waiting ??= new Promise<void>((resolve) => {
           resolveWait = resolve;
           timer = setTimeout(wake, wake.heard ? heardMs : ms);
         });
+        return waiting;
       },
       cancel: wake,
     };
@@ -146,7 +149,9 @@ export class WriteSignal {
         () => {
           subscribing = false;
           if (this.#subscriber !== subscriber) return;
-          this.#live = true;
+          // A cluster client moves its subscription to another node without telling (no 'close'):
+          // there, announcements can be lost unseen, so its waits keep polling every pollInterval.
+          this.#live = subscriber.isCluster !== true;
           this.#wakeAll(true);
         },
         () => {
