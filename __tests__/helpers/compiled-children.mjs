@@ -51,6 +51,7 @@ export async function buildChildren(out) {
         format: 'esm',
         target: 'node20',
         sourcefile: file,
+        sourcemap: 'inline', // with --enable-source-maps (see tsNodeArgs), a child's stack names the source lines
         tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true, useDefineForClassFields: true } },
       });
       writeFileSync(target.slice(0, -'.ts'.length) + '.js', code);
@@ -79,7 +80,7 @@ export default async function globalSetup() {
   }
   const out = join(CACHE, `run-${process.pid}`);
   rmSync(out, { recursive: true, force: true });
-  process.on('exit', () => rmSync(out, { recursive: true, force: true }));
+  process.once('exit', () => rmSync(out, { recursive: true, force: true }));
   await buildChildren(out);
   process.env.FLUX_TEST_CHILDREN = out;
 }

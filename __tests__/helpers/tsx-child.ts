@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository's root: the children's working directory, so that `tsx` and lib/ resolve. */
+/** The repository's root: the children's working directory, so that `tsx`, lib/ and node_modules resolve. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** How one run ended, and what it printed. */
@@ -64,7 +64,7 @@ export function tsNodeArgs(file: string): string[] {
   const path = relative(ROOT, resolve(ROOT, file));
   if (mirror !== undefined && path.endsWith('.ts') && !path.startsWith('..')) {
     const compiled = join(mirror, `${path.slice(0, -'.ts'.length)}.js`);
-    if (existsSync(compiled)) return [compiled];
+    if (existsSync(compiled)) return ['--enable-source-maps', compiled];
   }
   return ['--import', 'tsx', file];
 }
@@ -124,7 +124,7 @@ export function runNodeChild(nodeArgs: readonly string[], options: ChildOptions)
   return startNodeChild(nodeArgs, options).exited;
 }
 
-/** Runs `file` under tsx to completion (or to its deadline). */
+/** Runs `file` (see {@link tsNodeArgs}) to completion (or to its deadline). */
 export function runTsxChild(file: string, options: ChildOptions): Promise<ChildRun> {
   return startTsxChild(file, options).exited;
 }

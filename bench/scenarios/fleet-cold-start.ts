@@ -68,7 +68,7 @@ export const fleetColdStart: Scenario = async ({ quick, log }) => {
           ? []
           : [check(`the same with one process per core (${cores} × ${perCore.singleConcurrency / cores})`, `${fixed(perCore.ratio, 2)} × (${ms(perCore.fleet.wallMs)} vs ${ms(perCore.single.wallMs)})`, `≤ ${TARGET_RATIO} ×`, perCore.ratio <= TARGET_RATIO)]),
         check('token calls of the fleet', `${int(r.fleet.tokenCalls)} (${fixed(r.fleet.tokenCalls / users, 2)} × floor)`, `≤ ${MAX_CALLS_PER_FLOOR} × ${int(users)}`, r.fleet.tokenCalls <= MAX_CALLS_PER_FLOOR * users),
-        check('failed getToken calls', `${int(failures)}${failures > 0 ? ` (${[...r.fleet.errors, ...r.single.errors].join(', ')})` : ''}`, '0', failures === 0),
+        check('failed getToken calls', `${int(failures)}${failures > 0 ? ` (${[...new Set([r, ...(perCore === undefined ? [] : [perCore])].flatMap((x) => [...x.fleet.errors, ...x.single.errors]))].join(', ')})` : ''}`, '0', failures === 0),
         check('tokens handed to another user', int(wrongUser), '0', wrongUser === 0),
       ],
       metrics: { fleet: r.fleet, single: r.single, ratio: r.ratio, singleConcurrency: r.singleConcurrency, redisVersion: redis.version, ...(perCore === undefined ? {} : { perCore: { processes: cores, ...perCore } }) },

@@ -1,7 +1,7 @@
 /**
  * Mints and checks access tokens shaped like Flux's: a JWS compact serialization with the header
  * `{"alg":"RS256","zip":"GZIP"}`, whose payload is base64url(gzip(JSON claims)), signed RS256 with
- * a key pair made when the emulator starts. Tokens are checked by their signature rather than
+ * a key pair made when the emulator starts (or the `signingKey` option's). Tokens are checked by their signature rather than
  * looked up, so the emulator keeps no per-token state and its memory does not grow with use.
  */
 import { createPublicKey, generateKeyPair, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
