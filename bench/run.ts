@@ -32,10 +32,10 @@ import { undiciOverhead } from './scenarios/undici-overhead.js';
 /** In the order of the table in docs/benchmarks.md. The limit stops a scenario that hangs; none normally nears it. */
 const SCENARIOS: ReadonlyArray<{ id: string; title: string; run: Scenario; limitMs: number }> = [
   { id: 'hot-path', title: 'hot path', run: hotPath, limitMs: 60_000 },
-  { id: 'got-overhead', title: 'got overhead', run: gotOverhead, limitMs: 60_000 },
-  { id: 'fetch-overhead', title: 'fetch overhead', run: fetchOverhead, limitMs: 60_000 },
-  { id: 'axios-overhead', title: 'axios overhead', run: axiosOverhead, limitMs: 60_000 },
-  { id: 'undici-overhead', title: 'undici overhead', run: undiciOverhead, limitMs: 60_000 },
+  { id: 'got-overhead', title: 'got overhead', run: gotOverhead, limitMs: 120_000 },
+  { id: 'fetch-overhead', title: 'fetch overhead', run: fetchOverhead, limitMs: 120_000 },
+  { id: 'axios-overhead', title: 'axios overhead', run: axiosOverhead, limitMs: 120_000 },
+  { id: 'undici-overhead', title: 'undici overhead', run: undiciOverhead, limitMs: 150_000 },
   // Rebuilds dist/, then times child processes that import the main entry against bare ones.
   { id: 'startup', title: 'start-up', run: startup, limitMs: 150_000 },
   { id: 'storm', title: 'storm', run: storm, limitMs: 60_000 },

@@ -97,6 +97,22 @@ export function managedUndici(manager: TokenManager, apiUrl: string): CallApi {
   };
 }
 
+/**
+ * `undici.request` through an Agent composed with the least an interceptor can do: set the user's
+ * static header (the user read from the path, as `managedUndici` does) and hand the caller's handler
+ * on. What `Dispatcher.compose` itself costs, against which `undiciAuth` is read.
+ */
+export function minimalInterceptorUndici(apiUrl: string, headers: StaticHeaders): CallApi {
+  const dispatcher = new Agent().compose(
+    (dispatch) => (options, handler) => dispatch({ ...options, headers: { authorization: headers.get(decodeURIComponent(options.path.split('/')[2] ?? ''))! } }, handler),
+  );
+  return async (user) => {
+    const response = await request(`${apiUrl}/${pathOf(user)}`, { dispatcher });
+    await response.body.text();
+    return response.statusCode;
+  };
+}
+
 /** `undici.request` through a plain Agent, with the user's header. */
 export function staticUndici(apiUrl: string, headers: StaticHeaders): CallApi {
   const dispatcher = new Agent();
